@@ -1,0 +1,170 @@
+//! The crate's one error type.
+//!
+//! Every failure a user can cause — a bad layer config, mismatched shapes, a tensor too large for the
+//! device, a missing adapter, a GPU validation error — is a value of [`Error`], never a panic.
+
+use std::path::PathBuf;
+
+/// Result alias used throughout the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in wgcnn.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A layer hyper-parameter is invalid on its own (zero filters, zero stride, ...), or a
+    /// combination Keras itself refuses (dilation > 1 together with stride > 1).
+    #[error("{op}: invalid config: {reason}")]
+    InvalidConfig {
+        /// The op, e.g. `conv2d`.
+        op: &'static str,
+        /// What is wrong, in words.
+        reason: String,
+    },
+
+    /// The layer would produce an empty output on this input (e.g. 'valid' with a window larger
+    /// than the input).
+    #[error(
+        "{op}: output would be empty along the {axis} axis: input size {input} is smaller than \
+         the effective window {window} with padding 'valid'"
+    )]
+    EmptyOutput {
+        /// The op, e.g. `conv2d`.
+        op: &'static str,
+        /// `height` or `width`.
+        axis: &'static str,
+        /// The input extent on that axis.
+        input: usize,
+        /// The effective window extent, `dilation·(kernel−1)+1`.
+        window: usize,
+    },
+
+    /// A tensor does not have the shape the op needs.
+    #[error("{op}: {what} has shape {actual:?}, expected {expected}")]
+    ShapeMismatch {
+        /// The op, e.g. `conv2d`.
+        op: &'static str,
+        /// Which tensor: `input`, `kernel`, `bias`.
+        what: &'static str,
+        /// The expected shape, in words (it may contain free dimensions).
+        expected: String,
+        /// The shape that was given.
+        actual: Vec<usize>,
+    },
+
+    /// A size computation overflowed `usize` (absurdly large shapes).
+    #[error("{op}: size of {what} overflows")]
+    Overflow {
+        /// The op or context.
+        op: &'static str,
+        /// What was being sized.
+        what: &'static str,
+    },
+
+    /// A tensor's data length does not match its shape.
+    #[error("tensor data has {len} values but shape {shape:?} needs {expected}")]
+    DataLength {
+        /// The shape given.
+        shape: Vec<usize>,
+        /// The number of values the shape implies.
+        expected: usize,
+        /// The number of values given.
+        len: usize,
+    },
+
+    /// No adapter could be found (or none matched `WGPU_ADAPTER_NAME`).
+    #[error("no GPU adapter found: {detail}")]
+    NoAdapter {
+        /// What was tried and what exists.
+        detail: String,
+    },
+
+    /// The adapter exists but cannot run wgcnn (no compute shaders, or requested limits it lacks).
+    #[error("adapter '{adapter}' is unsupported: {reason}")]
+    UnsupportedAdapter {
+        /// Adapter name.
+        adapter: String,
+        /// Why.
+        reason: String,
+    },
+
+    /// Creating the logical device failed.
+    #[error("could not open the GPU device: {0}")]
+    RequestDevice(String),
+
+    /// A buffer or dispatch would exceed one of the device's limits. Checked before anything is
+    /// allocated.
+    #[error("{op}: {what} needs {needed} but the device limit {limit_name} is {limit}")]
+    LimitExceeded {
+        /// The op.
+        op: &'static str,
+        /// What is too large (`input buffer`, `workgroups`...).
+        what: String,
+        /// The amount needed (bytes or count).
+        needed: u64,
+        /// The name of the wgpu limit, as in `wgpu::Limits`.
+        limit_name: &'static str,
+        /// Its value on this device.
+        limit: u64,
+    },
+
+    /// wgpu reported a validation error (a wgcnn bug or an unsupported adapter).
+    #[error("{op}: GPU validation error: {message}")]
+    GpuValidation {
+        /// The op.
+        op: &'static str,
+        /// wgpu's message.
+        message: String,
+    },
+
+    /// The device ran out of memory.
+    #[error("{op}: GPU out of memory")]
+    GpuOutOfMemory {
+        /// The op.
+        op: &'static str,
+    },
+
+    /// wgpu reported an internal error (driver or system limit).
+    #[error("{op}: GPU internal error: {message}")]
+    GpuInternal {
+        /// The op.
+        op: &'static str,
+        /// wgpu's message.
+        message: String,
+    },
+
+    /// The device was lost (driver reset, GPU removed, ...).
+    #[error("GPU device lost: {reason}")]
+    DeviceLost {
+        /// wgpu's reason and message.
+        reason: String,
+    },
+
+    /// The GPU did not finish in time.
+    #[error("{op}: timed out after {seconds} s waiting for the GPU")]
+    Timeout {
+        /// The op.
+        op: &'static str,
+        /// The timeout that expired.
+        seconds: u64,
+    },
+
+    /// A `.npy` file is malformed or not float32 / C order.
+    #[error("{path}: {message}")]
+    Npy {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+}

@@ -1,0 +1,412 @@
+//! The GPU backend: one [`Gpu`] holds a wgpu device and the compiled pipelines, and runs ops.
+//!
+//! Every op follows the same explicit steps (see [`Gpu::run`]): plan the output shape with the
+//! layer spec, check every buffer and the dispatch grid against the device's limits *before*
+//! allocating, upload, dispatch, and read back through a staging buffer — all inside wgpu error
+//! scopes, so validation errors, out-of-memory and device loss come back as [`Error`] values
+//! instead of wgpu's default panic.
+
+mod adapter;
+mod conv2d;
+mod max_pool2d;
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use wgpu::util::DeviceExt;
+
+pub use adapter::{list_adapters, AdapterSummary};
+
+use crate::error::{Error, Result};
+use crate::shape::Window2d;
+
+/// Invocations per workgroup in every shader (`WG_SIZE` in `shaders/*.wgsl`).
+const WORKGROUP_SIZE: u64 = 64;
+
+/// How a [`Gpu`] is opened.
+#[derive(Debug, Clone)]
+pub struct GpuOptions {
+    /// Device limits to request. `None` asks for everything the adapter offers. Tighter limits
+    /// make wgcnn behave as it would on a smaller GPU (tests use this to exercise limit errors
+    /// and dispatch splitting on software adapters, which report huge limits).
+    pub limits: Option<wgpu::Limits>,
+    /// How long to wait for one op to finish on the device before giving up.
+    pub timeout: Duration,
+}
+
+impl Default for GpuOptions {
+    fn default() -> Self {
+        Self {
+            limits: None,
+            timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+/// A wgpu device with wgcnn's pipelines compiled, ready to run ops.
+///
+/// Cheap to share: ops take `&self` and may be called from several threads.
+pub struct Gpu {
+    info: wgpu::AdapterInfo,
+    device: wgpu::Device,
+    queue: wgpu::Queue,
+    limits: wgpu::Limits,
+    timeout: Duration,
+    lost: Arc<Mutex<Option<String>>>,
+    conv2d: wgpu::ComputePipeline,
+    max_pool2d: wgpu::ComputePipeline,
+}
+
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gpu").field("adapter", &self.info).finish_non_exhaustive()
+    }
+}
+
+/// A storage buffer's contents for [`Gpu::run`], named for error messages.
+struct Input<'a> {
+    name: &'static str,
+    data: &'a [f32],
+}
+
+impl Gpu {
+    /// Opens the adapter chosen by wgpu's environment variables (see [`list_adapters`]) with
+    /// everything it offers.
+    pub fn new() -> Result<Self> {
+        Self::with_options(GpuOptions::default())
+    }
+
+    /// Opens the adapter chosen by wgpu's environment variables with the given options.
+    pub fn with_options(options: GpuOptions) -> Result<Self> {
+        let instance = adapter::instance();
+        let adapter = adapter::select(&instance)?;
+        let info = adapter.get_info();
+        let unsupported = |reason: String| Error::UnsupportedAdapter {
+            adapter: info.name.clone(),
+            reason,
+        };
+        if !adapter
+            .get_downlevel_capabilities()
+            .flags
+            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+        {
+            return Err(unsupported("it cannot run compute shaders".into()));
+        }
+        let offered = adapter.limits();
+        let limits = options.limits.unwrap_or_else(|| offered.clone());
+        let mut too_high = Vec::new();
+        limits.check_limits_with_fail_fn(&offered, false, |name, requested, allowed| {
+            too_high.push(format!("{name} {requested} > {allowed}"))
+        });
+        if !too_high.is_empty() {
+            return Err(unsupported(format!(
+                "requested limits exceed what it offers: {}",
+                too_high.join(", ")
+            )));
+        }
+        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+            label: Some("wgcnn"),
+            required_limits: limits.clone(),
+            ..Default::default()
+        }))
+        .map_err(|e| Error::RequestDevice(e.to_string()))?;
+
+        let lost = Arc::new(Mutex::new(None));
+        let lost_slot = Arc::clone(&lost);
+        device.set_device_lost_callback(move |reason, message| {
+            if let Ok(mut slot) = lost_slot.lock() {
+                *slot = Some(format!("{reason:?}: {message}"));
+            }
+        });
+        // Every operation runs inside error scopes; anything that still escapes them must not
+        // take the process down (wgpu's default handler panics), so it is logged instead.
+        device.on_uncaptured_error(Arc::new(|e| eprintln!("wgcnn: uncaptured wgpu error: {e}")));
+
+        let scopes = Scopes::push(&device);
+        let conv2d = pipeline(&device, "conv2d", include_str!("../../shaders/conv2d.wgsl"));
+        let max_pool2d = pipeline(
+            &device,
+            "max_pool2d",
+            include_str!("../../shaders/max_pool2d.wgsl"),
+        );
+        scopes.pop("pipeline creation")?;
+
+        Ok(Self {
+            info,
+            device,
+            queue,
+            limits,
+            timeout: options.timeout,
+            lost,
+            conv2d,
+            max_pool2d,
+        })
+    }
+
+    /// The adapter this device runs on.
+    pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
+        &self.info
+    }
+
+    /// The limits the device was opened with.
+    pub fn limits(&self) -> &wgpu::Limits {
+        &self.limits
+    }
+
+    fn check_lost(&self) -> Result<()> {
+        match self.lost.lock().ok().and_then(|slot| slot.clone()) {
+            Some(reason) => Err(Error::DeviceLost { reason }),
+            None => Ok(()),
+        }
+    }
+
+    /// Splits `total` one-element-per-invocation work items into a 2-D grid of workgroups
+    /// `(x, y)` that respects `max_compute_workgroups_per_dimension`: the shaders fold it back
+    /// into a flat index as `(y·x_count + x)·64 + lane`, and pass `x_count` as `groups_x`.
+    fn grid(&self, op: &'static str, total: usize) -> Result<[u32; 2]> {
+        let limit = |what: String, needed: u64, limit_name, limit| Error::LimitExceeded {
+            op,
+            what,
+            needed,
+            limit_name,
+            limit,
+        };
+        let total = total as u64;
+        if total > u64::from(u32::MAX) {
+            return Err(limit(
+                "output elements (32-bit shader indexing)".into(),
+                total,
+                "u32::MAX",
+                u64::from(u32::MAX),
+            ));
+        }
+        let groups = total.div_ceil(WORKGROUP_SIZE);
+        let per_dim = u64::from(self.limits.max_compute_workgroups_per_dimension);
+        if groups <= per_dim {
+            return Ok([groups as u32, 1]);
+        }
+        let rows = groups.div_ceil(per_dim);
+        if rows > per_dim {
+            return Err(limit(
+                format!("a {per_dim}×{rows} workgroup grid"),
+                rows,
+                "max_compute_workgroups_per_dimension",
+                per_dim,
+            ));
+        }
+        Ok([per_dim as u32, rows as u32])
+    }
+
+    /// The shaders index in 32 bits: the furthest padded coordinate a window reaches,
+    /// `(out−1)·stride + (window−1)·dilation`, must fit, so that no index wraps around.
+    fn check_window(&self, op: &'static str, g: &Window2d) -> Result<()> {
+        for axis in 0..2 {
+            let out = g.output[axis + 1] as u128;
+            let reach = (out - 1) * g.strides[axis] as u128
+                + (g.window[axis] as u128 - 1) * g.dilation[axis] as u128;
+            if reach > u128::from(u32::MAX) {
+                return Err(Error::LimitExceeded {
+                    op,
+                    what: format!("the padded window extent along axis {}", axis + 1),
+                    needed: u64::try_from(reach).unwrap_or(u64::MAX),
+                    limit_name: "u32::MAX (32-bit shader indexing)",
+                    limit: u64::from(u32::MAX),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks a storage buffer of `len` floats against the binding and buffer size limits.
+    fn check_storage(&self, op: &'static str, name: &str, len: usize) -> Result<()> {
+        let bytes = (len as u64).saturating_mul(4);
+        let checks = [
+            ("max_storage_buffer_binding_size", self.limits.max_storage_buffer_binding_size),
+            ("max_buffer_size", self.limits.max_buffer_size),
+        ];
+        for (limit_name, limit) in checks {
+            if bytes > limit {
+                return Err(Error::LimitExceeded {
+                    op,
+                    what: format!("the {name} buffer ({len} floats, {bytes} bytes)"),
+                    needed: bytes,
+                    limit_name,
+                    limit,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs `pipeline` once: binding 0 is `params` (uniform), then `inputs` in order (read-only
+    /// storage), then an output of `output_len` floats, which is read back and returned.
+    fn run(
+        &self,
+        op: &'static str,
+        pipeline: &wgpu::ComputePipeline,
+        params: &[u8],
+        inputs: &[Input<'_>],
+        output_len: usize,
+        grid: [u32; 2],
+    ) -> Result<Vec<f32>> {
+        self.check_lost()?;
+        for input in inputs {
+            self.check_storage(op, input.name, input.data.len())?;
+        }
+        self.check_storage(op, "output", output_len)?;
+        let out_bytes = output_len as u64 * 4;
+
+        let scopes = Scopes::push(&self.device);
+        let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: params,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
+        let storage: Vec<wgpu::Buffer> = inputs
+            .iter()
+            .map(|input| {
+                self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(input.name),
+                    contents: bytemuck::cast_slice(input.data),
+                    usage: wgpu::BufferUsages::STORAGE,
+                })
+            })
+            .collect();
+        let output = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("output"),
+            size: out_bytes,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("staging"),
+            size: out_bytes,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = std::iter::once(&uniform)
+            .chain(&storage)
+            .chain(std::iter::once(&output))
+            .enumerate()
+            .map(|(i, buffer)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: buffer.as_entire_binding(),
+            })
+            .collect();
+        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(op),
+            layout: &pipeline.get_bind_group_layout(0),
+            entries: &entries,
+        });
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
+        {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some(op),
+                timestamp_writes: None,
+            });
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &bind_group, &[]);
+            pass.dispatch_workgroups(grid[0], grid[1], 1);
+        }
+        encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, out_bytes);
+        let submission = self.queue.submit([encoder.finish()]);
+        scopes.pop(op)?;
+
+        let (sender, receiver) = mpsc::channel();
+        staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
+            // The receiver outlives the poll below; a send error cannot be acted on anyway.
+            let _ = sender.send(result);
+        });
+        match self.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: Some(self.timeout),
+        }) {
+            Ok(_) => {}
+            Err(wgpu::PollError::Timeout) => {
+                return Err(Error::Timeout {
+                    op,
+                    seconds: self.timeout.as_secs(),
+                })
+            }
+            Err(e) => {
+                self.check_lost()?;
+                return Err(Error::GpuInternal {
+                    op,
+                    message: e.to_string(),
+                });
+            }
+        }
+        self.check_lost()?;
+        let mapped = receiver.try_recv().map_err(|_| Error::GpuInternal {
+            op,
+            message: "the readback buffer was not mapped after the device finished".into(),
+        })?;
+        mapped.map_err(|e| Error::GpuInternal {
+            op,
+            message: format!("mapping the readback buffer failed: {e}"),
+        })?;
+        let values = {
+            let view = staging.get_mapped_range(..).map_err(|e| Error::GpuInternal {
+                op,
+                message: format!("reading the readback buffer failed: {e}"),
+            })?;
+            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+        };
+        staging.unmap();
+        Ok(values)
+    }
+}
+
+fn pipeline(device: &wgpu::Device, name: &'static str, source: &str) -> wgpu::ComputePipeline {
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(name),
+        source: wgpu::ShaderSource::Wgsl(source.into()),
+    });
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(name),
+        layout: None,
+        module: &module,
+        entry_point: Some("main"),
+        compilation_options: Default::default(),
+        cache: None,
+    })
+}
+
+/// The three wgpu error scopes every GPU operation runs inside.
+struct Scopes {
+    internal: wgpu::ErrorScopeGuard,
+    oom: wgpu::ErrorScopeGuard,
+    validation: wgpu::ErrorScopeGuard,
+}
+
+impl Scopes {
+    fn push(device: &wgpu::Device) -> Self {
+        Self {
+            internal: device.push_error_scope(wgpu::ErrorFilter::Internal),
+            oom: device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
+            validation: device.push_error_scope(wgpu::ErrorFilter::Validation),
+        }
+    }
+
+    /// Pops the scopes (innermost first) and turns the first error caught into an [`Error`].
+    fn pop(self, op: &'static str) -> Result<()> {
+        let validation = pollster::block_on(self.validation.pop());
+        let oom = pollster::block_on(self.oom.pop());
+        let internal = pollster::block_on(self.internal.pop());
+        match validation.or(oom).or(internal) {
+            None => Ok(()),
+            Some(wgpu::Error::OutOfMemory { .. }) => Err(Error::GpuOutOfMemory { op }),
+            Some(wgpu::Error::Validation { description, .. }) => Err(Error::GpuValidation {
+                op,
+                message: description,
+            }),
+            Some(wgpu::Error::Internal { description, .. }) => Err(Error::GpuInternal {
+                op,
+                message: description,
+            }),
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! # wgcnn
+//!
+//! Keras-exact `Conv2D` and `MaxPooling2D` on any GPU through wgpu (Vulkan, Metal, DX12, GL, or
+//! a software adapter such as Mesa lavapipe), checked against a plain CPU reference.
+//!
+//! Tensors follow Keras: activations NHWC (`channels_last`), kernels HWIO
+//! `(kh, kw, in_channels, filters)`, float32.
+//!
+//! - [`Conv2dSpec`] and [`Pool2dSpec`] describe layers and compute output shapes and parameter
+//!   counts with Keras 3's formulas ([`shape`]), without touching any backend.
+//! - [`reference`] is the CPU oracle: plain loops.
+//! - [`Gpu`] runs the same ops with WGSL compute shaders.
+//!
+//! ```
+//! use wgcnn::{reference, Conv2dSpec, Padding, Tensor};
+//!
+//! // Keras: Conv2D(2, (3, 2), strides=2, padding='same') on a 1×5×4×1 input.
+//! let spec = Conv2dSpec::new(2, [3, 2]).strides([2, 2]).padding(Padding::Same);
+//! assert_eq!(spec.output_shape([1, 5, 4, 1])?, [1, 3, 2, 2]);
+//! assert_eq!(spec.param_count(1)?, 2 * 3 * 2 * 1 + 2);
+//!
+//! let input = Tensor::from_fn(vec![1, 5, 4, 1], |i| i as f32)?;
+//! let kernel = Tensor::from_fn(spec.kernel_shape(1).to_vec(), |_| 1.0)?;
+//! let bias = Tensor::new(vec![2], vec![0.0, 0.5])?;
+//! let cpu = reference::conv2d(&spec, &input, &kernel, Some(&bias))?;
+//! assert_eq!(cpu.shape(), &[1, 3, 2, 2]);
+//!
+//! // The same on the GPU (needs an adapter: `wgcnn adapters` lists them).
+//! let gpu = wgcnn::Gpu::new()?;
+//! let out = gpu.conv2d(&spec, &input, &kernel, Some(&bias))?;
+//! assert_eq!(out, cpu); // integer-valued inputs: exact
+//! # Ok::<(), wgcnn::Error>(())
+//! ```
+#![warn(missing_docs)]
+
+mod activation;
+mod error;
+pub mod gpu;
+pub mod npy;
+mod ops;
+pub mod reference;
+pub mod seeds;
+pub mod shape;
+mod tensor;
+
+pub use activation::Activation;
+pub use error::{Error, Result};
+pub use gpu::{Gpu, GpuOptions};
+pub use ops::{Conv2dSpec, Pool2dSpec};
+pub use shape::{Padding, Window2d};
+pub use tensor::Tensor;
+/// The wgpu version wgcnn is built on, for [`GpuOptions::limits`] and adapter details.
+pub use wgpu;

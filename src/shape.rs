@@ -1,0 +1,240 @@
+//! Keras 3's output-shape and padding arithmetic, in one place.
+//!
+//! Conv2D and MaxPooling2D slide a window over each spatial axis the same way; they differ only in
+//! whether the window is dilated. Everything that needs an output size or a padding amount — the
+//! CPU reference, the GPU dispatcher, a model summary — asks [`plan_axis`] (through
+//! [`Window2d`]), so the arithmetic cannot drift between them.
+//!
+//! Per axis, with input `in`, window `k`, stride `s`, dilation `d` and effective window
+//! `e = d·(k−1)+1`:
+//! - `valid`: `out = floor((in − e) / s) + 1`, no padding; empty (an error) when `in < e`.
+//! - `same`: `out = ceil(in / s)`; padding total `max(0, (out−1)·s + e − in)`, of which
+//!   `total / 2` goes before and the rest — one more when the total is odd — after.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::error::{Error, Result};
+
+/// Keras's `padding` argument.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Padding {
+    /// No padding; windows stay inside the input.
+    #[default]
+    Valid,
+    /// Zero padding (for pooling: ignored cells) so that `out = ceil(in / stride)`.
+    Same,
+}
+
+impl fmt::Display for Padding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Padding::Valid => "valid",
+            Padding::Same => "same",
+        })
+    }
+}
+
+impl FromStr for Padding {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "valid" => Ok(Padding::Valid),
+            "same" => Ok(Padding::Same),
+            _ => Err(format!("unknown padding '{s}' (expected valid or same)")),
+        }
+    }
+}
+
+/// The result of sliding a window along one axis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AxisPlan {
+    /// Output extent.
+    pub output: usize,
+    /// Padding cells before the first input cell.
+    pub pad_before: usize,
+    /// Padding cells after the last input cell (one more than `pad_before` when the total is odd).
+    pub pad_after: usize,
+}
+
+/// Plans one axis: output size and padding, exactly as Keras 3 computes them.
+///
+/// `axis` (`"height"`/`"width"`) and `op` only name things in errors. `window`, `stride` and
+/// `dilation` must be at least 1 (checked by the layer specs; an error here otherwise).
+pub fn plan_axis(
+    op: &'static str,
+    axis: &'static str,
+    input: usize,
+    window: usize,
+    stride: usize,
+    dilation: usize,
+    padding: Padding,
+) -> Result<AxisPlan> {
+    if window == 0 || stride == 0 || dilation == 0 {
+        return Err(Error::InvalidConfig {
+            op,
+            reason: format!(
+                "{axis}: window {window}, stride {stride} and dilation {dilation} must all be at least 1"
+            ),
+        });
+    }
+    if input == 0 {
+        return Err(Error::InvalidConfig {
+            op,
+            reason: format!("input {axis} is 0"),
+        });
+    }
+    let effective = (window - 1)
+        .checked_mul(dilation)
+        .and_then(|x| x.checked_add(1))
+        .ok_or(Error::Overflow {
+            op,
+            what: "effective window",
+        })?;
+    match padding {
+        Padding::Valid => {
+            if input < effective {
+                return Err(Error::EmptyOutput {
+                    op,
+                    axis,
+                    input,
+                    window: effective,
+                });
+            }
+            Ok(AxisPlan {
+                output: (input - effective) / stride + 1,
+                pad_before: 0,
+                pad_after: 0,
+            })
+        }
+        Padding::Same => {
+            let output = input.div_ceil(stride);
+            // (output-1)*stride < input, so this cannot overflow once `effective` fits.
+            let total = ((output - 1) * stride)
+                .checked_add(effective)
+                .ok_or(Error::Overflow { op, what: "padding" })?
+                .saturating_sub(input);
+            let pad_before = total / 2;
+            Ok(AxisPlan {
+                output,
+                pad_before,
+                pad_after: total - pad_before,
+            })
+        }
+    }
+}
+
+/// The full geometry of a 2-D sliding-window op on an NHWC input: what every backend needs to
+/// compute it. Built by [`crate::Conv2dSpec::plan`] and [`crate::Pool2dSpec::plan`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window2d {
+    /// Input shape `(batch, height, width, channels)`.
+    pub input: [usize; 4],
+    /// Output shape `(batch, height, width, channels)`.
+    pub output: [usize; 4],
+    /// Window size `(rows, cols)`.
+    pub window: [usize; 2],
+    /// Strides `(rows, cols)`.
+    pub strides: [usize; 2],
+    /// Dilation `(rows, cols)`; `(1, 1)` for pooling.
+    pub dilation: [usize; 2],
+    /// Row plan (output height, top/bottom padding).
+    pub rows: AxisPlan,
+    /// Column plan (output width, left/right padding).
+    pub cols: AxisPlan,
+}
+
+impl Window2d {
+    /// Plans both spatial axes of `input` (NHWC); `out_channels` is the output's last dimension.
+    pub(crate) fn new(
+        op: &'static str,
+        input: [usize; 4],
+        out_channels: usize,
+        window: [usize; 2],
+        strides: [usize; 2],
+        dilation: [usize; 2],
+        padding: Padding,
+    ) -> Result<Self> {
+        let [batch, height, width, channels] = input;
+        if batch == 0 || channels == 0 {
+            return Err(Error::ShapeMismatch {
+                op,
+                what: "input",
+                expected: "(batch ≥ 1, height ≥ 1, width ≥ 1, channels ≥ 1)".into(),
+                actual: input.to_vec(),
+            });
+        }
+        let rows = plan_axis(op, "height", height, window[0], strides[0], dilation[0], padding)?;
+        let cols = plan_axis(op, "width", width, window[1], strides[1], dilation[1], padding)?;
+        let output = [batch, rows.output, cols.output, out_channels];
+        crate::tensor::element_count(&output).ok_or(Error::Overflow { op, what: "output" })?;
+        Ok(Self {
+            input,
+            output,
+            window,
+            strides,
+            dilation,
+            rows,
+            cols,
+        })
+    }
+
+    /// The input row read by output row `oy` at window row `ky`, or `None` where it falls in the
+    /// padding.
+    pub fn input_row(&self, oy: usize, ky: usize) -> Option<usize> {
+        (oy * self.strides[0] + ky * self.dilation[0])
+            .checked_sub(self.rows.pad_before)
+            .filter(|&y| y < self.input[1])
+    }
+
+    /// The input column read by output column `ox` at window column `kx`, or `None` in the padding.
+    pub fn input_col(&self, ox: usize, kx: usize) -> Option<usize> {
+        (ox * self.strides[1] + kx * self.dilation[1])
+            .checked_sub(self.cols.pad_before)
+            .filter(|&x| x < self.input[2])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn same(input: usize, k: usize, s: usize, d: usize) -> (usize, usize, usize) {
+        let p = plan_axis("t", "height", input, k, s, d, Padding::Same).unwrap();
+        (p.output, p.pad_before, p.pad_after)
+    }
+
+    #[test]
+    fn same_padding_is_asymmetric_with_the_extra_cell_after() {
+        // (in, k, s, d) -> (out, before, after), worked by hand from the formula in the module docs.
+        assert_eq!(same(5, 3, 1, 1), (5, 1, 1));
+        assert_eq!(same(5, 2, 1, 1), (5, 0, 1));
+        assert_eq!(same(128, 3, 2, 1), (64, 0, 1));
+        assert_eq!(same(6, 4, 2, 1), (3, 1, 1));
+        assert_eq!(same(7, 4, 2, 1), (4, 1, 2));
+        assert_eq!(same(3, 7, 1, 1), (3, 3, 3));
+        assert_eq!(same(5, 3, 1, 2), (5, 2, 2));
+        assert_eq!(same(10, 1, 3, 1), (4, 0, 0));
+    }
+
+    #[test]
+    fn valid_output_and_empty_error() {
+        let p = plan_axis("t", "width", 95, 2, 1, 1, Padding::Valid).unwrap();
+        assert_eq!((p.output, p.pad_before, p.pad_after), (94, 0, 0));
+        let p = plan_axis("t", "width", 10, 3, 1, 3, Padding::Valid).unwrap();
+        assert_eq!(p.output, 4);
+        assert!(matches!(
+            plan_axis("t", "width", 2, 3, 1, 1, Padding::Valid),
+            Err(Error::EmptyOutput { input: 2, window: 3, .. })
+        ));
+        assert!(matches!(
+            plan_axis("t", "width", 2, 3, 0, 1, Padding::Valid),
+            Err(Error::InvalidConfig { .. })
+        ));
+        assert!(matches!(
+            plan_axis("t", "width", 4, usize::MAX, 1, 2, Padding::Same),
+            Err(Error::Overflow { .. })
+        ));
+    }
+}

@@ -1,0 +1,63 @@
+//! A dense float32 tensor in C order: the one container every backend reads and writes.
+//!
+//! Layouts follow Keras: activations are NHWC (`channels_last`), Conv2D kernels are HWIO
+//! `(kh, kw, cin, filters)`, biases are `(filters,)`.
+
+use crate::error::{Error, Result};
+
+/// A dense, row-major float32 tensor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    data: Vec<f32>,
+}
+
+/// The number of elements of `shape`, or `None` on overflow.
+pub(crate) fn element_count(shape: &[usize]) -> Option<usize> {
+    shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
+}
+
+impl Tensor {
+    /// Wraps `data` as a tensor of `shape`; the lengths must agree.
+    pub fn new(shape: Vec<usize>, data: Vec<f32>) -> Result<Self> {
+        let expected = element_count(&shape).ok_or(Error::Overflow {
+            op: "tensor",
+            what: "shape",
+        })?;
+        if expected != data.len() {
+            return Err(Error::DataLength {
+                shape,
+                expected,
+                len: data.len(),
+            });
+        }
+        Ok(Self { shape, data })
+    }
+
+    /// A tensor of `shape` whose element at flat (C-order) index `i` is `f(i)`.
+    pub fn from_fn(shape: Vec<usize>, f: impl FnMut(usize) -> f32) -> Result<Self> {
+        let len = element_count(&shape).ok_or(Error::Overflow {
+            op: "tensor",
+            what: "shape",
+        })?;
+        Ok(Self {
+            shape,
+            data: (0..len).map(f).collect(),
+        })
+    }
+
+    /// The shape, outermost dimension first.
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    /// The values in C order.
+    pub fn data(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// Consumes the tensor, returning its values in C order.
+    pub fn into_data(self) -> Vec<f32> {
+        self.data
+    }
+}
