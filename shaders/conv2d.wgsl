@@ -43,7 +43,9 @@ fn activate(x: f32) -> f32 {
     switch p.activation {
         case 1u: { return max(x, 0.0); }
         case 2u: { return 1.0 / (1.0 + exp(-x)); }
-        case 3u: { return tanh(x); }
+        // Some drivers build tanh from exponentials, which overflow to NaN for large |x|;
+        // tanh(±15) already rounds to ±1 in f32, so clamping changes no result.
+        case 3u: { return tanh(clamp(x, -15.0, 15.0)); }
         default: { return x; }
     }
 }

@@ -70,6 +70,8 @@ impl FromStr for Activation {
         Activation::ALL
             .into_iter()
             .find(|a| a.name() == s)
-            .ok_or_else(|| format!("unknown activation '{s}' (expected linear, relu, sigmoid or tanh)"))
+            .ok_or_else(|| {
+                format!("unknown activation '{s}' (expected linear, relu, sigmoid or tanh)")
+            })
     }
 }

@@ -163,6 +163,8 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     actual: k.shape().to_vec(),
                 });
             }
+            // Bad shapes or configs are reported before any device is opened.
+            spec.check(x.shape(), k.shape(), b.as_ref().map(Tensor::shape))?;
             let y = match backend {
                 Backend::Gpu => Gpu::new()?.conv2d(&spec, &x, &k, b.as_ref())?,
                 Backend::Cpu => reference::conv2d(&spec, &x, &k, b.as_ref())?,
@@ -181,6 +183,7 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             let spec = Pool2dSpec::new(pool_size)
                 .strides(strides.unwrap_or(pool_size))
                 .padding(padding);
+            spec.check(x.shape())?;
             let y = match backend {
                 Backend::Gpu => Gpu::new()?.max_pool2d(&spec, &x)?,
                 Backend::Cpu => reference::max_pool2d(&spec, &x)?,
@@ -203,7 +206,11 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     a.device_type,
                     a.driver,
                     a.driver_info,
-                    if a.compute { "" } else { " | no compute shaders" }
+                    if a.compute {
+                        ""
+                    } else {
+                        " | no compute shaders"
+                    }
                 );
             }
         }
@@ -298,12 +305,14 @@ fn demo() -> wgcnn::Result<ExitCode> {
                     cpu_time = t.elapsed();
                 }
             }
-            let shape_ok = cpu_y.shape()[1..] == step.expected_shape[..]
-                && gpu_y.shape() == cpu_y.shape();
+            let shape_ok =
+                cpu_y.shape()[1..] == step.expected_shape[..] && gpu_y.shape() == cpu_y.shape();
             let diff = max_abs_diff(&gpu_y, &cpu_y);
             let ok = shape_ok && params == step.expected_params && diff == 0.0;
             all_ok &= ok;
-            let [_, oh, ow, oc] = *cpu_y.shape() else { unreachable!("ops return rank 4") };
+            let [_, oh, ow, oc] = *cpu_y.shape() else {
+                unreachable!("ops return rank 4")
+            };
             println!(
                 "  {:<42} {:>20} {:>8} {:>9.2} {:>9.2} {:>10}  {}",
                 name,
@@ -312,7 +321,11 @@ fn demo() -> wgcnn::Result<ExitCode> {
                 gpu_time.as_secs_f64() * 1e3,
                 cpu_time.as_secs_f64() * 1e3,
                 diff,
-                if ok { "yes" } else { "NO (seed expects different)" }
+                if ok {
+                    "yes"
+                } else {
+                    "NO (seed expects different)"
+                }
             );
             cpu_x = cpu_y;
             gpu_x = gpu_y;
@@ -326,5 +339,9 @@ fn demo() -> wgcnn::Result<ExitCode> {
             "MISMATCH: see the rows marked NO"
         }
     );
-    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

@@ -71,7 +71,10 @@ pub fn seed_examples() -> Vec<SeedExample> {
             source: "seed 000: Conv2D(32, 3, strides=2, 'same') on 128x128x3",
             input: [128, 128, 3],
             steps: vec![conv(
-                Conv2dSpec::new(32, [3, 3]).strides([2, 2]).padding(Same).activation(Relu),
+                Conv2dSpec::new(32, [3, 3])
+                    .strides([2, 2])
+                    .padding(Same)
+                    .activation(Relu),
                 [64, 64, 32],
                 896,
             )],

@@ -113,7 +113,10 @@ pub fn plan_axis(
             // (output-1)*stride < input, so this cannot overflow once `effective` fits.
             let total = ((output - 1) * stride)
                 .checked_add(effective)
-                .ok_or(Error::Overflow { op, what: "padding" })?
+                .ok_or(Error::Overflow {
+                    op,
+                    what: "padding",
+                })?
                 .saturating_sub(input);
             let pad_before = total / 2;
             Ok(AxisPlan {
@@ -165,8 +168,24 @@ impl Window2d {
                 actual: input.to_vec(),
             });
         }
-        let rows = plan_axis(op, "height", height, window[0], strides[0], dilation[0], padding)?;
-        let cols = plan_axis(op, "width", width, window[1], strides[1], dilation[1], padding)?;
+        let rows = plan_axis(
+            op,
+            "height",
+            height,
+            window[0],
+            strides[0],
+            dilation[0],
+            padding,
+        )?;
+        let cols = plan_axis(
+            op,
+            "width",
+            width,
+            window[1],
+            strides[1],
+            dilation[1],
+            padding,
+        )?;
         let output = [batch, rows.output, cols.output, out_channels];
         crate::tensor::element_count(&output).ok_or(Error::Overflow { op, what: "output" })?;
         Ok(Self {
@@ -226,7 +245,11 @@ mod tests {
         assert_eq!(p.output, 4);
         assert!(matches!(
             plan_axis("t", "width", 2, 3, 1, 1, Padding::Valid),
-            Err(Error::EmptyOutput { input: 2, window: 3, .. })
+            Err(Error::EmptyOutput {
+                input: 2,
+                window: 3,
+                ..
+            })
         ));
         assert!(matches!(
             plan_axis("t", "width", 2, 3, 0, 1, Padding::Valid),

@@ -73,11 +73,27 @@ impl Gpu {
         // A binding cannot be empty: without a bias the shader never reads this placeholder.
         let no_bias = [0.0f32];
         let inputs = [
-            Input { name: "input", data: input.data() },
-            Input { name: "kernel", data: kernel.data() },
-            Input { name: "bias", data: bias.map_or(&no_bias[..], Tensor::data) },
+            Input {
+                name: "input",
+                data: input.data(),
+            },
+            Input {
+                name: "kernel",
+                data: kernel.data(),
+            },
+            Input {
+                name: "bias",
+                data: bias.map_or(&no_bias[..], Tensor::data),
+            },
         ];
-        let out = self.run(OP, &self.conv2d, bytemuck::bytes_of(&params), &inputs, total, grid)?;
+        let out = self.run(
+            OP,
+            &self.conv2d,
+            bytemuck::bytes_of(&params),
+            &inputs,
+            total,
+            grid,
+        )?;
         Tensor::new(g.output.to_vec(), out)
     }
 }

@@ -53,7 +53,10 @@ impl Gpu {
             _pad0: 0,
             _pad1: 0,
         };
-        let inputs = [Input { name: "input", data: input.data() }];
+        let inputs = [Input {
+            name: "input",
+            data: input.data(),
+        }];
         let out = self.run(
             OP,
             &self.max_pool2d,

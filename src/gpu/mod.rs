@@ -12,7 +12,7 @@ mod max_pool2d;
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wgpu::util::DeviceExt;
 
@@ -60,7 +60,9 @@ pub struct Gpu {
 
 impl std::fmt::Debug for Gpu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gpu").field("adapter", &self.info).finish_non_exhaustive()
+        f.debug_struct("Gpu")
+            .field("adapter", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -222,7 +224,10 @@ impl Gpu {
     fn check_storage(&self, op: &'static str, name: &str, len: usize) -> Result<()> {
         let bytes = (len as u64).saturating_mul(4);
         let checks = [
-            ("max_storage_buffer_binding_size", self.limits.max_storage_buffer_binding_size),
+            (
+                "max_storage_buffer_binding_size",
+                self.limits.max_storage_buffer_binding_size,
+            ),
             ("max_buffer_size", self.limits.max_buffer_size),
         ];
         for (limit_name, limit) in checks {
@@ -258,19 +263,22 @@ impl Gpu {
         let out_bytes = output_len as u64 * 4;
 
         let scopes = Scopes::push(&self.device);
-        let uniform = self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-            label: Some("params"),
-            contents: params,
-            usage: wgpu::BufferUsages::UNIFORM,
-        });
+        let uniform = self
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: params,
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
         let storage: Vec<wgpu::Buffer> = inputs
             .iter()
             .map(|input| {
-                self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(input.name),
-                    contents: bytemuck::cast_slice(input.data),
-                    usage: wgpu::BufferUsages::STORAGE,
-                })
+                self.device
+                    .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                        label: Some(input.name),
+                        contents: bytemuck::cast_slice(input.data),
+                        usage: wgpu::BufferUsages::STORAGE,
+                    })
             })
             .collect();
         let output = self.device.create_buffer(&wgpu::BufferDescriptor {
@@ -316,10 +324,12 @@ impl Gpu {
         scopes.pop(op)?;
 
         let (sender, receiver) = mpsc::channel();
-        staging.slice(..).map_async(wgpu::MapMode::Read, move |result| {
-            // The receiver outlives the poll below; a send error cannot be acted on anyway.
-            let _ = sender.send(result);
-        });
+        staging
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |result| {
+                // The receiver outlives the poll below; a send error cannot be acted on anyway.
+                let _ = sender.send(result);
+            });
         match self.device.poll(wgpu::PollType::Wait {
             submission_index: Some(submission),
             timeout: Some(self.timeout),
@@ -340,19 +350,42 @@ impl Gpu {
             }
         }
         self.check_lost()?;
-        let mapped = receiver.try_recv().map_err(|_| Error::GpuInternal {
-            op,
-            message: "the readback buffer was not mapped after the device finished".into(),
-        })?;
+        // The submission is done, but the map callback may still be on its way: with several
+        // threads sharing the device, another thread's poll can be the one delivering it.
+        let deadline = Instant::now() + self.timeout;
+        let mapped = loop {
+            match receiver.try_recv() {
+                Ok(result) => break result,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    return Err(Error::GpuInternal {
+                        op,
+                        message: "the readback buffer's map callback was dropped".into(),
+                    })
+                }
+                Err(mpsc::TryRecvError::Empty) if Instant::now() > deadline => {
+                    return Err(Error::Timeout {
+                        op,
+                        seconds: self.timeout.as_secs(),
+                    })
+                }
+                Err(mpsc::TryRecvError::Empty) => {
+                    // A non-blocking poll only delivers callbacks; its status adds nothing here.
+                    let _ = self.device.poll(wgpu::PollType::Poll);
+                    std::thread::yield_now();
+                }
+            }
+        };
         mapped.map_err(|e| Error::GpuInternal {
             op,
             message: format!("mapping the readback buffer failed: {e}"),
         })?;
         let values = {
-            let view = staging.get_mapped_range(..).map_err(|e| Error::GpuInternal {
-                op,
-                message: format!("reading the readback buffer failed: {e}"),
-            })?;
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| Error::GpuInternal {
+                    op,
+                    message: format!("reading the readback buffer failed: {e}"),
+                })?;
             bytemuck::cast_slice::<u8, f32>(&view).to_vec()
         };
         staging.unmap();

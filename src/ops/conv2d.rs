@@ -122,18 +122,28 @@ impl Conv2dSpec {
 
     /// The kernel shape Keras stores, HWIO: `(kh, kw, in_channels, filters)`.
     pub fn kernel_shape(&self, in_channels: usize) -> [usize; 4] {
-        [self.kernel_size[0], self.kernel_size[1], in_channels, self.filters]
+        [
+            self.kernel_size[0],
+            self.kernel_size[1],
+            in_channels,
+            self.filters,
+        ]
     }
 
     /// Trainable parameters, as `model.summary()` counts them: `filters·kh·kw·cin (+ filters)`.
     pub fn param_count(&self, in_channels: usize) -> Result<usize> {
         self.validate()?;
-        let weights = crate::tensor::element_count(&self.kernel_shape(in_channels))
-            .ok_or(Error::Overflow { op: OP, what: "parameter count" })?;
+        let weights = crate::tensor::element_count(&self.kernel_shape(in_channels)).ok_or(
+            Error::Overflow {
+                op: OP,
+                what: "parameter count",
+            },
+        )?;
         let bias = if self.use_bias { self.filters } else { 0 };
-        weights
-            .checked_add(bias)
-            .ok_or(Error::Overflow { op: OP, what: "parameter count" })
+        weights.checked_add(bias).ok_or(Error::Overflow {
+            op: OP,
+            what: "parameter count",
+        })
     }
 
     /// Plans the layer for concrete tensors and checks that the kernel is `(kh, kw, cin, filters)`

@@ -22,9 +22,13 @@ pub fn conv2d(
                 for co in 0..out_c {
                     let mut acc = 0.0f64;
                     for ky in 0..k_h {
-                        let Some(iy) = g.input_row(oy, ky) else { continue };
+                        let Some(iy) = g.input_row(oy, ky) else {
+                            continue;
+                        };
                         for kx in 0..k_w {
-                            let Some(ix) = g.input_col(ox, kx) else { continue };
+                            let Some(ix) = g.input_col(ox, kx) else {
+                                continue;
+                            };
                             for ci in 0..in_c {
                                 let xv = x[((n * in_h + iy) * in_w + ix) * in_c + ci];
                                 let wv = w[((ky * k_w + kx) * in_c + ci) * out_c + co];

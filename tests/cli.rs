@@ -1,0 +1,349 @@
+//! The `wgcnn` binary: results on both backends, and every class of bad input exits non-zero
+//! with one clear line on stderr, no output file and no panic.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use npyz::WriterBuilder;
+use wgcnn::npy::{read_npy, write_npy};
+use wgcnn::{reference, Activation, Conv2dSpec, Padding, Pool2dSpec};
+
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new(name: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("wgcnn-cli-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap();
+        Dir(path)
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+
+    fn npy(&self, name: &str, shape: &[usize]) -> PathBuf {
+        let path = self.file(name);
+        let mut rng = common::Rng::new(name.len() as u64);
+        write_npy(&path, &common::int_tensor(&mut rng, shape, 3)).unwrap();
+        path
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn wgcnn(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_wgcnn"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// A path as a command-line argument (temp paths here are UTF-8).
+fn arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Asserts a failed run: non-zero exit, exactly one `error: ...` line mentioning `needle`, no
+/// panic, and no output file.
+fn assert_fails(out: std::process::Output, needle: &str, output_file: &Path) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "expected failure, stderr: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one line, got: {stderr}");
+    assert!(
+        lines[0].starts_with("error: ") && lines[0].contains(needle),
+        "{stderr} should mention {needle}"
+    );
+    assert!(
+        !output_file.exists(),
+        "an output file was written despite the error"
+    );
+}
+
+#[test]
+fn conv2d_on_both_backends_matches_the_reference() {
+    let dir = Dir::new("conv-ok");
+    let x = dir.npy("x.npy", &[2, 7, 6, 3]);
+    let k = dir.npy("k.npy", &[3, 2, 3, 4]);
+    let b = dir.npy("b.npy", &[4]);
+    let spec = Conv2dSpec::new(4, [3, 2])
+        .strides([2, 1])
+        .padding(Padding::Same)
+        .activation(Activation::Relu);
+    let expected = reference::conv2d(
+        &spec,
+        &read_npy(&x).unwrap(),
+        &read_npy(&k).unwrap(),
+        Some(&read_npy(&b).unwrap()),
+    )
+    .unwrap();
+    for backend in ["gpu", "cpu"] {
+        let y = dir.file(&format!("y-{backend}.npy"));
+        let out = wgcnn(&[
+            "conv2d",
+            "--input",
+            arg(&x),
+            "--kernel",
+            arg(&k),
+            "--bias",
+            arg(&b),
+            "--strides",
+            "2,1",
+            "--padding",
+            "same",
+            "--activation",
+            "relu",
+            "--backend",
+            backend,
+            "--output",
+            arg(&y),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(read_npy(&y).unwrap(), expected, "{backend}");
+    }
+}
+
+#[test]
+fn max_pool2d_strides_default_to_pool_size() {
+    let dir = Dir::new("pool-ok");
+    let x = dir.npy("x.npy", &[1, 9, 8, 2]);
+    let expected = reference::max_pool2d(
+        &Pool2dSpec::new([3, 2]).strides([3, 2]),
+        &read_npy(&x).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(expected.shape(), &[1, 3, 4, 2]);
+    for backend in ["gpu", "cpu"] {
+        let y = dir.file(&format!("y-{backend}.npy"));
+        let out = wgcnn(&[
+            "max-pool2d",
+            "--input",
+            arg(&x),
+            "--pool-size",
+            "3,2",
+            "--backend",
+            backend,
+            "--output",
+            arg(&y),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(read_npy(&y).unwrap(), expected, "{backend}");
+    }
+}
+
+#[test]
+fn bad_files_fail_cleanly() {
+    let dir = Dir::new("bad-files");
+    let y = dir.file("y.npy");
+    let k = dir.npy("k.npy", &[3, 3, 1, 2]);
+
+    let missing = dir.file("missing.npy");
+    assert_fails(
+        wgcnn(&[
+            "conv2d",
+            "--input",
+            arg(&missing),
+            "--kernel",
+            arg(&k),
+            "--output",
+            arg(&y),
+        ]),
+        "missing.npy",
+        &y,
+    );
+
+    let corrupt = dir.file("corrupt.npy");
+    std::fs::write(&corrupt, b"this is not numpy").unwrap();
+    assert_fails(
+        wgcnn(&[
+            "conv2d",
+            "--input",
+            arg(&corrupt),
+            "--kernel",
+            arg(&k),
+            "--output",
+            arg(&y),
+        ]),
+        "not a valid .npy",
+        &y,
+    );
+
+    // A valid header whose data is cut short.
+    let truncated = dir.npy("truncated.npy", &[1, 5, 5, 1]);
+    let bytes = std::fs::read(&truncated).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() - 8]).unwrap();
+    assert_fails(
+        wgcnn(&[
+            "conv2d",
+            "--input",
+            arg(&truncated),
+            "--kernel",
+            arg(&k),
+            "--output",
+            arg(&y),
+        ]),
+        "truncated.npy",
+        &y,
+    );
+
+    let f64_file = dir.file("f64.npy");
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&[1, 5, 5, 1])
+        .writer(std::fs::File::create(&f64_file).unwrap())
+        .begin_nd()
+        .unwrap();
+    w.extend(std::iter::repeat_n(1.0f64, 25)).unwrap();
+    w.finish().unwrap();
+    assert_fails(
+        wgcnn(&[
+            "conv2d",
+            "--input",
+            arg(&f64_file),
+            "--kernel",
+            arg(&k),
+            "--output",
+            arg(&y),
+        ]),
+        "float32",
+        &y,
+    );
+
+    let fortran = dir.file("fortran.npy");
+    let mut w = npyz::WriteOptions::new()
+        .default_dtype()
+        .order(npyz::Order::Fortran)
+        .shape(&[1, 5, 5, 1])
+        .writer(std::fs::File::create(&fortran).unwrap())
+        .begin_nd()
+        .unwrap();
+    w.extend(std::iter::repeat_n(1.0f32, 25)).unwrap();
+    w.finish().unwrap();
+    assert_fails(
+        wgcnn(&[
+            "max-pool2d",
+            "--input",
+            arg(&fortran),
+            "--pool-size",
+            "2",
+            "--output",
+            arg(&y),
+        ]),
+        "Fortran",
+        &y,
+    );
+}
+
+#[test]
+fn bad_shapes_and_configs_fail_cleanly() {
+    let dir = Dir::new("bad-shapes");
+    let y = dir.file("y.npy");
+    let x = dir.npy("x.npy", &[1, 5, 5, 3]);
+    let x3 = dir.npy("x3.npy", &[5, 5, 3]);
+    let k = dir.npy("k.npy", &[3, 3, 3, 2]);
+    let k_wrong_c = dir.npy("kc.npy", &[3, 3, 2, 2]);
+    let k_rank3 = dir.npy("k3.npy", &[3, 3, 3]);
+    let k_big = dir.npy("kbig.npy", &[7, 7, 3, 2]);
+    let b3 = dir.npy("b3.npy", &[3]);
+    let conv = |extra: &[&str], input: &Path, kernel: &Path| {
+        let mut args = vec![
+            "conv2d",
+            "--input",
+            arg(input),
+            "--kernel",
+            arg(kernel),
+            "--output",
+            arg(&y),
+        ];
+        args.extend_from_slice(extra);
+        wgcnn(&args)
+    };
+    assert_fails(conv(&[], &x3, &k), "rank 4", &y);
+    assert_fails(conv(&[], &x, &k_rank3), "rank 4", &y);
+    assert_fails(
+        conv(&[], &x, &k_wrong_c),
+        "kernel has shape [3, 3, 2, 2]",
+        &y,
+    );
+    assert_fails(
+        conv(&["--bias", arg(&b3)], &x, &k),
+        "bias has shape [3]",
+        &y,
+    );
+    assert_fails(conv(&[], &x, &k_big), "output would be empty", &y);
+    assert_fails(conv(&["--strides", "0"], &x, &k), "strides", &y);
+    assert_fails(
+        conv(&["--strides", "2", "--dilation", "2"], &x, &k),
+        "cannot be combined",
+        &y,
+    );
+    assert_fails(
+        wgcnn(&[
+            "max-pool2d",
+            "--input",
+            arg(&x),
+            "--pool-size",
+            "6",
+            "--output",
+            arg(&y),
+        ]),
+        "output would be empty",
+        &y,
+    );
+}
+
+#[test]
+fn adapters_lists_and_marks_the_selected_one() {
+    let out = wgcnn(&["adapters"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let selected: Vec<&str> = stdout.lines().filter(|l| l.starts_with('*')).collect();
+    assert_eq!(selected.len(), 1, "{stdout}");
+    assert!(
+        selected[0].contains(&common::gpu().adapter_info().name),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn demo_runs_the_seed_examples() {
+    let out = wgcnn(&["demo"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for needle in [
+        "(None, 100, 100, 16)",
+        "(None, 17, 47, 35)",
+        "19285",
+        "51200",
+        "GPU == CPU exactly",
+    ] {
+        assert!(
+            stdout.contains(needle),
+            "demo output lacks {needle}:\n{stdout}"
+        );
+    }
+}

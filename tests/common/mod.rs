@@ -1,0 +1,80 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::sync::OnceLock;
+
+use wgcnn::{Gpu, Tensor};
+
+/// The one device the tests share. A missing adapter fails loudly: GPU tests never skip.
+pub fn gpu() -> &'static Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
+    GPU.get_or_init(|| match Gpu::new() {
+        Ok(gpu) => {
+            let info = gpu.adapter_info();
+            eprintln!("GPU tests run on: {} ({:?})", info.name, info.backend);
+            gpu
+        }
+        Err(e) => panic!(
+            "GPU tests need an adapter and found none ({e}); install Mesa lavapipe \
+             (apt-get install mesa-vulkan-drivers) or run with WGPU_BACKEND=gl on llvmpipe"
+        ),
+    })
+}
+
+/// A small deterministic generator (SplitMix64), so failures reproduce.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// An integer in `-range..=range`, as f32.
+    pub fn int(&mut self, range: u64) -> f32 {
+        (self.next_u64() % (2 * range + 1)) as f32 - range as f32
+    }
+
+    /// Uniform in `[-1, 1)`.
+    pub fn uniform(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+}
+
+/// Integer-valued tensor: every partial sum is exact in f32, so GPU must equal CPU bit for bit.
+pub fn int_tensor(rng: &mut Rng, shape: &[usize], range: u64) -> Tensor {
+    Tensor::from_fn(shape.to_vec(), |_| rng.int(range)).unwrap()
+}
+
+/// Uniform random tensor in `[-1, 1)`.
+pub fn uniform_tensor(rng: &mut Rng, shape: &[usize]) -> Tensor {
+    Tensor::from_fn(shape.to_vec(), |_| rng.uniform()).unwrap()
+}
+
+/// Asserts same shape and `|a − b| ≤ tol·(1 + |b|)` everywhere, naming the first bad element.
+pub fn assert_close(actual: &Tensor, expected: &Tensor, tol: f32, context: &str) {
+    assert_eq!(actual.shape(), expected.shape(), "{context}: shapes differ");
+    for (i, (a, b)) in actual.data().iter().zip(expected.data()).enumerate() {
+        assert!(
+            (a - b).abs() <= tol * (1.0 + b.abs()),
+            "{context}: element {i} is {a}, expected {b} (tolerance {tol})"
+        );
+    }
+}
+
+/// The tolerance for a float32 reduction of length `k` against an f64-accumulated reference:
+/// rounding error grows with the number of terms.
+pub fn reduction_tolerance(k: usize) -> f32 {
+    2e-6 * (k as f32 + 1.0)
+}

@@ -1,0 +1,166 @@
+//! Bad configs and shapes are typed errors naming the op and shapes — on both backends, never a
+//! panic, an overflow or a zero-sized buffer.
+
+mod common;
+
+use wgcnn::{reference, Conv2dSpec, Error, Padding, Pool2dSpec, Tensor};
+
+fn ones(shape: &[usize]) -> Tensor {
+    Tensor::from_fn(shape.to_vec(), |_| 1.0).unwrap()
+}
+
+/// Runs a conv on both backends and returns the (identical) error message.
+fn conv_error(
+    spec: Conv2dSpec,
+    input: &[usize],
+    kernel: &[usize],
+    bias: Option<&[usize]>,
+) -> (Error, String) {
+    let (x, k) = (ones(input), ones(kernel));
+    let b = bias.map(ones);
+    let cpu = reference::conv2d(&spec, &x, &k, b.as_ref()).unwrap_err();
+    let gpu = common::gpu().conv2d(&spec, &x, &k, b.as_ref()).unwrap_err();
+    assert_eq!(cpu.to_string(), gpu.to_string());
+    let message = cpu.to_string();
+    (cpu, message)
+}
+
+#[test]
+fn conv2d_bad_configs() {
+    let cases: Vec<(Conv2dSpec, [usize; 4], &str)> = vec![
+        (Conv2dSpec::new(0, [3, 3]), [1, 5, 5, 1], "filters"),
+        (Conv2dSpec::new(2, [0, 3]), [1, 5, 5, 1], "kernel_size"),
+        (
+            Conv2dSpec::new(2, [3, 3]).strides([0, 1]),
+            [1, 5, 5, 1],
+            "strides",
+        ),
+        (
+            Conv2dSpec::new(2, [3, 3]).dilation([1, 0]),
+            [1, 5, 5, 1],
+            "dilation",
+        ),
+        (
+            Conv2dSpec::new(2, [3, 3]).dilation([2, 2]).strides([2, 1]),
+            [1, 9, 9, 1],
+            "cannot be combined",
+        ),
+    ];
+    for (spec, input, needle) in cases {
+        let kernel = spec.kernel_shape(input[3]);
+        let bias = [spec.filters];
+        let (err, message) = conv_error(spec, &input, &kernel, Some(&bias));
+        assert!(
+            matches!(err, Error::InvalidConfig { op: "conv2d", .. }),
+            "{message}"
+        );
+        assert!(
+            message.contains(needle),
+            "{message} should mention {needle}"
+        );
+    }
+}
+
+#[test]
+fn conv2d_valid_kernel_larger_than_input_is_empty_output() {
+    let spec = Conv2dSpec::new(2, [3, 7]);
+    let (err, message) = conv_error(spec, &[1, 5, 5, 1], &spec.kernel_shape(1), Some(&[2]));
+    assert!(
+        matches!(
+            err,
+            Error::EmptyOutput {
+                axis: "width",
+                input: 5,
+                window: 7,
+                ..
+            }
+        ),
+        "{message}"
+    );
+    // Dilation enlarges the window: 3 taps at dilation 3 span 7 cells.
+    let spec = Conv2dSpec::new(1, [3, 1]).dilation([3, 1]);
+    let (err, _) = conv_error(spec, &[1, 6, 5, 1], &spec.kernel_shape(1), Some(&[1]));
+    assert!(matches!(
+        err,
+        Error::EmptyOutput {
+            axis: "height",
+            input: 6,
+            window: 7,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn conv2d_shape_mismatches_name_the_shapes() {
+    let spec = Conv2dSpec::new(4, [3, 3]);
+    // Kernel expects 2 input channels, the input has 3.
+    let (err, message) = conv_error(spec, &[1, 5, 5, 3], &[3, 3, 2, 4], Some(&[4]));
+    assert!(
+        matches!(err, Error::ShapeMismatch { what: "kernel", .. }),
+        "{message}"
+    );
+    assert!(
+        message.contains("[3, 3, 2, 4]") && message.contains("[3, 3, 3, 4]"),
+        "{message}"
+    );
+    // Bias of the wrong length.
+    let (err, message) = conv_error(spec, &[1, 5, 5, 2], &[3, 3, 2, 4], Some(&[3]));
+    assert!(
+        matches!(err, Error::ShapeMismatch { what: "bias", .. }),
+        "{message}"
+    );
+    // Missing bias when use_bias, and a bias when not.
+    let (err, _) = conv_error(spec, &[1, 5, 5, 2], &[3, 3, 2, 4], None);
+    assert!(matches!(err, Error::ShapeMismatch { what: "bias", .. }));
+    let (err, _) = conv_error(
+        spec.use_bias(false),
+        &[1, 5, 5, 2],
+        &[3, 3, 2, 4],
+        Some(&[4]),
+    );
+    assert!(matches!(err, Error::ShapeMismatch { what: "bias", .. }));
+    // Wrong rank, and zero-sized dimensions.
+    let (err, _) = conv_error(spec, &[5, 5, 2], &[3, 3, 2, 4], Some(&[4]));
+    assert!(matches!(err, Error::ShapeMismatch { what: "input", .. }));
+    let (err, _) = conv_error(spec, &[0, 5, 5, 2], &[3, 3, 2, 4], Some(&[4]));
+    assert!(matches!(err, Error::ShapeMismatch { what: "input", .. }));
+    let (err, _) = conv_error(spec, &[1, 0, 5, 2], &[3, 3, 2, 4], Some(&[4]));
+    assert!(matches!(err, Error::InvalidConfig { .. }));
+}
+
+#[test]
+fn max_pool2d_bad_configs() {
+    let x = ones(&[1, 4, 4, 2]);
+    let cases = [
+        (Pool2dSpec::new([0, 2]), "pool_size"),
+        (Pool2dSpec::new([2, 2]).strides([2, 0]), "strides"),
+        (Pool2dSpec::new([5, 2]), "output would be empty"),
+    ];
+    for (spec, needle) in cases {
+        let cpu = reference::max_pool2d(&spec, &x).unwrap_err();
+        let gpu = common::gpu().max_pool2d(&spec, &x).unwrap_err();
+        assert_eq!(cpu.to_string(), gpu.to_string());
+        assert!(cpu.to_string().contains(needle), "{cpu}");
+    }
+    let err = reference::max_pool2d(&Pool2dSpec::new([2, 2]), &ones(&[4, 4])).unwrap_err();
+    assert!(matches!(err, Error::ShapeMismatch { what: "input", .. }));
+}
+
+#[test]
+fn absurd_shapes_overflow_into_errors() {
+    let spec = Conv2dSpec::new(usize::MAX, [usize::MAX, 2]).padding(Padding::Same);
+    assert!(matches!(spec.param_count(3), Err(Error::Overflow { .. })));
+    assert!(spec.output_shape([1, 4, 4, 3]).is_err());
+    let err = Tensor::new(vec![usize::MAX, 3], vec![]).unwrap_err();
+    assert!(matches!(err, Error::Overflow { .. }));
+    let err = Tensor::new(vec![2, 3], vec![0.0; 5]).unwrap_err();
+    assert!(matches!(
+        err,
+        Error::DataLength {
+            expected: 6,
+            len: 5,
+            ..
+        }
+    ));
+}
