@@ -49,5 +49,10 @@ pub use gpu::{Gpu, GpuOptions};
 pub use ops::{Conv2dSpec, Pool2dSpec};
 pub use shape::{Padding, Window2d};
 pub use tensor::Tensor;
+/// The README's Rust examples, compiled and run as doctests so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 /// The wgpu version wgcnn is built on, for [`GpuOptions::limits`] and adapter details.
 pub use wgpu;

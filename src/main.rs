@@ -29,6 +29,9 @@ enum Command {
     ///
     /// Output size per axis: 'valid' floor((in - d*(k-1) - 1)/s) + 1, 'same' ceil(in/s), with
     /// Keras's asymmetric 'same' padding (the odd extra cell goes after).
+    #[command(after_help = "Example (Keras: Conv2D(32, 3, strides=2, padding='same', activation='relu')):\n  \
+        wgcnn conv2d --input x.npy --kernel k.npy --bias b.npy --strides 2 --padding same \\\n    \
+        --activation relu --output y.npy")]
     Conv2d {
         /// Input, shape (batch, height, width, channels).
         #[arg(long)]
@@ -42,7 +45,7 @@ enum Command {
         /// Strides "S" or "SH,SW".
         #[arg(long, value_parser = parse_pair, default_value = "1")]
         strides: [usize; 2],
-        /// Padding.
+        /// Padding: valid (no padding) or same (output = ceil(input / stride)).
         #[arg(long, value_parser = parse_padding, default_value = "valid")]
         padding: Padding,
         /// Dilation rate "D" or "DH,DW" (not with strides > 1, as in Keras).
@@ -59,6 +62,8 @@ enum Command {
         output: PathBuf,
     },
     /// MaxPooling2D, Keras semantics; padded cells never win the max.
+    #[command(after_help = "Example (Keras: MaxPooling2D((3, 2), strides=(2, 1), padding='same')):\n  \
+        wgcnn max-pool2d --input x.npy --pool-size 3,2 --strides 2,1 --padding same --output y.npy")]
     MaxPool2d {
         /// Input, shape (batch, height, width, channels).
         #[arg(long)]
@@ -69,7 +74,7 @@ enum Command {
         /// Strides "S" or "SH,SW"; defaults to the pool size, as in Keras.
         #[arg(long, value_parser = parse_pair)]
         strides: Option<[usize; 2]>,
-        /// Padding.
+        /// Padding: valid (windows inside the input) or same (output = ceil(input / stride)).
         #[arg(long, value_parser = parse_padding, default_value = "valid")]
         padding: Padding,
         /// Where to compute.
