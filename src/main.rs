@@ -29,9 +29,11 @@ enum Command {
     ///
     /// Output size per axis: 'valid' floor((in - d*(k-1) - 1)/s) + 1, 'same' ceil(in/s), with
     /// Keras's asymmetric 'same' padding (the odd extra cell goes after).
-    #[command(after_help = "Example (Keras: Conv2D(32, 3, strides=2, padding='same', activation='relu')):\n  \
+    #[command(
+        after_help = "Example (Keras: Conv2D(32, 3, strides=2, padding='same', activation='relu')):\n  \
         wgcnn conv2d --input x.npy --kernel k.npy --bias b.npy --strides 2 --padding same \\\n    \
-        --activation relu --output y.npy")]
+        --activation relu --output y.npy"
+    )]
     Conv2d {
         /// Input, shape (batch, height, width, channels).
         #[arg(long)]
@@ -62,8 +64,10 @@ enum Command {
         output: PathBuf,
     },
     /// MaxPooling2D, Keras semantics; padded cells never win the max.
-    #[command(after_help = "Example (Keras: MaxPooling2D((3, 2), strides=(2, 1), padding='same')):\n  \
-        wgcnn max-pool2d --input x.npy --pool-size 3,2 --strides 2,1 --padding same --output y.npy")]
+    #[command(
+        after_help = "Example (Keras: MaxPooling2D((3, 2), strides=(2, 1), padding='same')):\n  \
+        wgcnn max-pool2d --input x.npy --pool-size 3,2 --strides 2,1 --padding same --output y.npy"
+    )]
     MaxPool2d {
         /// Input, shape (batch, height, width, channels).
         #[arg(long)]
