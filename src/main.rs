@@ -153,32 +153,32 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             let x = read_npy(&input)?;
             let k = read_npy(&kernel)?;
             let b = bias.map(read_npy).transpose()?;
-            // Filters and kernel size come from the kernel; `check` then verifies the rest.
-            let (kernel_size, filters) = match *k.shape() {
-                [kh, kw, _, f] => ([kh, kw], f),
-                _ => ([0, 0], 0),
-            };
-            let spec = Conv2dSpec::new(filters, kernel_size)
-                .strides(strides)
-                .padding(padding)
-                .dilation(dilation)
-                .use_bias(b.is_some())
-                .activation(activation);
-            if k.shape().len() != 4 {
+            // Filters and kernel size come from the kernel; `check` verifies the rest.
+            let [kh, kw, _, filters] = *k.shape() else {
                 return Err(wgcnn::Error::ShapeMismatch {
                     op: "conv2d",
                     what: "kernel",
                     expected: "rank 4 (kh, kw, in_channels, filters)".into(),
                     actual: k.shape().to_vec(),
                 });
-            }
+            };
+            let spec = Conv2dSpec::new(filters, [kh, kw])
+                .strides(strides)
+                .padding(padding)
+                .dilation(dilation)
+                .use_bias(b.is_some())
+                .activation(activation);
             // Bad shapes or configs are reported before any device is opened.
             spec.check(x.shape(), k.shape(), b.as_ref().map(Tensor::shape))?;
-            let y = match backend {
-                Backend::Gpu => Gpu::new()?.conv2d(&spec, &x, &k, b.as_ref())?,
-                Backend::Cpu => reference::conv2d(&spec, &x, &k, b.as_ref())?,
+            let (y, device) = match backend {
+                Backend::Gpu => {
+                    let gpu = Gpu::new()?;
+                    (gpu.conv2d(&spec, &x, &k, b.as_ref())?, gpu_name(&gpu))
+                }
+                Backend::Cpu => (reference::conv2d(&spec, &x, &k, b.as_ref())?, "cpu".into()),
             };
             write_npy(&output, &y)?;
+            report(&output, &y, &device);
         }
         Command::MaxPool2d {
             input,
@@ -193,11 +193,15 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                 .strides(strides.unwrap_or(pool_size))
                 .padding(padding);
             spec.check(x.shape())?;
-            let y = match backend {
-                Backend::Gpu => Gpu::new()?.max_pool2d(&spec, &x)?,
-                Backend::Cpu => reference::max_pool2d(&spec, &x)?,
+            let (y, device) = match backend {
+                Backend::Gpu => {
+                    let gpu = Gpu::new()?;
+                    (gpu.max_pool2d(&spec, &x)?, gpu_name(&gpu))
+                }
+                Backend::Cpu => (reference::max_pool2d(&spec, &x)?, "cpu".into()),
             };
             write_npy(&output, &y)?;
+            report(&output, &y, &device);
         }
         Command::Adapters => {
             let adapters = wgcnn::gpu::list_adapters();
@@ -226,6 +230,20 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
         Command::Demo => return demo(),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn gpu_name(gpu: &Gpu) -> String {
+    let info = gpu.adapter_info();
+    format!("gpu: {} ({:?})", info.name, info.backend)
+}
+
+/// One line on stdout for a successful op: where the result went, its shape, what computed it.
+fn report(output: &std::path::Path, y: &Tensor, device: &str) {
+    println!(
+        "wrote {} shape {:?} [{device}]",
+        output.display(),
+        y.shape()
+    );
 }
 
 /// Small integers from a fixed hash of the index: exact in f32 sums, so GPU and CPU must agree
@@ -319,13 +337,11 @@ fn demo() -> wgcnn::Result<ExitCode> {
             let diff = max_abs_diff(&gpu_y, &cpu_y);
             let ok = shape_ok && params == step.expected_params && diff == 0.0;
             all_ok &= ok;
-            let [_, oh, ow, oc] = *cpu_y.shape() else {
-                unreachable!("ops return rank 4")
-            };
+            let dims: Vec<String> = cpu_y.shape()[1..].iter().map(usize::to_string).collect();
             println!(
                 "  {:<42} {:>20} {:>8} {:>9.2} {:>9.2} {:>10}  {}",
                 name,
-                format!("(None, {oh}, {ow}, {oc})"),
+                format!("(None, {})", dims.join(", ")),
                 params,
                 gpu_time.as_secs_f64() * 1e3,
                 cpu_time.as_secs_f64() * 1e3,

@@ -53,7 +53,11 @@ pub struct Gpu {
     queue: wgpu::Queue,
     limits: wgpu::Limits,
     timeout: Duration,
+    /// Set by wgpu's device-lost callback.
     lost: Arc<Mutex<Option<String>>>,
+    /// The first error wgpu reported outside an error scope (none is expected: every operation
+    /// runs inside scopes); surfaced by the next op instead of wgpu's default panic.
+    uncaptured: Arc<Mutex<Option<String>>>,
     conv2d: wgpu::ComputePipeline,
     max_pool2d: wgpu::ComputePipeline,
 }
@@ -121,9 +125,13 @@ impl Gpu {
                 *slot = Some(format!("{reason:?}: {message}"));
             }
         });
-        // Every operation runs inside error scopes; anything that still escapes them must not
-        // take the process down (wgpu's default handler panics), so it is logged instead.
-        device.on_uncaptured_error(Arc::new(|e| eprintln!("wgcnn: uncaptured wgpu error: {e}")));
+        let uncaptured = Arc::new(Mutex::new(None));
+        let uncaptured_slot = Arc::clone(&uncaptured);
+        device.on_uncaptured_error(Arc::new(move |e| {
+            if let Ok(mut slot) = uncaptured_slot.lock() {
+                slot.get_or_insert_with(|| e.to_string());
+            }
+        }));
 
         let scopes = Scopes::push(&device);
         let conv2d = pipeline(&device, "conv2d", include_str!("../../shaders/conv2d.wgsl"));
@@ -141,6 +149,7 @@ impl Gpu {
             limits,
             timeout: options.timeout,
             lost,
+            uncaptured,
             conv2d,
             max_pool2d,
         })
@@ -156,9 +165,13 @@ impl Gpu {
         &self.limits
     }
 
-    fn check_lost(&self) -> Result<()> {
-        match self.lost.lock().ok().and_then(|slot| slot.clone()) {
-            Some(reason) => Err(Error::DeviceLost { reason }),
+    /// Fails if the device was lost or wgpu reported an error outside our scopes.
+    fn check_health(&self, op: &'static str) -> Result<()> {
+        if let Some(reason) = self.lost.lock().ok().and_then(|slot| slot.clone()) {
+            return Err(Error::DeviceLost { reason });
+        }
+        match self.uncaptured.lock().ok().and_then(|mut slot| slot.take()) {
+            Some(message) => Err(Error::GpuInternal { op, message }),
             None => Ok(()),
         }
     }
@@ -255,7 +268,7 @@ impl Gpu {
         output_len: usize,
         grid: [u32; 2],
     ) -> Result<Vec<f32>> {
-        self.check_lost()?;
+        self.check_health(op)?;
         for input in inputs {
             self.check_storage(op, input.name, input.data.len())?;
         }
@@ -322,7 +335,20 @@ impl Gpu {
         encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, out_bytes);
         let submission = self.queue.submit([encoder.finish()]);
         scopes.pop(op)?;
+        self.read_back(op, &staging, submission)
+    }
 
+    /// Waits for `submission`, maps `staging` and copies its floats out.
+    fn read_back(
+        &self,
+        op: &'static str,
+        staging: &wgpu::Buffer,
+        submission: wgpu::SubmissionIndex,
+    ) -> Result<Vec<f32>> {
+        let timed_out = || Error::Timeout {
+            op,
+            seconds: self.timeout.as_secs(),
+        };
         let (sender, receiver) = mpsc::channel();
         staging
             .slice(..)
@@ -335,21 +361,16 @@ impl Gpu {
             timeout: Some(self.timeout),
         }) {
             Ok(_) => {}
-            Err(wgpu::PollError::Timeout) => {
-                return Err(Error::Timeout {
-                    op,
-                    seconds: self.timeout.as_secs(),
-                })
-            }
+            Err(wgpu::PollError::Timeout) => return Err(timed_out()),
             Err(e) => {
-                self.check_lost()?;
+                self.check_health(op)?;
                 return Err(Error::GpuInternal {
                     op,
                     message: e.to_string(),
                 });
             }
         }
-        self.check_lost()?;
+        self.check_health(op)?;
         // The submission is done, but the map callback may still be on its way: with several
         // threads sharing the device, another thread's poll can be the one delivering it.
         let deadline = Instant::now() + self.timeout;
@@ -363,10 +384,7 @@ impl Gpu {
                     })
                 }
                 Err(mpsc::TryRecvError::Empty) if Instant::now() > deadline => {
-                    return Err(Error::Timeout {
-                        op,
-                        seconds: self.timeout.as_secs(),
-                    })
+                    return Err(timed_out())
                 }
                 Err(mpsc::TryRecvError::Empty) => {
                     // A non-blocking poll only delivers callbacks; its status adds nothing here.
@@ -386,7 +404,10 @@ impl Gpu {
                     op,
                     message: format!("reading the readback buffer failed: {e}"),
                 })?;
-            bytemuck::cast_slice::<u8, f32>(&view).to_vec()
+            // Byte-wise, so no alignment assumption about the mapping can fail.
+            view.chunks_exact(4)
+                .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+                .collect()
         };
         staging.unmap();
         Ok(values)

@@ -12,8 +12,9 @@ const OP: &str = "conv2d";
 /// use wgcnn::{Conv2dSpec, Padding};
 /// // Seed example: Conv2D(32, 3, strides=2, padding='same') on 128×128×3.
 /// let spec = Conv2dSpec::new(32, [3, 3]).strides([2, 2]).padding(Padding::Same);
-/// assert_eq!(spec.output_shape([1, 128, 128, 3]).unwrap(), [1, 64, 64, 32]);
-/// assert_eq!(spec.param_count(3).unwrap(), 896);
+/// assert_eq!(spec.output_shape([1, 128, 128, 3])?, [1, 64, 64, 32]);
+/// assert_eq!(spec.param_count(3)?, 896);
+/// # Ok::<(), wgcnn::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Conv2dSpec {

@@ -11,7 +11,8 @@ const OP: &str = "max_pool2d";
 /// ```
 /// use wgcnn::{Padding, Pool2dSpec};
 /// let spec = Pool2dSpec::new([5, 2]).strides([3, 2]).padding(Padding::Same);
-/// assert_eq!(spec.output_shape([1, 49, 94, 3]).unwrap(), [1, 17, 47, 3]);
+/// assert_eq!(spec.output_shape([1, 49, 94, 3])?, [1, 17, 47, 3]);
+/// # Ok::<(), wgcnn::Error>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Pool2dSpec {
