@@ -1,39 +1,6 @@
-// Direct Conv2D: one output element per invocation.
-//
-// Layouts are Keras's: input NHWC, kernel HWIO (kh, kw, cin, filters), output NHWC.
-// Shapes arrive as uniform data, so one compiled pipeline serves every shape.
-// 'same' padding is asymmetric in Keras; only the leading pad (pad_top/pad_left) is needed here:
-// window cells past the end of the input are skipped by the same bounds check.
+// Direct Conv2D: one output element per invocation. Kernel HWIO (kh, kw, cin, filters).
+// Uses Params, flat_index, output_coords, input_row and input_col from window.wgsl.
 
-struct Params {
-    batch: u32,
-    in_h: u32,
-    in_w: u32,
-    in_c: u32,
-    out_h: u32,
-    out_w: u32,
-    out_c: u32,
-    k_h: u32,
-    k_w: u32,
-    stride_h: u32,
-    stride_w: u32,
-    dil_h: u32,
-    dil_w: u32,
-    pad_top: u32,
-    pad_left: u32,
-    has_bias: u32,
-    // 0 linear, 1 relu, 2 sigmoid, 3 tanh (see Activation::shader_code).
-    activation: u32,
-    // Number of output elements.
-    total: u32,
-    // Workgroups along x in this dispatch; the grid is folded into y past the per-dimension limit.
-    groups_x: u32,
-    _pad: u32,
-}
-
-const WG_SIZE: u32 = 64u;
-
-@group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> kernel: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
@@ -51,37 +18,27 @@ fn activate(x: f32) -> f32 {
 }
 
 @compute @workgroup_size(64)
-fn main(
-    @builtin(workgroup_id) wg: vec3<u32>,
-    @builtin(local_invocation_index) lane: u32,
-) {
-    let idx = (wg.y * p.groups_x + wg.x) * WG_SIZE + lane;
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let idx = flat_index(wg, lane);
     if idx >= p.total {
         return;
     }
-    let co = idx % p.out_c;
-    var rest = idx / p.out_c;
-    let ox = rest % p.out_w;
-    rest = rest / p.out_w;
-    let oy = rest % p.out_h;
-    let n = rest / p.out_h;
-
+    let o = output_coords(idx);
+    let n = o.x;
+    let co = o.w;
     var acc = 0.0;
-    for (var ky = 0u; ky < p.k_h; ky++) {
-        // Position in the padded input; rows in the top or bottom padding contribute nothing.
-        let ry = oy * p.stride_h + ky * p.dil_h;
-        if ry < p.pad_top || ry - p.pad_top >= p.in_h {
+    for (var ky = 0u; ky < p.win_h; ky++) {
+        let iy = input_row(o.y, ky);
+        if iy >= p.in_h {
             continue;
         }
-        let iy = ry - p.pad_top;
-        for (var kx = 0u; kx < p.k_w; kx++) {
-            let rx = ox * p.stride_w + kx * p.dil_w;
-            if rx < p.pad_left || rx - p.pad_left >= p.in_w {
+        for (var kx = 0u; kx < p.win_w; kx++) {
+            let ix = input_col(o.z, kx);
+            if ix >= p.in_w {
                 continue;
             }
-            let ix = rx - p.pad_left;
             let x_base = ((n * p.in_h + iy) * p.in_w + ix) * p.in_c;
-            let w_base = (ky * p.k_w + kx) * p.in_c * p.out_c + co;
+            let w_base = (ky * p.win_w + kx) * p.in_c * p.out_c + co;
             for (var ci = 0u; ci < p.in_c; ci++) {
                 acc += input[x_base + ci] * kernel[w_base + ci * p.out_c];
             }

@@ -128,6 +128,16 @@ pub fn plan_axis(
     }
 }
 
+/// `shape` as an NHWC input shape, or an error naming `op` if it is not rank 4.
+pub(crate) fn nhwc(op: &'static str, shape: &[usize]) -> Result<[usize; 4]> {
+    shape.try_into().map_err(|_| Error::ShapeMismatch {
+        op,
+        what: "input",
+        expected: "rank 4 (batch, height, width, channels)".into(),
+        actual: shape.to_vec(),
+    })
+}
+
 /// The full geometry of a 2-D sliding-window op on an NHWC input: what every backend needs to
 /// compute it. Built by [`crate::Conv2dSpec::plan`] and [`crate::Pool2dSpec::plan`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,8 +21,60 @@ pub use adapter::{list_adapters, AdapterSummary};
 use crate::error::{Error, Result};
 use crate::shape::Window2d;
 
-/// Invocations per workgroup in every shader (`WG_SIZE` in `shaders/*.wgsl`).
+/// Invocations per workgroup in every shader (`WG_SIZE` in `shaders/window.wgsl`).
 const WORKGROUP_SIZE: u64 = 64;
+
+/// Every compute shader as compiled: the shared `shaders/window.wgsl` prelude followed by the
+/// op's own file. Public so that a test can validate exactly these sources with naga.
+pub const SHADERS: [(&str, &str); 2] = [
+    (
+        "conv2d",
+        concat!(
+            include_str!("../../shaders/window.wgsl"),
+            include_str!("../../shaders/conv2d.wgsl")
+        ),
+    ),
+    (
+        "max_pool2d",
+        concat!(
+            include_str!("../../shaders/window.wgsl"),
+            include_str!("../../shaders/max_pool2d.wgsl")
+        ),
+    ),
+];
+
+/// Mirrors `Params` in `shaders/window.wgsl`, field for field.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct WindowParams {
+    batch: u32,
+    in_h: u32,
+    in_w: u32,
+    in_c: u32,
+    out_h: u32,
+    out_w: u32,
+    out_c: u32,
+    win_h: u32,
+    win_w: u32,
+    stride_h: u32,
+    stride_w: u32,
+    dil_h: u32,
+    dil_w: u32,
+    pad_top: u32,
+    pad_left: u32,
+    has_bias: u32,
+    activation: u32,
+    total: u32,
+    groups_x: u32,
+    _pad: u32,
+}
+
+/// A sliding-window op ready to dispatch: its uniform parameters and workgroup grid.
+struct WindowDispatch {
+    params: WindowParams,
+    total: usize,
+    grid: [u32; 2],
+}
 
 /// How a [`Gpu`] is opened.
 #[derive(Debug, Clone)]
@@ -134,12 +186,7 @@ impl Gpu {
         }));
 
         let scopes = Scopes::push(&device);
-        let conv2d = pipeline(&device, "conv2d", include_str!("../../shaders/conv2d.wgsl"));
-        let max_pool2d = pipeline(
-            &device,
-            "max_pool2d",
-            include_str!("../../shaders/max_pool2d.wgsl"),
-        );
+        let [conv2d, max_pool2d] = SHADERS.map(|(name, source)| pipeline(&device, name, source));
         scopes.pop("pipeline creation")?;
 
         Ok(Self {
@@ -211,6 +258,45 @@ impl Gpu {
             ));
         }
         Ok([per_dim as u32, rows as u32])
+    }
+
+    /// Converts a planned window op into shader parameters and a grid, after checking that it
+    /// fits the device: the window reach (`check_window`) and the output count (`grid`) here,
+    /// buffer sizes in `run` — all before anything is allocated.
+    fn window_dispatch(&self, op: &'static str, g: &Window2d) -> Result<WindowDispatch> {
+        self.check_window(op, g)?;
+        let total = g.output.iter().product::<usize>();
+        let grid = self.grid(op, total)?;
+        // Exact whenever the op proceeds: extents are bounded by the buffer-size checks in
+        // `run`, window reach by `check_window`, the output count by `grid`.
+        let u = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
+        let params = WindowParams {
+            batch: u(g.input[0]),
+            in_h: u(g.input[1]),
+            in_w: u(g.input[2]),
+            in_c: u(g.input[3]),
+            out_h: u(g.output[1]),
+            out_w: u(g.output[2]),
+            out_c: u(g.output[3]),
+            win_h: u(g.window[0]),
+            win_w: u(g.window[1]),
+            stride_h: u(g.strides[0]),
+            stride_w: u(g.strides[1]),
+            dil_h: u(g.dilation[0]),
+            dil_w: u(g.dilation[1]),
+            pad_top: u(g.rows.pad_before),
+            pad_left: u(g.cols.pad_before),
+            has_bias: 0,
+            activation: 0,
+            total: u(total),
+            groups_x: grid[0],
+            _pad: 0,
+        };
+        Ok(WindowDispatch {
+            params,
+            total,
+            grid,
+        })
     }
 
     /// The shaders index in 32 bits: the furthest padded coordinate a window reaches,

@@ -155,12 +155,7 @@ impl Conv2dSpec {
         kernel: &[usize],
         bias: Option<&[usize]>,
     ) -> Result<Window2d> {
-        let input4: [usize; 4] = input.try_into().map_err(|_| Error::ShapeMismatch {
-            op: OP,
-            what: "input",
-            expected: "rank 4 (batch, height, width, channels)".into(),
-            actual: input.to_vec(),
-        })?;
+        let input4 = crate::shape::nhwc(OP, input)?;
         let expected_kernel = self.kernel_shape(input4[3]);
         if kernel != expected_kernel {
             return Err(Error::ShapeMismatch {

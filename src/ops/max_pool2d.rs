@@ -86,12 +86,7 @@ impl Pool2dSpec {
 
     /// Plans the layer for a concrete input shape, which must be rank 4.
     pub fn check(&self, input: &[usize]) -> Result<Window2d> {
-        let input4: [usize; 4] = input.try_into().map_err(|_| Error::ShapeMismatch {
-            op: OP,
-            what: "input",
-            expected: "rank 4 (batch, height, width, channels)".into(),
-            actual: input.to_vec(),
-        })?;
+        let input4 = crate::shape::nhwc(OP, input)?;
         self.plan(input4)
     }
 }
