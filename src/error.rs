@@ -149,6 +149,25 @@ pub enum Error {
         seconds: u64,
     },
 
+    /// A model's architecture cannot be used: unknown layer or option, a graph that is not a
+    /// chain, an impossible shape, a corrupt archive.
+    #[error("model: {layer}: {message}")]
+    ModelConfig {
+        /// The layer (or file) concerned.
+        layer: String,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// A model's weights are missing or do not fit its layers.
+    #[error("model weights: {layer}: {message}")]
+    ModelWeights {
+        /// The layer concerned.
+        layer: String,
+        /// What is wrong.
+        message: String,
+    },
+
     /// A `.npy` file is malformed or not float32 / C order.
     #[error("{path}: {message}")]
     Npy {

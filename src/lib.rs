@@ -36,6 +36,7 @@
 mod activation;
 mod error;
 pub mod gpu;
+pub mod model;
 pub mod npy;
 mod ops;
 pub mod reference;

@@ -88,6 +88,21 @@ enum Command {
         #[arg(long)]
         output: PathBuf,
     },
+    /// Print a Keras model's summary exactly as Keras 3's model.summary() does.
+    ///
+    /// MODEL is a .keras file, or a JSON architecture (model.to_json(), or the config.json
+    /// inside a .keras file); no weights are needed.
+    Summary {
+        /// The model.
+        model: PathBuf,
+        /// Print JSON instead: name, layers (name, class_name, output_shape, params) and totals.
+        #[arg(long, conflicts_with = "explain")]
+        json: bool,
+        /// Under each layer, derive its output size and parameter count with the numbers
+        /// filled in.
+        #[arg(long)]
+        explain: bool,
+    },
     /// List every GPU adapter wgpu can see; '*' marks the one wgcnn would use.
     Adapters,
     /// The main job: the seed documents' worked examples on the GPU and the CPU side by side.
@@ -202,6 +217,20 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             };
             write_npy(&output, &y)?;
             report(&output, &y, &device);
+        }
+        Command::Summary {
+            model,
+            json,
+            explain,
+        } => {
+            let summary = wgcnn::model::Model::load(&model)?.summary();
+            if json {
+                println!("{}", summary.to_json());
+            } else if explain {
+                print!("{}", summary.explained());
+            } else {
+                print!("{}", summary.table());
+            }
         }
         Command::Adapters => {
             let adapters = wgcnn::gpu::list_adapters();

@@ -1,0 +1,171 @@
+//! Weights from `.keras` files: a zip holding `config.json` and `model.weights.h5`, whose
+//! datasets live at `layers/<path name>/vars/<i>`. The path name is not the layer's name but
+//! Keras's snake_case of its class, numbered in layer order (`conv2d`, `conv2d_1`, ...).
+
+use std::io::Read;
+use std::path::Path;
+
+use hdf5_reader::Hdf5File;
+
+use super::{Layer, Model};
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+fn archive_error(path: &Path, message: impl Into<String>) -> Error {
+    Error::ModelConfig {
+        layer: path.display().to_string(),
+        message: message.into(),
+    }
+}
+
+fn read_entry(
+    path: &Path,
+    archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
+    name: &str,
+) -> Result<Vec<u8>> {
+    let mut entry = archive.by_name(name).map_err(|e| {
+        archive_error(
+            path,
+            format!("no {name} in the archive ({e}): not a Keras 3 .keras file"),
+        )
+    })?;
+    let mut bytes = Vec::new();
+    entry
+        .read_to_end(&mut bytes)
+        .map_err(|e| archive_error(path, format!("{name} is corrupt: {e}")))?;
+    Ok(bytes)
+}
+
+/// Loads architecture and weights from the bytes of a `.keras` file.
+pub(super) fn load_keras_archive(path: &Path, bytes: &[u8]) -> Result<Model> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| archive_error(path, format!("not a readable zip archive: {e}")))?;
+    let config = read_entry(path, &mut archive, "config.json")?;
+    let config =
+        String::from_utf8(config).map_err(|_| archive_error(path, "config.json is not UTF-8"))?;
+    let mut model = Model::from_json(&config)?;
+    let h5 = read_entry(path, &mut archive, "model.weights.h5")?;
+    let file = Hdf5File::from_vec(h5).map_err(|e| {
+        archive_error(
+            path,
+            format!("model.weights.h5 is not a readable HDF5 file: {e}"),
+        )
+    })?;
+    load_weights(&mut model, &file)?;
+    Ok(model)
+}
+
+/// Keras's `naming.to_snake_case`: `Conv2D` → `conv2d`, `MaxPooling2D` → `max_pooling2d`,
+/// `ReLU` → `re_lu`.
+pub(super) fn snake_case(name: &str) -> String {
+    let chars: Vec<char> = name
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    // Pass 1, `(.)([A-Z][a-z]+)` → `\1_\2`, scanning left to right without overlap.
+    let mut first = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let starts_word = chars.get(i + 1).is_some_and(char::is_ascii_uppercase)
+            && chars.get(i + 2).is_some_and(char::is_ascii_lowercase);
+        if starts_word {
+            first.push(chars[i]);
+            first.push('_');
+            let mut j = i + 1;
+            first.push(chars[j]);
+            j += 1;
+            while j < chars.len() && chars[j].is_ascii_lowercase() {
+                first.push(chars[j]);
+                j += 1;
+            }
+            i = j;
+        } else {
+            first.push(chars[i]);
+            i += 1;
+        }
+    }
+    // Pass 2, `([a-z])([A-Z])` → `\1_\2`, then lower-case.
+    let chars: Vec<char> = first.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        out.push(chars[i]);
+        if chars[i].is_ascii_lowercase() && chars.get(i + 1).is_some_and(char::is_ascii_uppercase) {
+            out.push('_');
+            out.push(chars[i + 1]);
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    out.to_lowercase()
+}
+
+/// Reads every layer's `vars` from a Keras 3 weights file into `model`.
+fn load_weights(model: &mut Model, file: &Hdf5File) -> Result<()> {
+    let layers_group = file.group("layers").map_err(|e| Error::ModelWeights {
+        layer: model.name.clone(),
+        message: format!("the weights file has no 'layers' group: {e}"),
+    })?;
+    let mut used: Vec<(String, usize)> = Vec::new();
+    for index in 0..model.layers.len() {
+        let layer = &model.layers[index];
+        // Keras's `model.layers` leaves out a Sequential model's input layer.
+        if model.sequential && matches!(layer.layer, Layer::Input(_)) {
+            continue;
+        }
+        let base = snake_case(&layer.class_name);
+        let path_name = match used.iter_mut().find(|(n, _)| *n == base) {
+            Some((_, count)) => {
+                *count += 1;
+                format!("{base}_{count}")
+            }
+            None => {
+                used.push((base.clone(), 0));
+                base
+            }
+        };
+        let expected = layer.layer.weight_shapes(model.input_of(index));
+        if expected.is_empty() {
+            continue;
+        }
+        let label = format!("{} ({})", layer.name, layer.class_name);
+        let missing = |what: String| Error::ModelWeights {
+            layer: label.clone(),
+            message: what,
+        };
+        let vars = layers_group
+            .group(&path_name)
+            .and_then(|g| g.group("vars"))
+            .map_err(|e| missing(format!("missing weights at layers/{path_name}/vars: {e}")))?;
+        let mut tensors = Vec::new();
+        for (i, (shape, _)) in expected.iter().enumerate() {
+            let dataset = vars
+                .dataset(&i.to_string())
+                .map_err(|e| missing(format!("missing weight layers/{path_name}/vars/{i}: {e}")))?;
+            let found: Vec<usize> = dataset.shape().iter().map(|&d| d as usize).collect();
+            if &found != shape {
+                return Err(missing(format!(
+                    "weight layers/{path_name}/vars/{i} has shape {found:?}, expected {shape:?}"
+                )));
+            }
+            let values = dataset.read_array::<f32>().map_err(|e| {
+                missing(format!(
+                    "cannot read layers/{path_name}/vars/{i} as float32: {e}"
+                ))
+            })?;
+            tensors.push(Tensor::new(found, values.iter().copied().collect())?);
+        }
+        let (_, names) = vars.member_names().unwrap_or_default();
+        if names.len() != expected.len() {
+            return Err(missing(format!(
+                "layers/{path_name}/vars holds {} weights, the layer needs {}",
+                names.len(),
+                expected.len()
+            )));
+        }
+        let name = layer.name.clone();
+        model.set_weights(&name, tensors)?;
+    }
+    Ok(())
+}
