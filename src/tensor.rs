@@ -56,6 +56,11 @@ impl Tensor {
         &self.data
     }
 
+    /// The same values under another shape with as many elements.
+    pub fn reshape(self, shape: Vec<usize>) -> Result<Self> {
+        Self::new(shape, self.data)
+    }
+
     /// Consumes the tensor, returning its values in C order.
     pub fn into_data(self) -> Vec<f32> {
         self.data

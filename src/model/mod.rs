@@ -6,6 +6,7 @@
 
 mod config;
 mod layer;
+mod reference;
 mod summary;
 mod weights;
 
@@ -198,6 +199,32 @@ impl Model {
         }
         self.weights[index] = tensors;
         Ok(())
+    }
+
+    /// Checks that the model has its weights and that `input` is `(batch, ..input_shape)`.
+    pub(crate) fn check_runnable(&self, input: &[usize]) -> Result<()> {
+        if let Some(i) = (0..self.layers.len()).find(|&i| {
+            !self.layers[i].layer.weight_shapes(self.input_of(i)).is_empty() && self.weights[i].is_empty()
+        }) {
+            return Err(self.missing_weights(i));
+        }
+        if input.len() != self.input_shape().len() + 1 || input[1..] != *self.input_shape() || input[0] == 0 {
+            return Err(Error::ShapeMismatch {
+                op: "model",
+                what: "input",
+                expected: format!("(batch ≥ 1, {})", join(self.input_shape())),
+                actual: input.to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    fn missing_weights(&self, index: usize) -> Error {
+        let l = &self.layers[index];
+        Error::ModelWeights {
+            layer: format!("{} ({})", l.name, l.class_name),
+            message: "has no weights: load a .keras file, or set them with Model::set_weights".into(),
+        }
     }
 
     /// Keras's `model.summary()` for this model.
