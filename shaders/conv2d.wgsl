@@ -1,21 +1,11 @@
 // Direct Conv2D: one output element per invocation. Kernel HWIO (kh, kw, cin, filters).
-// Uses Params, flat_index, output_coords, input_row and input_col from window.wgsl.
+// Uses Params, flat_index, output_coords, input_row and input_col from window.wgsl and
+// activate from activation.wgsl.
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read> kernel: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
-
-fn activate(x: f32) -> f32 {
-    switch p.activation {
-        case 1u: { return max(x, 0.0); }
-        case 2u: { return 1.0 / (1.0 + exp(-x)); }
-        // Some drivers build tanh from exponentials, which overflow to NaN for large |x|;
-        // tanh(±15) already rounds to ±1 in f32, so clamping changes no result.
-        case 3u: { return tanh(clamp(x, -15.0, 15.0)); }
-        default: { return x; }
-    }
-}
 
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
@@ -47,5 +37,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if p.has_bias != 0u {
         acc += bias[co];
     }
-    output[idx] = activate(acc);
+    output[idx] = activate(p.activation, acc);
 }

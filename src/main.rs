@@ -103,6 +103,26 @@ enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Run a Keras model's forward pass (inference) on an input batch.
+    ///
+    /// On the GPU, activations stay on the device from layer to layer and are read back once;
+    /// batches too large for the device's buffers or dispatch limits run in chunks.
+    Run {
+        /// The model: a .keras file (architecture and weights).
+        model: PathBuf,
+        /// Input .npy, shape (batch, ..the model's input shape), float32.
+        #[arg(long)]
+        input: PathBuf,
+        /// Output .npy, shape (batch, ..the model's output shape). Written only on success.
+        #[arg(long)]
+        output: PathBuf,
+        /// Where to compute.
+        #[arg(long, value_enum, default_value_t = Backend::Gpu)]
+        backend: Backend,
+        /// At most this many examples per GPU round (default: as many as fit).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        batch_size: Option<u64>,
+    },
     /// List every GPU adapter wgpu can see; '*' marks the one wgcnn would use.
     Adapters,
     /// The main job: the seed documents' worked examples on the GPU and the CPU side by side.
@@ -231,6 +251,31 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             } else {
                 print!("{}", summary.table());
             }
+        }
+        Command::Run {
+            model,
+            input,
+            output,
+            backend,
+            batch_size,
+        } => {
+            let model = wgcnn::model::Model::load(&model)?;
+            let x = read_npy(&input)?;
+            // Bad input is reported before any device is opened.
+            model.check_input(x.shape())?;
+            let (y, device) = match backend {
+                Backend::Gpu => {
+                    let gpu = Gpu::new()?;
+                    let limit =
+                        batch_size.map_or(usize::MAX, |b| usize::try_from(b).unwrap_or(usize::MAX));
+                    let compiled =
+                        gpu.compile(&model, limit.min(x.shape().first().copied().unwrap_or(1)))?;
+                    (compiled.run(&x)?, gpu_name(&gpu))
+                }
+                Backend::Cpu => (model.run_reference(&x)?, "cpu".into()),
+            };
+            write_npy(&output, &y)?;
+            report(&output, &y, &device);
         }
         Command::Adapters => {
             let adapters = wgcnn::gpu::list_adapters();

@@ -10,7 +10,9 @@ use wgcnn::model::Model;
 use wgcnn::npy::read_npy;
 
 fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/models")
+        .join(name)
 }
 
 /// Keras computes in float32 with its own summation order; the reference accumulates in f64.
@@ -26,4 +28,208 @@ fn reference_matches_keras() {
         let y = model.run_reference(&x).unwrap();
         assert_close(&y, &expected, KERAS_TOLERANCE, name);
     }
+}
+
+#[test]
+fn gpu_matches_keras_and_the_reference() {
+    let gpu = common::gpu();
+    for name in ["every_layer", "functional_chain"] {
+        let model = Model::load(fixture(&format!("{name}.keras"))).unwrap();
+        let x = read_npy(fixture(&format!("{name}.input.npy"))).unwrap();
+        let expected = read_npy(fixture(&format!("{name}.output.npy"))).unwrap();
+        let compiled = gpu.compile(&model, 64).unwrap();
+        let y = compiled.run(&x).unwrap();
+        assert_close(
+            &y,
+            &expected,
+            KERAS_TOLERANCE,
+            &format!("{name}: gpu vs keras"),
+        );
+        assert_close(
+            &y,
+            &model.run_reference(&x).unwrap(),
+            KERAS_TOLERANCE,
+            &format!("{name}: gpu vs reference"),
+        );
+        // Running again reuses every buffer and gives the same answer.
+        assert_eq!(compiled.run(&x).unwrap(), y, "{name}: second run");
+    }
+}
+
+/// Random weights of the shapes Keras would store, for every layer of `model`; positive
+/// variances for BatchNormalization.
+fn randomize(model: &mut Model, seed: u64) {
+    let mut rng = common::Rng::new(seed);
+    let shapes = model.shapes().to_vec();
+    let layers = model.layers().to_vec();
+    for (i, l) in layers.iter().enumerate().skip(1) {
+        let tensors: Vec<wgcnn::Tensor> = l
+            .layer
+            .weight_shapes(&shapes[i - 1])
+            .iter()
+            .enumerate()
+            .map(|(k, (shape, _))| {
+                let t = common::uniform_tensor(&mut rng, shape);
+                let moving_variance = matches!(l.layer, Layer::BatchNorm { .. })
+                    && k + 1 == l.layer.weight_shapes(&shapes[i - 1]).len();
+                if moving_variance {
+                    wgcnn::Tensor::from_fn(shape.clone(), |j| t.data()[j].abs() + 0.5).unwrap()
+                } else {
+                    t
+                }
+            })
+            .collect();
+        if !tensors.is_empty() {
+            model.set_weights(&l.name, tensors).unwrap();
+        }
+    }
+}
+
+use wgcnn::model::{Layer, LayerActivation, ReluSpec, Sequential};
+use wgcnn::{Activation, Conv2dSpec, Padding, Pool2dSpec};
+
+fn built_models() -> Vec<Model> {
+    let relu6 = ReluSpec {
+        max_value: Some(0.6),
+        negative_slope: 0.2,
+        threshold: -0.1,
+    };
+    vec![
+        Sequential::new([9, 7, 3])
+            .conv2d(
+                Conv2dSpec::new(4, [3, 3])
+                    .padding(Padding::Same)
+                    .activation(Activation::Relu),
+            )
+            .layer(Layer::BatchNorm {
+                epsilon: 1e-3,
+                center: true,
+                scale: false,
+            })
+            .layer(Layer::Relu(relu6))
+            .layer(Layer::MaxPool2d(
+                Pool2dSpec::new([2, 2]).padding(Padding::Same),
+            ))
+            .layer(Layer::Dense {
+                units: 6,
+                use_bias: true,
+                activation: LayerActivation::Elementwise(Activation::Tanh),
+            })
+            .layer(Layer::GlobalMaxPool2d { keepdims: true })
+            .layer(Layer::Flatten)
+            .layer(Layer::Dense {
+                units: 3,
+                use_bias: false,
+                activation: LayerActivation::Softmax,
+            })
+            .build()
+            .unwrap(),
+        Sequential::new([6, 8, 2])
+            .layer(Layer::ZeroPadding2d([[2, 0], [1, 3]]))
+            .layer(Layer::Conv2d {
+                spec: Conv2dSpec::new(5, [2, 3]).strides([2, 1]),
+                softmax: true,
+            })
+            .layer(Layer::AvgPool2d(
+                Pool2dSpec::new([3, 2])
+                    .strides([1, 2])
+                    .padding(Padding::Same),
+            ))
+            .layer(Layer::Dropout)
+            .layer(Layer::Activation(LayerActivation::Elementwise(
+                Activation::Sigmoid,
+            )))
+            .layer(Layer::GlobalAvgPool2d { keepdims: false })
+            .layer(Layer::Activation(LayerActivation::Softmax))
+            .build()
+            .unwrap(),
+    ]
+}
+
+#[test]
+fn built_models_agree_on_gpu_and_cpu_in_any_chunking() {
+    let gpu = common::gpu();
+    for (i, mut model) in built_models().into_iter().enumerate() {
+        randomize(&mut model, i as u64);
+        let mut rng = common::Rng::new(100 + i as u64);
+        let mut shape = vec![5];
+        shape.extend_from_slice(model.input_shape());
+        let x = common::uniform_tensor(&mut rng, &shape);
+        let cpu = model.run_reference(&x).unwrap();
+        for max_batch in [1, 2, 5, 64] {
+            let compiled = gpu.compile(&model, max_batch).unwrap();
+            assert_eq!(compiled.chunk_size(), max_batch.min(64));
+            assert_close(
+                &compiled.run(&x).unwrap(),
+                &cpu,
+                1e-5,
+                &format!("model {i}, chunks of {max_batch}"),
+            );
+        }
+    }
+}
+
+#[test]
+fn tight_device_limits_shrink_the_chunks() {
+    let mut model = built_models().remove(0);
+    randomize(&mut model, 9);
+    // The widest activation is 9·7·4 floats = 1008 bytes per example: 3 fit in 4 KiB.
+    let mut limits = common::gpu().limits().clone();
+    limits.max_storage_buffer_binding_size = 4096;
+    let small = wgcnn::Gpu::with_options(wgcnn::GpuOptions {
+        limits: Some(limits.clone()),
+        ..Default::default()
+    })
+    .unwrap();
+    let compiled = small.compile(&model, 100).unwrap();
+    assert_eq!(compiled.chunk_size(), 4096 / (9 * 7 * 4 * 4));
+    let x = common::uniform_tensor(&mut common::Rng::new(3), &[7, 9, 7, 3]);
+    assert_close(
+        &compiled.run(&x).unwrap(),
+        &model.run_reference(&x).unwrap(),
+        1e-5,
+        "chunked",
+    );
+
+    // Not even one example fits: a limit error, before any allocation.
+    limits.max_storage_buffer_binding_size = 512;
+    let tiny = wgcnn::Gpu::with_options(wgcnn::GpuOptions {
+        limits: Some(limits),
+        ..Default::default()
+    })
+    .unwrap();
+    let err = tiny.compile(&model, 1).unwrap_err();
+    assert!(matches!(err, wgcnn::Error::LimitExceeded { .. }), "{err}");
+}
+
+#[test]
+fn bad_inputs_and_missing_weights_are_errors() {
+    let gpu = common::gpu();
+    let model = built_models().remove(0);
+    let err = gpu.compile(&model, 4).unwrap_err();
+    assert!(matches!(err, wgcnn::Error::ModelWeights { .. }), "{err}");
+    assert!(model
+        .run_reference(&wgcnn::Tensor::from_fn(vec![1, 9, 7, 3], |_| 0.0).unwrap())
+        .is_err());
+
+    let mut model = model;
+    randomize(&mut model, 1);
+    let wrong = wgcnn::Tensor::from_fn(vec![2, 7, 9, 3], |_| 0.0).unwrap();
+    let compiled = gpu.compile(&model, 4).unwrap();
+    assert!(matches!(
+        compiled.run(&wrong),
+        Err(wgcnn::Error::ShapeMismatch { .. })
+    ));
+    assert!(matches!(
+        model.run_reference(&wrong),
+        Err(wgcnn::Error::ShapeMismatch { .. })
+    ));
+    // Weights of the wrong shape are refused.
+    let err = model
+        .set_weights(
+            "conv2d",
+            vec![wgcnn::Tensor::from_fn(vec![3, 3, 2, 4], |_| 0.0).unwrap()],
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("expected weights"), "{err}");
 }

@@ -1,4 +1,4 @@
-use super::{Gpu, Input};
+use super::{Gpu, Input, Kernel};
 use crate::error::Result;
 use crate::ops::Conv2dSpec;
 use crate::tensor::Tensor;
@@ -35,7 +35,7 @@ impl Gpu {
             },
         ];
         let params = bytemuck::bytes_of(&d.params);
-        let out = self.run(OP, &self.conv2d, params, &inputs, d.total, d.grid)?;
+        let out = self.run(OP, Kernel::Conv2d, params, &inputs, d.total, d.grid)?;
         Tensor::new(g.output.to_vec(), out)
     }
 }

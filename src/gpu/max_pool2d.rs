@@ -1,4 +1,4 @@
-use super::{Gpu, Input};
+use super::{Gpu, Input, Kernel};
 use crate::error::Result;
 use crate::ops::Pool2dSpec;
 use crate::tensor::Tensor;
@@ -14,7 +14,7 @@ impl Gpu {
             data: input.data(),
         }];
         let params = bytemuck::bytes_of(&d.params);
-        let out = self.run(OP, &self.max_pool2d, params, &inputs, d.total, d.grid)?;
+        let out = self.run(OP, Kernel::MaxPool2d, params, &inputs, d.total, d.grid)?;
         Tensor::new(g.output.to_vec(), out)
     }
 }

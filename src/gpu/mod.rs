@@ -9,6 +9,7 @@
 mod adapter;
 mod conv2d;
 mod max_pool2d;
+mod model;
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -17,6 +18,7 @@ use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
 pub use adapter::{list_adapters, AdapterSummary};
+pub use model::GpuModel;
 
 use crate::error::{Error, Result};
 use crate::shape::Window2d;
@@ -24,23 +26,45 @@ use crate::shape::Window2d;
 /// Invocations per workgroup in every shader (`WG_SIZE` in `shaders/window.wgsl`).
 const WORKGROUP_SIZE: u64 = 64;
 
-/// Every compute shader as compiled: the shared `shaders/window.wgsl` prelude followed by the
-/// op's own file. Public so that a test can validate exactly these sources with naga.
-pub const SHADERS: [(&str, &str); 2] = [
+/// The compute kernels; `Kernel as usize` indexes [`SHADERS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    Conv2d,
+    MaxPool2d,
+    AvgPool2d,
+    ZeroPadding2d,
+    Dense,
+    Elementwise,
+    Softmax,
+}
+
+/// A shader's full source: shared preludes first, the op's own file last.
+macro_rules! shader {
+    ($($file:literal),+) => {
+        concat!($(include_str!(concat!("../../shaders/", $file))),+)
+    };
+}
+
+/// Every compute shader as compiled, in [`Kernel`] order: the shared preludes
+/// (`window.wgsl`, `activation.wgsl`) followed by the op's own file. Public so that a test can
+/// validate exactly these sources with naga.
+pub const SHADERS: [(&str, &str); 7] = [
     (
         "conv2d",
-        concat!(
-            include_str!("../../shaders/window.wgsl"),
-            include_str!("../../shaders/conv2d.wgsl")
-        ),
+        shader!("window.wgsl", "activation.wgsl", "conv2d.wgsl"),
     ),
+    ("max_pool2d", shader!("window.wgsl", "max_pool2d.wgsl")),
+    ("avg_pool2d", shader!("window.wgsl", "avg_pool2d.wgsl")),
     (
-        "max_pool2d",
-        concat!(
-            include_str!("../../shaders/window.wgsl"),
-            include_str!("../../shaders/max_pool2d.wgsl")
-        ),
+        "zero_padding2d",
+        shader!("window.wgsl", "zero_padding2d.wgsl"),
     ),
+    ("dense", shader!("activation.wgsl", "dense.wgsl")),
+    (
+        "elementwise",
+        shader!("activation.wgsl", "elementwise.wgsl"),
+    ),
+    ("softmax", shader!("softmax.wgsl")),
 ];
 
 /// Mirrors `Params` in `shaders/window.wgsl`, field for field.
@@ -110,8 +134,8 @@ pub struct Gpu {
     /// The first error wgpu reported outside an error scope (none is expected: every operation
     /// runs inside scopes); surfaced by the next op instead of wgpu's default panic.
     uncaptured: Arc<Mutex<Option<String>>>,
-    conv2d: wgpu::ComputePipeline,
-    max_pool2d: wgpu::ComputePipeline,
+    /// One per [`Kernel`], compiled once when the device is opened.
+    pipelines: Vec<wgpu::ComputePipeline>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -186,7 +210,10 @@ impl Gpu {
         }));
 
         let scopes = Scopes::push(&device);
-        let [conv2d, max_pool2d] = SHADERS.map(|(name, source)| pipeline(&device, name, source));
+        let pipelines = SHADERS
+            .iter()
+            .map(|(name, source)| pipeline(&device, name, source))
+            .collect();
         scopes.pop("pipeline creation")?;
 
         Ok(Self {
@@ -197,8 +224,7 @@ impl Gpu {
             timeout: options.timeout,
             lost,
             uncaptured,
-            conv2d,
-            max_pool2d,
+            pipelines,
         })
     }
 
@@ -210,6 +236,35 @@ impl Gpu {
     /// The limits the device was opened with.
     pub fn limits(&self) -> &wgpu::Limits {
         &self.limits
+    }
+
+    fn pipeline(&self, kernel: Kernel) -> &wgpu::ComputePipeline {
+        &self.pipelines[kernel as usize]
+    }
+
+    /// The bind group every kernel uses: binding 0 the uniform parameters, then the read-only
+    /// inputs in order, then the output.
+    fn bind_group(
+        &self,
+        kernel: Kernel,
+        uniform: &wgpu::Buffer,
+        inputs: &[&wgpu::Buffer],
+        output: &wgpu::Buffer,
+    ) -> wgpu::BindGroup {
+        let entries: Vec<wgpu::BindGroupEntry<'_>> = std::iter::once(uniform)
+            .chain(inputs.iter().copied())
+            .chain(std::iter::once(output))
+            .enumerate()
+            .map(|(i, buffer)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: buffer.as_entire_binding(),
+            })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(SHADERS[kernel as usize].0),
+            layout: &self.pipeline(kernel).get_bind_group_layout(0),
+            entries: &entries,
+        })
     }
 
     /// Fails if the device was lost or wgpu reported an error outside our scopes.
@@ -343,12 +398,12 @@ impl Gpu {
         Ok(())
     }
 
-    /// Runs `pipeline` once: binding 0 is `params` (uniform), then `inputs` in order (read-only
+    /// Runs `kernel` once: binding 0 is `params` (uniform), then `inputs` in order (read-only
     /// storage), then an output of `output_len` floats, which is read back and returned.
     fn run(
         &self,
         op: &'static str,
-        pipeline: &wgpu::ComputePipeline,
+        kernel: Kernel,
         params: &[u8],
         inputs: &[Input<'_>],
         output_len: usize,
@@ -392,20 +447,8 @@ impl Gpu {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let entries: Vec<wgpu::BindGroupEntry<'_>> = std::iter::once(&uniform)
-            .chain(&storage)
-            .chain(std::iter::once(&output))
-            .enumerate()
-            .map(|(i, buffer)| wgpu::BindGroupEntry {
-                binding: i as u32,
-                resource: buffer.as_entire_binding(),
-            })
-            .collect();
-        let bind_group = self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(op),
-            layout: &pipeline.get_bind_group_layout(0),
-            entries: &entries,
-        });
+        let storage_refs: Vec<&wgpu::Buffer> = storage.iter().collect();
+        let bind_group = self.bind_group(kernel, &uniform, &storage_refs, &output);
         let mut encoder = self
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(op) });
@@ -414,7 +457,7 @@ impl Gpu {
                 label: Some(op),
                 timestamp_writes: None,
             });
-            pass.set_pipeline(pipeline);
+            pass.set_pipeline(self.pipeline(kernel));
             pass.set_bind_group(0, &bind_group, &[]);
             pass.dispatch_workgroups(grid[0], grid[1], 1);
         }

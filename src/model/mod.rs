@@ -201,18 +201,26 @@ impl Model {
         Ok(())
     }
 
-    /// Checks that the model has its weights and that `input` is `(batch, ..input_shape)`.
-    pub(crate) fn check_runnable(&self, input: &[usize]) -> Result<()> {
+    /// Checks, without running anything, that the model has its weights and that an input of
+    /// shape `input` is `(batch, ..input_shape)`.
+    pub fn check_input(&self, input: &[usize]) -> Result<()> {
         if let Some(i) = (0..self.layers.len()).find(|&i| {
-            !self.layers[i].layer.weight_shapes(self.input_of(i)).is_empty() && self.weights[i].is_empty()
+            !self.layers[i]
+                .layer
+                .weight_shapes(self.input_of(i))
+                .is_empty()
+                && self.weights[i].is_empty()
         }) {
             return Err(self.missing_weights(i));
         }
-        if input.len() != self.input_shape().len() + 1 || input[1..] != *self.input_shape() || input[0] == 0 {
+        if input.len() != self.input_shape().len() + 1
+            || input[1..] != *self.input_shape()
+            || input[0] == 0
+        {
             return Err(Error::ShapeMismatch {
                 op: "model",
                 what: "input",
-                expected: format!("(batch ≥ 1, {})", join(self.input_shape())),
+                expected: input_description(self.input_shape()),
                 actual: input.to_vec(),
             });
         }
@@ -223,7 +231,8 @@ impl Model {
         let l = &self.layers[index];
         Error::ModelWeights {
             layer: format!("{} ({})", l.name, l.class_name),
-            message: "has no weights: load a .keras file, or set them with Model::set_weights".into(),
+            message: "has no weights: load a .keras file, or set them with Model::set_weights"
+                .into(),
         }
     }
 
@@ -311,6 +320,11 @@ impl Sequential {
         }
         Model::new(self.name, true, layers)
     }
+}
+
+/// `(batch ≥ 1, 32, 32, 3)`: what an input for a model of this input shape looks like.
+pub(crate) fn input_description(shape: &[usize]) -> String {
+    format!("(batch ≥ 1, {})", join(shape))
 }
 
 fn join(dims: &[usize]) -> String {

@@ -10,7 +10,7 @@ use crate::tensor::Tensor;
 impl Model {
     /// Runs the model on the CPU reference. `input` is `(batch, ..input_shape)`.
     pub fn run_reference(&self, input: &Tensor) -> Result<Tensor> {
-        self.check_runnable(input.shape())?;
+        self.check_input(input.shape())?;
         let mut x = input.clone();
         for (i, l) in self.layers.iter().enumerate().skip(1) {
             let w = &self.weights[i];
@@ -29,10 +29,18 @@ impl Model {
                 }
                 Layer::MaxPool2d(spec) => reference::max_pool2d(spec, &x)?,
                 Layer::AvgPool2d(spec) => reference::avg_pool2d(spec, &x)?,
-                Layer::GlobalMaxPool2d { .. } => reference::max_pool2d(&global(&x), &x)?.reshape(out_shape)?,
-                Layer::GlobalAvgPool2d { .. } => reference::avg_pool2d(&global(&x), &x)?.reshape(out_shape)?,
+                Layer::GlobalMaxPool2d { .. } => {
+                    reference::max_pool2d(&global(&x), &x)?.reshape(out_shape)?
+                }
+                Layer::GlobalAvgPool2d { .. } => {
+                    reference::avg_pool2d(&global(&x), &x)?.reshape(out_shape)?
+                }
                 Layer::Flatten => x.reshape(out_shape)?,
-                Layer::Dense { use_bias, activation, .. } => {
+                Layer::Dense {
+                    use_bias,
+                    activation,
+                    ..
+                } => {
                     let bias = if *use_bias { w.get(1) } else { None };
                     let y = reference::dense(&x, &w[0], bias, activation.elementwise())?;
                     if *activation == LayerActivation::Softmax {
@@ -44,7 +52,11 @@ impl Model {
                 Layer::Activation(LayerActivation::Softmax) => reference::softmax(&x)?,
                 Layer::Activation(a) => {
                     let f = a.elementwise();
-                    let data = x.data().iter().map(|&v| f.apply(f64::from(v)) as f32).collect();
+                    let data = x
+                        .data()
+                        .iter()
+                        .map(|&v| f.apply(f64::from(v)) as f32)
+                        .collect();
                     Tensor::new(x.shape().to_vec(), data)?
                 }
                 Layer::Relu(spec) => {
@@ -52,7 +64,11 @@ impl Model {
                     Tensor::new(x.shape().to_vec(), data)?
                 }
                 Layer::ZeroPadding2d(padding) => reference::zero_padding2d(&x, *padding)?,
-                Layer::BatchNorm { epsilon, center, scale } => {
+                Layer::BatchNorm {
+                    epsilon,
+                    center,
+                    scale,
+                } => {
                     let mut it = w.iter();
                     let gamma = if *scale { it.next() } else { None };
                     let beta = if *center { it.next() } else { None };

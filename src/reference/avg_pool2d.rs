@@ -18,9 +18,13 @@ pub fn avg_pool2d(spec: &Pool2dSpec, input: &Tensor) -> Result<Tensor> {
                 for c in 0..channels {
                     let (mut sum, mut count) = (0.0f64, 0usize);
                     for ky in 0..p_h {
-                        let Some(iy) = g.input_row(oy, ky) else { continue };
+                        let Some(iy) = g.input_row(oy, ky) else {
+                            continue;
+                        };
                         for kx in 0..p_w {
-                            let Some(ix) = g.input_col(ox, kx) else { continue };
+                            let Some(ix) = g.input_col(ox, kx) else {
+                                continue;
+                            };
                             sum += f64::from(x[((n * in_h + iy) * in_w + ix) * channels + c]);
                             count += 1;
                         }

@@ -13,7 +13,12 @@ pub fn batch_norm(
     epsilon: f32,
 ) -> Result<Tensor> {
     let channels = input.shape().last().copied().unwrap_or(0);
-    for (what, t) in [("gamma", gamma), ("beta", beta), ("moving_mean", Some(mean)), ("moving_variance", Some(variance))] {
+    for (what, t) in [
+        ("gamma", gamma),
+        ("beta", beta),
+        ("moving_mean", Some(mean)),
+        ("moving_variance", Some(variance)),
+    ] {
         if let Some(t) = t {
             if t.shape() != [channels] {
                 return Err(Error::ShapeMismatch {

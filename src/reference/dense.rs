@@ -4,7 +4,12 @@ use crate::tensor::Tensor;
 
 /// Dense on the CPU, on the last axis: `y[.., u] = activation(Σ_i x[.., i]·W[i, u] + b[u])`,
 /// with `W` shaped `(in_features, units)` as Keras stores it.
-pub fn dense(input: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation: Activation) -> Result<Tensor> {
+pub fn dense(
+    input: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+    activation: Activation,
+) -> Result<Tensor> {
     let mismatch = |what, expected: String, actual: &[usize]| Error::ShapeMismatch {
         op: "dense",
         what,
@@ -16,10 +21,18 @@ pub fn dense(input: &Tensor, kernel: &Tensor, bias: Option<&Tensor>, activation:
         .last()
         .ok_or_else(|| mismatch("input", "at least one axis".into(), input.shape()))?;
     let [k_in, units] = *kernel.shape() else {
-        return Err(mismatch("kernel", "(in_features, units)".into(), kernel.shape()));
+        return Err(mismatch(
+            "kernel",
+            "(in_features, units)".into(),
+            kernel.shape(),
+        ));
     };
     if k_in != features {
-        return Err(mismatch("kernel", format!("({features}, units)"), kernel.shape()));
+        return Err(mismatch(
+            "kernel",
+            format!("({features}, units)"),
+            kernel.shape(),
+        ));
     }
     if let Some(b) = bias {
         if b.shape() != [units] {
