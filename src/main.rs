@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+
+mod demo;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use wgcnn::npy::{read_npy, write_npy};
-use wgcnn::seeds::{seed_examples, SeedLayer};
 use wgcnn::{reference, Activation, Conv2dSpec, Gpu, Padding, Pool2dSpec, Tensor};
 
 /// Keras-exact Conv2D and MaxPooling2D on any GPU through wgpu, checked against a CPU reference.
@@ -162,6 +162,14 @@ fn parse_activation(s: &str) -> Result<Activation, String> {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so printing into a closed pipe (`wgcnn summary m.keras | head`)
+    // would panic; restore the default: the process ends quietly, as command-line tools do.
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL is a valid
+    // disposition for SIGPIPE.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(code) => code,
@@ -301,12 +309,12 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                 );
             }
         }
-        Command::Demo => return demo(),
+        Command::Demo => return demo::run(),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn gpu_name(gpu: &Gpu) -> String {
+pub(crate) fn gpu_name(gpu: &Gpu) -> String {
     let info = gpu.adapter_info();
     format!("gpu: {} ({:?})", info.name, info.backend)
 }
@@ -318,129 +326,4 @@ fn report(output: &std::path::Path, y: &Tensor, device: &str) {
         output.display(),
         y.shape()
     );
-}
-
-/// Small integers from a fixed hash of the index: exact in f32 sums, so GPU and CPU must agree
-/// bit for bit.
-fn pattern(shape: Vec<usize>, salt: u64, range: i64) -> wgcnn::Result<Tensor> {
-    Tensor::from_fn(shape, |i| {
-        let mut h = (i as u64 ^ salt).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        h ^= h >> 29;
-        ((h % (2 * range as u64 + 1)) as i64 - range) as f32
-    })
-}
-
-fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
-    a.data()
-        .iter()
-        .zip(b.data())
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
-}
-
-fn demo() -> wgcnn::Result<ExitCode> {
-    let gpu = Gpu::new()?;
-    let info = gpu.adapter_info();
-    println!(
-        "wgcnn demo: seed examples, batch 1, GPU = {} ({:?}) vs CPU reference\n\
-         (times: one call after a warm-up, upload to readback for the GPU)",
-        info.name, info.backend
-    );
-    println!(
-        "{:<44} {:>20} {:>8} {:>9} {:>9} {:>10}  ok",
-        "layer", "output shape", "params", "gpu ms", "cpu ms", "max |diff|"
-    );
-    let mut all_ok = true;
-    for (e, example) in seed_examples().into_iter().enumerate() {
-        println!("{}", example.source);
-        let [h, w, c] = example.input;
-        let mut cpu_x = pattern(vec![1, h, w, c], e as u64, 2)?;
-        let mut gpu_x = cpu_x.clone();
-        for (s, step) in example.steps.iter().enumerate() {
-            let salt = (e * 16 + s) as u64;
-            let in_c = cpu_x.shape()[3];
-            let (name, params, cpu_time, gpu_time, cpu_y, gpu_y);
-            match step.layer {
-                SeedLayer::Conv2d(spec) => {
-                    let kernel = pattern(spec.kernel_shape(in_c).to_vec(), salt + 100, 1)?;
-                    let bias = spec
-                        .use_bias
-                        .then(|| pattern(vec![spec.filters], salt + 200, 3))
-                        .transpose()?;
-                    name = format!(
-                        "conv2d {} {}x{} s{}x{} {} {}{}",
-                        spec.filters,
-                        spec.kernel_size[0],
-                        spec.kernel_size[1],
-                        spec.strides[0],
-                        spec.strides[1],
-                        spec.padding,
-                        spec.activation,
-                        if spec.use_bias { "" } else { " no-bias" }
-                    );
-                    params = spec.param_count(in_c)?;
-                    gpu.conv2d(&spec, &gpu_x, &kernel, bias.as_ref())?; // warm-up
-                    let t = Instant::now();
-                    gpu_y = gpu.conv2d(&spec, &gpu_x, &kernel, bias.as_ref())?;
-                    gpu_time = t.elapsed();
-                    let t = Instant::now();
-                    cpu_y = reference::conv2d(&spec, &cpu_x, &kernel, bias.as_ref())?;
-                    cpu_time = t.elapsed();
-                }
-                SeedLayer::MaxPool2d(spec) => {
-                    name = format!(
-                        "max_pool2d {}x{} s{}x{} {}",
-                        spec.pool_size[0],
-                        spec.pool_size[1],
-                        spec.strides[0],
-                        spec.strides[1],
-                        spec.padding
-                    );
-                    params = spec.param_count();
-                    gpu.max_pool2d(&spec, &gpu_x)?; // warm-up
-                    let t = Instant::now();
-                    gpu_y = gpu.max_pool2d(&spec, &gpu_x)?;
-                    gpu_time = t.elapsed();
-                    let t = Instant::now();
-                    cpu_y = reference::max_pool2d(&spec, &cpu_x)?;
-                    cpu_time = t.elapsed();
-                }
-            }
-            let shape_ok =
-                cpu_y.shape()[1..] == step.expected_shape[..] && gpu_y.shape() == cpu_y.shape();
-            let diff = max_abs_diff(&gpu_y, &cpu_y);
-            let ok = shape_ok && params == step.expected_params && diff == 0.0;
-            all_ok &= ok;
-            let dims: Vec<String> = cpu_y.shape()[1..].iter().map(usize::to_string).collect();
-            println!(
-                "  {:<42} {:>20} {:>8} {:>9.2} {:>9.2} {:>10}  {}",
-                name,
-                format!("(None, {})", dims.join(", ")),
-                params,
-                gpu_time.as_secs_f64() * 1e3,
-                cpu_time.as_secs_f64() * 1e3,
-                diff,
-                if ok {
-                    "yes"
-                } else {
-                    "NO (seed expects different)"
-                }
-            );
-            cpu_x = cpu_y;
-            gpu_x = gpu_y;
-        }
-    }
-    println!(
-        "{}",
-        if all_ok {
-            "all shapes and parameter counts match the seed documents; GPU == CPU exactly"
-        } else {
-            "MISMATCH: see the rows marked NO"
-        }
-    );
-    Ok(if all_ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
 }

@@ -2,7 +2,7 @@
 //! `np.save`.
 
 use std::fs::File;
-use std::io::{BufReader, BufWriter, Write};
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use npyz::WriterBuilder;
@@ -25,7 +25,13 @@ pub fn read_npy(path: impl AsRef<Path>) -> Result<Tensor> {
         path: path.to_path_buf(),
         source,
     })?;
-    let npy = npyz::NpyFile::new(BufReader::new(file))
+    parse_npy(BufReader::new(file), path)
+}
+
+/// Parses `.npy` data from any reader (an embedded file, say); `label` names it in errors.
+pub fn parse_npy(reader: impl Read, label: impl AsRef<Path>) -> Result<Tensor> {
+    let path = label.as_ref();
+    let npy = npyz::NpyFile::new(reader)
         .map_err(|e| npy_error(path, format!("not a valid .npy file: {e}")))?;
     let is_f32 = matches!(
         npy.dtype(),

@@ -335,6 +335,8 @@ fn demo_runs_the_seed_examples() {
         String::from_utf8_lossy(&out.stderr)
     );
     for needle in [
+        "Total params: 1,250,858 (4.77 MB)",
+        "the outputs agree",
         "(None, 100, 100, 16)",
         "(None, 17, 47, 35)",
         "19285",
@@ -345,5 +347,115 @@ fn demo_runs_the_seed_examples() {
             stdout.contains(needle),
             "demo output lacks {needle}:\n{stdout}"
         );
+    }
+}
+
+fn models(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/models")
+        .join(name)
+}
+
+#[test]
+fn summary_prints_keras_table_json_and_explanations() {
+    let keras = std::fs::read_to_string(models("cifar10.summary.txt")).unwrap();
+    let out = wgcnn(&["summary", arg(&models("cifar10.json"))]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout), keras);
+
+    let out = wgcnn(&["summary", "--json", arg(&models("every_layer.keras"))]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (
+            v["total_params"].as_u64(),
+            v["non_trainable_params"].as_u64()
+        ),
+        (Some(471), Some(12))
+    );
+
+    let out = wgcnn(&[
+        "summary",
+        "--explain",
+        arg(&models("seed000_conv_same.json")),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("params = 32 × (3 × 3 × 3 + 1) = 896"),
+        "{text}"
+    );
+    assert!(text.contains("height: out = ceil(128 / 2) = 64"), "{text}");
+}
+
+#[test]
+fn run_matches_keras_on_both_backends() {
+    let dir = Dir::new("run-ok");
+    let expected = read_npy(models("functional_chain.output.npy")).unwrap();
+    for backend in ["gpu", "cpu"] {
+        let y = dir.file(&format!("y-{backend}.npy"));
+        let out = wgcnn(&[
+            "run",
+            arg(&models("functional_chain.keras")),
+            "--input",
+            arg(&models("functional_chain.input.npy")),
+            "--output",
+            arg(&y),
+            "--backend",
+            backend,
+            "--batch-size",
+            "2",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        common::assert_close(&read_npy(&y).unwrap(), &expected, 2e-5, backend);
+    }
+}
+
+#[test]
+fn bad_models_fail_cleanly() {
+    let dir = Dir::new("bad-models");
+    let y = dir.file("y.npy");
+    let x = dir.npy("x.npy", &[1, 9, 8, 2]);
+    let corrupt = dir.file("corrupt.keras");
+    let mut bytes = std::fs::read(models("functional_chain.keras")).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let (json, every, branching, missing) = (
+        models("functional_chain.json"),
+        models("every_layer.keras"),
+        models("branching.json"),
+        dir.file("missing.keras"),
+    );
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &[
+                "run",
+                arg(&corrupt),
+                "--input",
+                arg(&x),
+                "--output",
+                arg(&y),
+            ],
+            "zip",
+        ),
+        (
+            &["run", arg(&json), "--input", arg(&x), "--output", arg(&y)],
+            "has no weights",
+        ),
+        (
+            &["run", arg(&every), "--input", arg(&x), "--output", arg(&y)],
+            "input has shape [1, 9, 8, 2]",
+        ),
+        (&["summary", arg(&branching)], "not supported yet"),
+        (&["summary", arg(&missing)], "missing.keras"),
+    ];
+    for (args, needle) in cases {
+        assert_fails(wgcnn(args), needle, &y);
     }
 }

@@ -106,7 +106,7 @@ impl Model {
             source,
         })?;
         if bytes.starts_with(b"PK") {
-            weights::load_keras_archive(path, &bytes)
+            weights::load_keras_archive(&path.display().to_string(), &bytes)
         } else {
             let text = String::from_utf8(bytes).map_err(|_| Error::ModelConfig {
                 layer: path.display().to_string(),
@@ -114,6 +114,12 @@ impl Model {
             })?;
             Self::from_json(&text)
         }
+    }
+
+    /// Reads a model from the bytes of a `.keras` file (one embedded in a program, say);
+    /// `label` names it in errors.
+    pub fn from_keras_bytes(label: &str, bytes: &[u8]) -> Result<Self> {
+        weights::load_keras_archive(label, bytes)
     }
 
     /// Builds a model (without weights) from Keras's architecture JSON.

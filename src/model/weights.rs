@@ -3,7 +3,6 @@
 //! Keras's snake_case of its class, numbered in layer order (`conv2d`, `conv2d_1`, ...).
 
 use std::io::Read;
-use std::path::Path;
 
 use hdf5_reader::Hdf5File;
 
@@ -11,15 +10,15 @@ use super::{Layer, Model};
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-fn archive_error(path: &Path, message: impl Into<String>) -> Error {
+fn archive_error(path: &str, message: impl Into<String>) -> Error {
     Error::ModelConfig {
-        layer: path.display().to_string(),
+        layer: path.to_string(),
         message: message.into(),
     }
 }
 
 fn read_entry(
-    path: &Path,
+    path: &str,
     archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
     name: &str,
 ) -> Result<Vec<u8>> {
@@ -36,8 +35,8 @@ fn read_entry(
     Ok(bytes)
 }
 
-/// Loads architecture and weights from the bytes of a `.keras` file.
-pub(super) fn load_keras_archive(path: &Path, bytes: &[u8]) -> Result<Model> {
+/// Loads architecture and weights from the bytes of a `.keras` file; `path` names it in errors.
+pub(super) fn load_keras_archive(path: &str, bytes: &[u8]) -> Result<Model> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| archive_error(path, format!("not a readable zip archive: {e}")))?;
     let config = read_entry(path, &mut archive, "config.json")?;

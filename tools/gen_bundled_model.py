@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""Generates models/cifar10.keras, the model `wgcnn demo` runs: the seed CIFAR-10 network
+(seed 001: Keras's cifar10_cnn example, 1,250,858 parameters).
+
+The weights are NOT trained: they are seeded random ternary values {-s, 0, +s} per layer
+(s = half the layer's Glorot-uniform limit), so the archive deflates to a few hundred KB
+instead of 5 MB. The network, its shapes and its arithmetic are exactly the seed's; only the
+numbers in it are synthetic. Also writes two sample images and Keras's own output for them, so
+the demo can show wgcnn agreeing with Keras.
+
+Usage:  pip install keras jax && python3 tools/gen_bundled_model.py
+"""
+
+import os
+import pathlib
+import shutil
+import tempfile
+import zipfile
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+from keras import layers  # noqa: E402
+
+OUT = pathlib.Path(__file__).resolve().parent.parent / "models"
+
+
+def cifar10():
+    return keras.Sequential([
+        keras.Input((32, 32, 3)),
+        layers.Conv2D(32, (3, 3), padding="same"), layers.Activation("relu"),
+        layers.Conv2D(32, (3, 3)), layers.Activation("relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)), layers.Dropout(0.25),
+        layers.Conv2D(64, (3, 3), padding="same"), layers.Activation("relu"),
+        layers.Conv2D(64, (3, 3)), layers.Activation("relu"),
+        layers.MaxPooling2D(pool_size=(2, 2)), layers.Dropout(0.25),
+        layers.Flatten(), layers.Dense(512), layers.Activation("relu"), layers.Dropout(0.5),
+        layers.Dense(10), layers.Activation("softmax"),
+    ], name="cifar10")
+
+
+def main():
+    rng = np.random.default_rng(1)
+    model = cifar10()
+    for layer in model.layers:
+        if not layer.weights:
+            continue
+        kernel = layer.weights[0]
+        fan_in = int(np.prod(kernel.shape[:-1]))
+        fan_out = int(kernel.shape[-1]) * (int(np.prod(kernel.shape[:-2])) if len(kernel.shape) == 4 else 1)
+        s = np.float32(0.5 * np.sqrt(6.0 / (fan_in + fan_out)))
+        layer.set_weights([rng.integers(-1, 2, w.shape).astype(np.float32) * s for w in layer.weights])
+    OUT.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        plain = pathlib.Path(tmp) / "cifar10.keras"
+        model.save(plain)
+        # Keras stores the archive uncompressed; deflate it (any zip reader, Keras's included,
+        # reads either).
+        with zipfile.ZipFile(plain) as src, zipfile.ZipFile(OUT / "cifar10.keras", "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
+            for item in src.infolist():
+                dst.writestr(item.filename, src.read(item.filename))
+    x = rng.random((2, 32, 32, 3), dtype=np.float32)
+    np.save(OUT / "cifar10.input.npy", x)
+    np.save(OUT / "cifar10.output.npy", np.asarray(model(x, training=False)))
+    print({p.name: p.stat().st_size for p in OUT.iterdir()})
+
+
+if __name__ == "__main__":
+    main()
