@@ -31,6 +31,28 @@
 //! assert_eq!(out, cpu); // integer-valued inputs: exact
 //! # Ok::<(), wgcnn::Error>(())
 //! ```
+//!
+//! Whole Keras models ([`model`]): load a `.keras` file, print the summary Keras prints, and run
+//! the forward pass on the backend of your choice.
+//!
+//! ```
+//! use wgcnn::model::{Backend, Model};
+//! use wgcnn::npy::read_npy;
+//!
+//! // The seed CIFAR-10 network bundled with wgcnn (synthetic weights).
+//! let dir = env!("CARGO_MANIFEST_DIR");
+//! let model = Model::load(format!("{dir}/models/cifar10.keras"))?;
+//! print!("{}", model.summary().table()); // … Total params: 1,250,858 (4.77 MB) …
+//! assert_eq!(model.summary().total_params, 1_250_858);
+//!
+//! let x = read_npy(format!("{dir}/models/cifar10.input.npy"))?; // (2, 32, 32, 3)
+//! let cpu = model.run(Backend::Cpu, &x)?;
+//! let gpu = wgcnn::Gpu::new()?;
+//! let y = model.run(Backend::Gpu(&gpu), &x)?;
+//! assert_eq!(y.shape(), &[2, 10]);
+//! assert!(y.data().iter().zip(cpu.data()).all(|(a, b)| (a - b).abs() < 1e-5));
+//! # Ok::<(), wgcnn::Error>(())
+//! ```
 #![warn(missing_docs)]
 
 mod activation;

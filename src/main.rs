@@ -276,7 +276,7 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     let gpu = Gpu::new()?;
                     let limit =
                         batch_size.map_or(usize::MAX, |b| usize::try_from(b).unwrap_or(usize::MAX));
-                    let compiled =
+                    let mut compiled =
                         gpu.compile(&model, limit.min(x.shape().first().copied().unwrap_or(1)))?;
                     (compiled.run(&x)?, gpu_name(&gpu))
                 }

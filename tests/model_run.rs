@@ -37,7 +37,7 @@ fn gpu_matches_keras_and_the_reference() {
         let model = Model::load(fixture(&format!("{name}.keras"))).unwrap();
         let x = read_npy(fixture(&format!("{name}.input.npy"))).unwrap();
         let expected = read_npy(fixture(&format!("{name}.output.npy"))).unwrap();
-        let compiled = gpu.compile(&model, 64).unwrap();
+        let mut compiled = gpu.compile(&model, 64).unwrap();
         let y = compiled.run(&x).unwrap();
         assert_close(
             &y,
@@ -157,7 +157,7 @@ fn built_models_agree_on_gpu_and_cpu_in_any_chunking() {
         let x = common::uniform_tensor(&mut rng, &shape);
         let cpu = model.run_reference(&x).unwrap();
         for max_batch in [1, 2, 5, 64] {
-            let compiled = gpu.compile(&model, max_batch).unwrap();
+            let mut compiled = gpu.compile(&model, max_batch).unwrap();
             assert_eq!(compiled.chunk_size(), max_batch.min(64));
             assert_close(
                 &compiled.run(&x).unwrap(),
@@ -181,7 +181,7 @@ fn tight_device_limits_shrink_the_chunks() {
         ..Default::default()
     })
     .unwrap();
-    let compiled = small.compile(&model, 100).unwrap();
+    let mut compiled = small.compile(&model, 100).unwrap();
     assert_eq!(compiled.chunk_size(), 4096 / (9 * 7 * 4 * 4));
     let x = common::uniform_tensor(&mut common::Rng::new(3), &[7, 9, 7, 3]);
     assert_close(
@@ -215,7 +215,7 @@ fn bad_inputs_and_missing_weights_are_errors() {
     let mut model = model;
     randomize(&mut model, 1);
     let wrong = wgcnn::Tensor::from_fn(vec![2, 7, 9, 3], |_| 0.0).unwrap();
-    let compiled = gpu.compile(&model, 4).unwrap();
+    let mut compiled = gpu.compile(&model, 4).unwrap();
     assert!(matches!(
         compiled.run(&wrong),
         Err(wgcnn::Error::ShapeMismatch { .. })

@@ -137,3 +137,19 @@ fn unsupported_graphs_and_layers_are_named() {
     assert!(err.to_string().contains("output would be empty"), "{err}");
     assert!(Model::from_json("{not json").is_err());
 }
+
+#[test]
+fn damaged_archives_are_named_errors() {
+    let err = Model::load(fixture("broken_missing_weight.keras")).unwrap_err();
+    assert!(matches!(err, Error::ModelWeights { .. }), "{err}");
+    assert!(err.to_string().contains("layers/dense/vars/1"), "{err}");
+
+    let err = Model::load(fixture("broken_wrong_shape.keras")).unwrap_err();
+    assert!(err.to_string().contains("has shape [2, 2, 2, 3], expected [3, 3, 2, 3]"), "{err}");
+
+    let bytes = std::fs::read(fixture("functional_chain.keras")).unwrap();
+    let err = Model::from_keras_bytes("cut.keras", &bytes[..bytes.len() / 2]).unwrap_err();
+    assert!(err.to_string().contains("cut.keras"), "{err}");
+    let err = Model::from_keras_bytes("not-a-zip.keras", b"PK but not really").unwrap_err();
+    assert!(matches!(err, Error::ModelConfig { .. }), "{err}");
+}

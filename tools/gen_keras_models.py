@@ -17,6 +17,11 @@ import pathlib
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ["COLUMNS"] = "80"  # Keras sizes the summary table from the terminal width.
 
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+import zipfile  # noqa: E402
+
+import h5py  # noqa: E402
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 from keras import layers  # noqa: E402
@@ -156,6 +161,18 @@ def write_summary(name, model):
     (OUT / f"{name}.json").write_text(model.to_json() + "\n")
 
 
+def broken_copy(source, target, damage):
+    """Copies a .keras file, applying `damage` to its weights file (an open h5py.File)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        with zipfile.ZipFile(source) as src:
+            src.extractall(tmp)
+        with h5py.File(pathlib.Path(tmp) / "model.weights.h5", "r+") as h5:
+            damage(h5)
+        with zipfile.ZipFile(target, "w") as dst:
+            for name in ("metadata.json", "config.json", "model.weights.h5"):
+                dst.write(pathlib.Path(tmp) / name, name)
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     summaries = {"cifar10": cifar10(), "vision_model": vision(), "frozen": frozen_and_long_names(),
@@ -171,6 +188,15 @@ def main():
         x = RNG.standard_normal((batch, *model.input_shape[1:])).astype(np.float32)
         np.save(OUT / f"{name}.input.npy", x)
         np.save(OUT / f"{name}.output.npy", np.asarray(model(x, training=False)))
+    # Damaged archives for the loader's error paths.
+    chain = OUT / "functional_chain.keras"
+    broken_copy(chain, OUT / "broken_missing_weight.keras", lambda h5: h5.__delitem__("layers/dense/vars/1"))
+
+    def wrong_shape(h5):
+        del h5["layers/conv2d/vars/0"]
+        h5["layers/conv2d/vars/0"] = np.zeros((2, 2, 2, 3), np.float32)
+
+    broken_copy(chain, OUT / "broken_wrong_shape.keras", wrong_shape)
     print(f"wrote {OUT}")
 
 

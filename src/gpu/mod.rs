@@ -464,14 +464,15 @@ impl Gpu {
         encoder.copy_buffer_to_buffer(&output, 0, &staging, 0, out_bytes);
         let submission = self.queue.submit([encoder.finish()]);
         scopes.pop(op)?;
-        self.read_back(op, &staging, submission)
+        self.read_back(op, &staging, out_bytes, submission)
     }
 
-    /// Waits for `submission`, maps `staging` and copies its floats out.
+    /// Waits for `submission`, maps the first `bytes` of `staging` and copies them out as floats.
     fn read_back(
         &self,
         op: &'static str,
         staging: &wgpu::Buffer,
+        bytes: u64,
         submission: wgpu::SubmissionIndex,
     ) -> Result<Vec<f32>> {
         let timed_out = || Error::Timeout {
@@ -480,7 +481,7 @@ impl Gpu {
         };
         let (sender, receiver) = mpsc::channel();
         staging
-            .slice(..)
+            .slice(..bytes)
             .map_async(wgpu::MapMode::Read, move |result| {
                 // The receiver outlives the poll below; a send error cannot be acted on anyway.
                 let _ = sender.send(result);
@@ -528,7 +529,7 @@ impl Gpu {
         })?;
         let values = {
             let view = staging
-                .get_mapped_range(..)
+                .get_mapped_range(..bytes)
                 .map_err(|e| Error::GpuInternal {
                     op,
                     message: format!("reading the readback buffer failed: {e}"),

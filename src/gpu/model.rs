@@ -59,13 +59,15 @@ struct Step {
 }
 
 /// A model compiled for one device (see [`Gpu::compile`]): run it as often as needed; nothing
-/// is allocated per call but the readback.
+/// is allocated per call. `run` takes `&mut self` because the buffers are reused.
 pub struct GpuModel<'g> {
     gpu: &'g Gpu,
     input_shape: Vec<usize>,
     output_shape: Vec<usize>,
     steps: Vec<Step>,
     activations: [wgpu::Buffer; 2],
+    /// Where one chunk's output is copied for reading back.
+    staging: wgpu::Buffer,
     /// Which activation buffer holds the model's output.
     result: usize,
     /// Examples per chunk: as many as the buffers and the dispatch grid allow.
@@ -303,6 +305,12 @@ impl Gpu {
                 current = output;
             }
         }
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("staging"),
+            size: (per_example.last().copied().unwrap_or(1).max(1) * chunk * 4) as u64,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
         scopes.pop(OP)?;
         Ok(GpuModel {
             gpu: self,
@@ -310,6 +318,7 @@ impl Gpu {
             output_shape: model.output_shape().to_vec(),
             steps,
             activations,
+            staging,
             result: current,
             chunk,
             _weights: weights,
@@ -479,7 +488,7 @@ impl GpuModel<'_> {
 
     /// Runs the forward pass on `input` (`(batch, ..input_shape)`), in chunks of at most
     /// [`GpuModel::chunk_size`] examples; activations stay on the device from layer to layer.
-    pub fn run(&self, input: &Tensor) -> Result<Tensor> {
+    pub fn run(&mut self, input: &Tensor) -> Result<Tensor> {
         let shape = input.shape();
         if shape.len() != self.input_shape.len() + 1
             || shape[1..] != self.input_shape[..]
@@ -505,7 +514,7 @@ impl GpuModel<'_> {
         Tensor::new(out_shape, out)
     }
 
-    fn run_chunk(&self, x: &[f32], batch: usize, out_len: usize) -> Result<Vec<f32>> {
+    fn run_chunk(&mut self, x: &[f32], batch: usize, out_len: usize) -> Result<Vec<f32>> {
         let gpu = self.gpu;
         gpu.check_health(OP)?;
         let mut plans = Vec::with_capacity(self.steps.len());
@@ -522,13 +531,7 @@ impl GpuModel<'_> {
         for (step, (params, _)) in self.steps.iter().zip(&plans) {
             gpu.queue.write_buffer(&step.uniform, 0, params);
         }
-        let out_bytes = (out_len as u64 * 4).max(4);
-        let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some("staging"),
-            size: out_bytes,
-            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
+        let out_bytes = out_len as u64 * 4;
         let mut encoder = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(OP) });
@@ -541,11 +544,9 @@ impl GpuModel<'_> {
             pass.set_bind_group(0, &step.bind_group, &[]);
             pass.dispatch_workgroups(grid[0], grid[1], 1);
         }
-        encoder.copy_buffer_to_buffer(&self.activations[self.result], 0, &staging, 0, out_bytes);
+        encoder.copy_buffer_to_buffer(&self.activations[self.result], 0, &self.staging, 0, out_bytes);
         let submission = gpu.queue.submit([encoder.finish()]);
         scopes.pop(OP)?;
-        let mut values = gpu.read_back(OP, &staging, submission)?;
-        values.truncate(out_len);
-        Ok(values)
+        gpu.read_back(OP, &self.staging, out_bytes, submission)
     }
 }

@@ -19,6 +19,15 @@ use crate::error::{Error, Result};
 use crate::ops::Conv2dSpec;
 use crate::tensor::Tensor;
 
+/// Where [`Model::run`] computes.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend<'g> {
+    /// The CPU reference (plain loops, f64 accumulation).
+    Cpu,
+    /// WGSL compute shaders on this device.
+    Gpu(&'g crate::Gpu),
+}
+
 /// A layer in a model: its name, what it computes, and whether its weights are trainable.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelLayer {
@@ -239,6 +248,20 @@ impl Model {
             layer: format!("{} ({})", l.name, l.class_name),
             message: "has no weights: load a .keras file, or set them with Model::set_weights"
                 .into(),
+        }
+    }
+
+    /// Runs the forward pass on `backend`. `input` is `(batch, ..input_shape)`.
+    ///
+    /// On the GPU this uploads the weights for this one call; to run a model repeatedly, keep a
+    /// [`crate::gpu::GpuModel`] from [`Gpu::compile`](crate::Gpu::compile) instead.
+    pub fn run(&self, backend: Backend<'_>, input: &Tensor) -> Result<Tensor> {
+        match backend {
+            Backend::Cpu => self.run_reference(input),
+            Backend::Gpu(gpu) => {
+                self.check_input(input.shape())?;
+                gpu.compile(self, input.shape()[0])?.run(input)
+            }
         }
     }
 
