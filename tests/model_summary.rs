@@ -145,7 +145,11 @@ fn damaged_archives_are_named_errors() {
     assert!(err.to_string().contains("layers/dense/vars/1"), "{err}");
 
     let err = Model::load(fixture("broken_wrong_shape.keras")).unwrap_err();
-    assert!(err.to_string().contains("has shape [2, 2, 2, 3], expected [3, 3, 2, 3]"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("has shape [2, 2, 2, 3], expected [3, 3, 2, 3]"),
+        "{err}"
+    );
 
     let bytes = std::fs::read(fixture("functional_chain.keras")).unwrap();
     let err = Model::from_keras_bytes("cut.keras", &bytes[..bytes.len() / 2]).unwrap_err();

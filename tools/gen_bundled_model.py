@@ -13,31 +13,16 @@ Usage:  pip install keras jax && python3 tools/gen_bundled_model.py
 
 import os
 import pathlib
-import shutil
 import tempfile
 import zipfile
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
-import keras  # noqa: E402
 import numpy as np  # noqa: E402
-from keras import layers  # noqa: E402
+
+from gen_keras_models import cifar10  # noqa: E402  (the same seed network the tests use)
 
 OUT = pathlib.Path(__file__).resolve().parent.parent / "models"
-
-
-def cifar10():
-    return keras.Sequential([
-        keras.Input((32, 32, 3)),
-        layers.Conv2D(32, (3, 3), padding="same"), layers.Activation("relu"),
-        layers.Conv2D(32, (3, 3)), layers.Activation("relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)), layers.Dropout(0.25),
-        layers.Conv2D(64, (3, 3), padding="same"), layers.Activation("relu"),
-        layers.Conv2D(64, (3, 3)), layers.Activation("relu"),
-        layers.MaxPooling2D(pool_size=(2, 2)), layers.Dropout(0.25),
-        layers.Flatten(), layers.Dense(512), layers.Activation("relu"), layers.Dropout(0.5),
-        layers.Dense(10), layers.Activation("softmax"),
-    ], name="cifar10")
 
 
 def main():

@@ -544,7 +544,13 @@ impl GpuModel<'_> {
             pass.set_bind_group(0, &step.bind_group, &[]);
             pass.dispatch_workgroups(grid[0], grid[1], 1);
         }
-        encoder.copy_buffer_to_buffer(&self.activations[self.result], 0, &self.staging, 0, out_bytes);
+        encoder.copy_buffer_to_buffer(
+            &self.activations[self.result],
+            0,
+            &self.staging,
+            0,
+            out_bytes,
+        );
         let submission = gpu.queue.submit([encoder.finish()]);
         scopes.pop(OP)?;
         gpu.read_back(OP, &self.staging, out_bytes, submission)

@@ -2,18 +2,16 @@
 //! tested against. Accumulation is in `f64`, so for integer-valued inputs the result is exact.
 //! Not fast, on purpose.
 
-mod avg_pool2d;
 mod batch_norm;
 mod conv2d;
 mod dense;
-mod max_pool2d;
+mod pool2d;
 mod softmax;
 mod zero_padding2d;
 
-pub use avg_pool2d::avg_pool2d;
 pub use batch_norm::batch_norm;
 pub use conv2d::conv2d;
 pub use dense::dense;
-pub use max_pool2d::max_pool2d;
+pub use pool2d::{avg_pool2d, max_pool2d};
 pub use softmax::softmax;
 pub use zero_padding2d::zero_padding2d;

@@ -1,0 +1,54 @@
+use crate::error::Result;
+use crate::ops::Pool2dSpec;
+use crate::tensor::Tensor;
+
+/// Slides the pooling window and reduces the real (non-padded) cells under it with `reduce`.
+/// Every Keras window, 'valid' or 'same', holds at least one real cell.
+fn pool2d(spec: &Pool2dSpec, input: &Tensor, reduce: impl Fn(&[f32]) -> f32) -> Result<Tensor> {
+    let g = spec.check(input.shape())?;
+    let [_, in_h, in_w, channels] = g.input;
+    let [batch, out_h, out_w, _] = g.output;
+    let [p_h, p_w] = g.window;
+    let x = input.data();
+
+    let mut out = Vec::with_capacity(batch * out_h * out_w * channels);
+    let mut cells = Vec::with_capacity(p_h * p_w);
+    for n in 0..batch {
+        for oy in 0..out_h {
+            for ox in 0..out_w {
+                for c in 0..channels {
+                    cells.clear();
+                    for ky in 0..p_h {
+                        let Some(iy) = g.input_row(oy, ky) else {
+                            continue;
+                        };
+                        for kx in 0..p_w {
+                            let Some(ix) = g.input_col(ox, kx) else {
+                                continue;
+                            };
+                            cells.push(x[((n * in_h + iy) * in_w + ix) * channels + c]);
+                        }
+                    }
+                    out.push(reduce(&cells));
+                }
+            }
+        }
+    }
+    Tensor::new(g.output.to_vec(), out)
+}
+
+/// MaxPooling2D on the CPU. Padded cells are skipped, so they never win the max.
+pub fn max_pool2d(spec: &Pool2dSpec, input: &Tensor) -> Result<Tensor> {
+    pool2d(spec, input, |cells| {
+        cells.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+    })
+}
+
+/// AveragePooling2D on the CPU. As in Keras, 'same' averages over the real cells of each
+/// window only: padded cells count neither in the sum nor in the divisor.
+pub fn avg_pool2d(spec: &Pool2dSpec, input: &Tensor) -> Result<Tensor> {
+    pool2d(spec, input, |cells| {
+        let sum: f64 = cells.iter().map(|&v| f64::from(v)).sum();
+        (sum / cells.len().max(1) as f64) as f32
+    })
+}
