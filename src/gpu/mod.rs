@@ -8,8 +8,10 @@
 
 mod adapter;
 mod conv2d;
+mod kernels;
 mod max_pool2d;
 mod model;
+mod scopes;
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -18,87 +20,14 @@ use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
 pub use adapter::{list_adapters, AdapterSummary};
+pub use kernels::SHADERS;
 pub use model::GpuModel;
+
+use kernels::{pipeline, Kernel, WindowDispatch, WindowParams, WORKGROUP_SIZE};
+use scopes::Scopes;
 
 use crate::error::{Error, Result};
 use crate::shape::Window2d;
-
-/// Invocations per workgroup in every shader (`WG_SIZE` in `shaders/window.wgsl`).
-const WORKGROUP_SIZE: u64 = 64;
-
-/// The compute kernels; `Kernel as usize` indexes [`SHADERS`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kernel {
-    Conv2d,
-    MaxPool2d,
-    AvgPool2d,
-    ZeroPadding2d,
-    Dense,
-    Elementwise,
-    Softmax,
-}
-
-/// A shader's full source: shared preludes first, the op's own file last.
-macro_rules! shader {
-    ($($file:literal),+) => {
-        concat!($(include_str!(concat!("../../shaders/", $file))),+)
-    };
-}
-
-/// Every compute shader as compiled, in [`Kernel`] order: the shared preludes
-/// (`window.wgsl`, `activation.wgsl`) followed by the op's own file. Public so that a test can
-/// validate exactly these sources with naga.
-pub const SHADERS: [(&str, &str); 7] = [
-    (
-        "conv2d",
-        shader!("window.wgsl", "activation.wgsl", "conv2d.wgsl"),
-    ),
-    ("max_pool2d", shader!("window.wgsl", "max_pool2d.wgsl")),
-    ("avg_pool2d", shader!("window.wgsl", "avg_pool2d.wgsl")),
-    (
-        "zero_padding2d",
-        shader!("window.wgsl", "zero_padding2d.wgsl"),
-    ),
-    ("dense", shader!("activation.wgsl", "dense.wgsl")),
-    (
-        "elementwise",
-        shader!("activation.wgsl", "elementwise.wgsl"),
-    ),
-    ("softmax", shader!("softmax.wgsl")),
-];
-
-/// Mirrors `Params` in `shaders/window.wgsl`, field for field.
-#[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-struct WindowParams {
-    batch: u32,
-    in_h: u32,
-    in_w: u32,
-    in_c: u32,
-    out_h: u32,
-    out_w: u32,
-    out_c: u32,
-    win_h: u32,
-    win_w: u32,
-    stride_h: u32,
-    stride_w: u32,
-    dil_h: u32,
-    dil_w: u32,
-    pad_top: u32,
-    pad_left: u32,
-    has_bias: u32,
-    activation: u32,
-    total: u32,
-    groups_x: u32,
-    _pad: u32,
-}
-
-/// A sliding-window op ready to dispatch: its uniform parameters and workgroup grid.
-struct WindowDispatch {
-    params: WindowParams,
-    total: usize,
-    grid: [u32; 2],
-}
 
 /// How a [`Gpu`] is opened.
 #[derive(Debug, Clone)]
@@ -541,56 +470,5 @@ impl Gpu {
         };
         staging.unmap();
         Ok(values)
-    }
-}
-
-fn pipeline(device: &wgpu::Device, name: &'static str, source: &str) -> wgpu::ComputePipeline {
-    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(name),
-        source: wgpu::ShaderSource::Wgsl(source.into()),
-    });
-    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(name),
-        layout: None,
-        module: &module,
-        entry_point: Some("main"),
-        compilation_options: Default::default(),
-        cache: None,
-    })
-}
-
-/// The three wgpu error scopes every GPU operation runs inside.
-struct Scopes {
-    internal: wgpu::ErrorScopeGuard,
-    oom: wgpu::ErrorScopeGuard,
-    validation: wgpu::ErrorScopeGuard,
-}
-
-impl Scopes {
-    fn push(device: &wgpu::Device) -> Self {
-        Self {
-            internal: device.push_error_scope(wgpu::ErrorFilter::Internal),
-            oom: device.push_error_scope(wgpu::ErrorFilter::OutOfMemory),
-            validation: device.push_error_scope(wgpu::ErrorFilter::Validation),
-        }
-    }
-
-    /// Pops the scopes (innermost first) and turns the first error caught into an [`Error`].
-    fn pop(self, op: &'static str) -> Result<()> {
-        let validation = pollster::block_on(self.validation.pop());
-        let oom = pollster::block_on(self.oom.pop());
-        let internal = pollster::block_on(self.internal.pop());
-        match validation.or(oom).or(internal) {
-            None => Ok(()),
-            Some(wgpu::Error::OutOfMemory { .. }) => Err(Error::GpuOutOfMemory { op }),
-            Some(wgpu::Error::Validation { description, .. }) => Err(Error::GpuValidation {
-                op,
-                message: description,
-            }),
-            Some(wgpu::Error::Internal { description, .. }) => Err(Error::GpuInternal {
-                op,
-                message: description,
-            }),
-        }
     }
 }

@@ -106,7 +106,9 @@ impl Gpu {
         let capacity = [
             self.limits.max_storage_buffer_binding_size / 4,
             self.limits.max_buffer_size / 4,
-            per_dim * per_dim * super::WORKGROUP_SIZE,
+            per_dim
+                .saturating_mul(per_dim)
+                .saturating_mul(super::WORKGROUP_SIZE),
             u64::from(u32::MAX),
         ]
         .into_iter()
