@@ -102,6 +102,10 @@ enum Command {
         /// filled in.
         #[arg(long)]
         explain: bool,
+        /// Table width. Default: Keras's rule, min(88, terminal columns − 4), where the
+        /// terminal's columns come from $COLUMNS, else the terminal, else 80 (so 76 in a pipe).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(20..))]
+        line_length: Option<u16>,
     },
     /// Run a Keras model's forward pass (inference) on an input batch.
     ///
@@ -250,6 +254,7 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             model,
             json,
             explain,
+            line_length,
         } => {
             let summary = wgcnn::model::Model::load(&model)?.summary();
             if json {
@@ -257,7 +262,8 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             } else if explain {
                 print!("{}", summary.explained());
             } else {
-                print!("{}", summary.table());
+                let width = line_length.map_or_else(keras_line_length, usize::from);
+                print!("{}", summary.table_with_line_length(width));
             }
         }
         Command::Run {
@@ -312,6 +318,37 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
         Command::Demo => return demo::run(),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Keras's summary width: `min(88, columns − 4)`, with columns as Python's
+/// `shutil.get_terminal_size` finds them: $COLUMNS, else the terminal on stdout, else 80.
+fn keras_line_length() -> usize {
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or_else(terminal_columns)
+        .unwrap_or(80);
+    88.min(columns.saturating_sub(4))
+}
+
+#[cfg(unix)]
+fn terminal_columns() -> Option<usize> {
+    let mut size = libc::winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we own; on a non-terminal it
+    // fails and leaves it untouched.
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
+}
+
+#[cfg(not(unix))]
+fn terminal_columns() -> Option<usize> {
+    None
 }
 
 pub(crate) fn gpu_name(gpu: &Gpu) -> String {

@@ -38,9 +38,11 @@ impl Drop for Dir {
     }
 }
 
+/// Runs the binary with `args`; COLUMNS is cleared so that summaries take Keras's pipe width.
 fn wgcnn(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_wgcnn"))
         .args(args)
+        .env_remove("COLUMNS")
         .output()
         .unwrap()
 }
@@ -366,6 +368,15 @@ fn summary_prints_keras_table_json_and_explanations() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout), keras);
+
+    // In a 120-column terminal Keras draws the table 88 wide; wgcnn follows $COLUMNS the same way.
+    let wide = Command::new(env!("CARGO_BIN_EXE_wgcnn"))
+        .args(["summary", arg(&models("frozen.json"))])
+        .env("COLUMNS", "120")
+        .output()
+        .unwrap();
+    let keras_wide = std::fs::read_to_string(models("frozen.summary120.txt")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&wide.stdout), keras_wide);
 
     let out = wgcnn(&["summary", "--json", arg(&models("every_layer.keras"))]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -157,3 +157,18 @@ fn damaged_archives_are_named_errors() {
     let err = Model::from_keras_bytes("not-a-zip.keras", b"PK but not really").unwrap_err();
     assert!(matches!(err, Error::ModelConfig { .. }), "{err}");
 }
+
+#[test]
+fn other_terminal_widths_match_keras() {
+    // Keras uses min(88, columns − 4): 88 in a 120-column terminal, 46 in a 50-column one.
+    let summary = Model::load(fixture("frozen.json")).unwrap().summary();
+    let keras = |f: &str| std::fs::read_to_string(fixture(f)).unwrap();
+    assert_eq!(
+        summary.table_with_line_length(88),
+        keras("frozen.summary120.txt")
+    );
+    assert_eq!(
+        summary.table_with_line_length(46),
+        keras("frozen.summary50.txt")
+    );
+}

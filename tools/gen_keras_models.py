@@ -154,10 +154,17 @@ def randomize(model):
             layer.set_weights(weights)
 
 
-def write_summary(name, model):
+def summary_text(model, columns=80):
+    """model.summary() as Keras prints it in a terminal `columns` wide (80: a pipe)."""
+    os.environ["COLUMNS"] = str(columns)
     lines = []
     model.summary(print_fn=lambda text, line_break=True: lines.append(text))
-    (OUT / f"{name}.summary.txt").write_text("".join(lines))
+    os.environ["COLUMNS"] = "80"
+    return "".join(lines)
+
+
+def write_summary(name, model):
+    (OUT / f"{name}.summary.txt").write_text(summary_text(model))
     (OUT / f"{name}.json").write_text(model.to_json() + "\n")
 
 
@@ -179,6 +186,9 @@ def main():
                  **seed_layers()}
     for name, model in summaries.items():
         write_summary(name, model)
+    # Wider and narrower terminals: Keras sizes the table as min(88, columns - 4).
+    for columns in (120, 50):
+        (OUT / f"frozen.summary{columns}.txt").write_text(summary_text(summaries["frozen"], columns))
     (OUT / "branching.json").write_text(branching().to_json() + "\n")
     for name, build, batch in [("every_layer", every_layer, 2), ("functional_chain", functional_chain, 3)]:
         model = build()

@@ -36,8 +36,21 @@ pub struct Summary {
     pub non_trainable_params: usize,
 }
 
-/// Content widths of Keras's three columns when it prints to a non-terminal (76 columns in all).
-const WIDTHS: [usize; 3] = [31, 22, 13];
+/// The table width Keras uses when printing to a non-terminal: `min(88, 80 − 4)`.
+pub const KERAS_LINE_LENGTH: usize = 76;
+
+/// The content widths of Keras's three columns for a table `line_length` wide. Keras asks
+/// rich for columns at 45%, 80% and 100% of the line; rich then takes the 10 characters of
+/// borders and padding back from them, 3, 4 and 3 (its `ratio_reduce` over equal ratios).
+fn column_widths(line_length: usize) -> [usize; 3] {
+    let first = line_length * 45 / 100;
+    let second = line_length * 80 / 100;
+    [
+        first.saturating_sub(3).max(1),
+        (second - first).saturating_sub(4).max(1),
+        (line_length - second).saturating_sub(3).max(1),
+    ]
+}
 
 impl Summary {
     pub(super) fn new(model: &Model) -> Self {
@@ -76,29 +89,31 @@ impl Summary {
         }
     }
 
-    /// The table exactly as Keras 3 prints it (box drawing, 76 columns, wrapped cells).
+    /// The table exactly as Keras 3 prints it to a non-terminal (box drawing, 76 columns,
+    /// wrapped cells).
     pub fn table(&self) -> String {
+        self.table_with_line_length(KERAS_LINE_LENGTH)
+    }
+
+    /// The table as Keras 3 prints it with `line_length` (in a terminal Keras uses
+    /// `min(88, columns − 4)`). Widths under 20 are raised to 20.
+    pub fn table_with_line_length(&self, line_length: usize) -> String {
+        let widths = column_widths(line_length.max(20));
         let border = |l: &str, fill: &str, mid: &str, r: &str| {
-            let parts: Vec<String> = WIDTHS.iter().map(|w| fill.repeat(w + 2)).collect();
+            let parts: Vec<String> = widths.iter().map(|w| fill.repeat(w + 2)).collect();
             format!("{l}{}{r}\n", parts.join(mid))
         };
         let mut out = format!("Model: \"{}\"\n", self.name);
         out += &border("┏", "━", "┳", "┓");
-        out += &row_lines("┃", ["Layer (type)", "Output Shape", "Param #"]);
+        out += &row_lines("┃", ["Layer (type)", "Output Shape", "Param #"], widths);
         out += &border("┡", "━", "╇", "┩");
         for (i, row) in self.rows.iter().enumerate() {
             if i > 0 {
                 out += &border("├", "─", "┼", "┤");
             }
             let name = format!("{} ({})", row.name, row.class_name);
-            out += &row_lines(
-                "│",
-                [
-                    &name,
-                    &shape_text(&row.output_shape),
-                    &thousands(row.params),
-                ],
-            );
+            let (shape, params) = (shape_text(&row.output_shape), thousands(row.params));
+            out += &row_lines("│", [&name, &shape, &params], widths);
         }
         out += &border("└", "─", "┴", "┘");
         out += &self.totals();
@@ -222,13 +237,13 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
 }
 
 /// One table row: each cell wrapped to its column, the last (Param #) right-aligned.
-fn row_lines(bar: &str, cells: [&str; 3]) -> String {
-    let wrapped: Vec<Vec<String>> = cells.iter().zip(WIDTHS).map(|(c, w)| wrap(c, w)).collect();
+fn row_lines(bar: &str, cells: [&str; 3], widths: [usize; 3]) -> String {
+    let wrapped: Vec<Vec<String>> = cells.iter().zip(widths).map(|(c, w)| wrap(c, w)).collect();
     let height = wrapped.iter().map(Vec::len).max().unwrap_or(1);
     let mut out = String::new();
     for i in 0..height {
         out += bar;
-        for (col, (lines, width)) in wrapped.iter().zip(WIDTHS).enumerate() {
+        for (col, (lines, width)) in wrapped.iter().zip(widths).enumerate() {
             let text = lines.get(i).map(String::as_str).unwrap_or("");
             let pad = width.saturating_sub(text.chars().count());
             if col == 2 {
