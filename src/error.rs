@@ -168,6 +168,15 @@ pub enum Error {
         message: String,
     },
 
+    /// An internal consistency check failed: a wgcnn bug, reported instead of a panic.
+    #[error("{op}: internal error: {message} (please report this as a wgcnn bug)")]
+    Internal {
+        /// The op.
+        op: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+
     /// A `.npy` file is malformed or not float32 / C order.
     #[error("{path}: {message}")]
     Npy {

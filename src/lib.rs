@@ -56,6 +56,7 @@
 #![warn(missing_docs)]
 
 mod activation;
+pub mod cpu;
 mod error;
 pub mod gpu;
 pub mod model;

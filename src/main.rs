@@ -141,8 +141,10 @@ enum Command {
 enum Backend {
     /// WGSL compute shaders on the adapter wgpu picks.
     Gpu,
-    /// The plain CPU reference.
+    /// The fast CPU backend: multi-threaded SIMD GEMMs for Conv2D and Dense.
     Cpu,
+    /// The CPU reference: plain loops, f64 accumulation; slow, obviously correct.
+    Reference,
 }
 
 fn parse_pair(s: &str) -> Result<[usize; 2], String> {
@@ -222,7 +224,11 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     let gpu = Gpu::new()?;
                     (gpu.conv2d(&spec, &x, &k, b.as_ref())?, gpu_name(&gpu))
                 }
-                Backend::Cpu => (reference::conv2d(&spec, &x, &k, b.as_ref())?, "cpu".into()),
+                Backend::Cpu => (wgcnn::cpu::conv2d(&spec, &x, &k, b.as_ref())?, "cpu".into()),
+                Backend::Reference => (
+                    reference::conv2d(&spec, &x, &k, b.as_ref())?,
+                    "reference".into(),
+                ),
             };
             write_npy(&output, &y)?;
             report(&output, &y, &device);
@@ -245,7 +251,9 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     let gpu = Gpu::new()?;
                     (gpu.max_pool2d(&spec, &x)?, gpu_name(&gpu))
                 }
+                // Pooling is memory-bound: the fast CPU backend uses the reference loops.
                 Backend::Cpu => (reference::max_pool2d(&spec, &x)?, "cpu".into()),
+                Backend::Reference => (reference::max_pool2d(&spec, &x)?, "reference".into()),
             };
             write_npy(&output, &y)?;
             report(&output, &y, &device);
@@ -286,7 +294,8 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                         gpu.compile(&model, limit.min(x.shape().first().copied().unwrap_or(1)))?;
                     (compiled.run(&x)?, gpu_name(&gpu))
                 }
-                Backend::Cpu => (model.run_reference(&x)?, "cpu".into()),
+                Backend::Cpu => (model.run_cpu(&x)?, "cpu".into()),
+                Backend::Reference => (model.run_reference(&x)?, "reference".into()),
             };
             write_npy(&output, &y)?;
             report(&output, &y, &device);

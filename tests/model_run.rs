@@ -233,3 +233,42 @@ fn bad_inputs_and_missing_weights_are_errors() {
         .unwrap_err();
     assert!(err.to_string().contains("expected weights"), "{err}");
 }
+
+#[test]
+fn a_loaded_input_stays_resident_across_runs() {
+    let gpu = common::gpu();
+    let mut model = built_models().remove(1);
+    randomize(&mut model, 4);
+    let x = common::uniform_tensor(&mut common::Rng::new(8), &[3, 6, 8, 2]);
+    let expected = model.run_reference(&x).unwrap();
+    let mut compiled = gpu.compile(&model, 3).unwrap();
+    compiled.load(&x).unwrap();
+    for run in 0..3 {
+        assert_close(
+            &compiled.run_loaded().unwrap(),
+            &expected,
+            1e-5,
+            &format!("run {run}"),
+        );
+    }
+    let too_many = common::uniform_tensor(&mut common::Rng::new(8), &[4, 6, 8, 2]);
+    assert!(matches!(
+        compiled.load(&too_many),
+        Err(wgcnn::Error::LimitExceeded { .. })
+    ));
+}
+
+#[test]
+fn fast_cpu_backend_matches_keras() {
+    for name in ["every_layer", "functional_chain"] {
+        let model = Model::load(fixture(&format!("{name}.keras"))).unwrap();
+        let x = read_npy(fixture(&format!("{name}.input.npy"))).unwrap();
+        let expected = read_npy(fixture(&format!("{name}.output.npy"))).unwrap();
+        assert_close(
+            &model.run_cpu(&x).unwrap(),
+            &expected,
+            KERAS_TOLERANCE,
+            name,
+        );
+    }
+}

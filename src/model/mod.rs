@@ -5,8 +5,8 @@
 //! inferred when the model is built, with the same formulas as the single ops.
 
 mod config;
+mod forward;
 mod layer;
-mod reference;
 mod summary;
 mod weights;
 
@@ -22,8 +22,10 @@ use crate::tensor::Tensor;
 /// Where [`Model::run`] computes.
 #[derive(Debug, Clone, Copy)]
 pub enum Backend<'g> {
-    /// The CPU reference (plain loops, f64 accumulation).
+    /// The fast CPU backend (multi-threaded SIMD GEMMs).
     Cpu,
+    /// The CPU reference (plain loops, f64 accumulation): slow, obviously correct.
+    Reference,
     /// WGSL compute shaders on this device.
     Gpu(&'g crate::Gpu),
 }
@@ -257,7 +259,8 @@ impl Model {
     /// [`crate::gpu::GpuModel`] from [`Gpu::compile`](crate::Gpu::compile) instead.
     pub fn run(&self, backend: Backend<'_>, input: &Tensor) -> Result<Tensor> {
         match backend {
-            Backend::Cpu => self.run_reference(input),
+            Backend::Cpu => self.run_cpu(input),
+            Backend::Reference => self.run_reference(input),
             Backend::Gpu(gpu) => {
                 self.check_input(input.shape())?;
                 gpu.compile(self, input.shape()[0])?.run(input)

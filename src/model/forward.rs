@@ -1,15 +1,26 @@
-//! The whole forward pass on the CPU, layer by layer through [`crate::reference`]: the oracle
-//! for the GPU path and for Keras's own outputs.
+//! The whole forward pass on the CPU, layer by layer: through [`crate::reference`] (the oracle
+//! for the GPU path and for Keras's own outputs), or with Conv2D and Dense on the fast
+//! [`crate::cpu`] backend.
 
 use super::{Layer, LayerActivation, Model};
 use crate::error::Result;
 use crate::ops::Pool2dSpec;
-use crate::reference;
 use crate::tensor::Tensor;
+use crate::{cpu, reference};
 
 impl Model {
-    /// Runs the model on the CPU reference. `input` is `(batch, ..input_shape)`.
+    /// Runs the model on the CPU reference (plain loops, f64 accumulation). `input` is
+    /// `(batch, ..input_shape)`.
     pub fn run_reference(&self, input: &Tensor) -> Result<Tensor> {
+        self.forward(input, false)
+    }
+
+    /// Runs the model on the fast CPU backend (multi-threaded SIMD GEMMs for Conv2D and Dense).
+    pub fn run_cpu(&self, input: &Tensor) -> Result<Tensor> {
+        self.forward(input, true)
+    }
+
+    fn forward(&self, input: &Tensor, fast: bool) -> Result<Tensor> {
         self.check_input(input.shape())?;
         let mut x = input.clone();
         for (i, l) in self.layers.iter().enumerate().skip(1) {
@@ -20,7 +31,11 @@ impl Model {
             x = match &l.layer {
                 Layer::Input(_) | Layer::Dropout => x,
                 Layer::Conv2d { spec, softmax } => {
-                    let y = reference::conv2d(spec, &x, &w[0], w.get(1))?;
+                    let y = if fast {
+                        cpu::conv2d(spec, &x, &w[0], w.get(1))?
+                    } else {
+                        reference::conv2d(spec, &x, &w[0], w.get(1))?
+                    };
                     if *softmax {
                         reference::softmax(&y)?
                     } else {
@@ -42,7 +57,11 @@ impl Model {
                     ..
                 } => {
                     let bias = if *use_bias { w.get(1) } else { None };
-                    let y = reference::dense(&x, &w[0], bias, activation.elementwise())?;
+                    let y = if fast {
+                        cpu::dense(&x, &w[0], bias, activation.elementwise())?
+                    } else {
+                        reference::dense(&x, &w[0], bias, activation.elementwise())?
+                    };
                     if *activation == LayerActivation::Softmax {
                         reference::softmax(&y)?
                     } else {

@@ -1,0 +1,136 @@
+//! The fast CPU backend (im2col + SIMD GEMM) against the reference: the same grid of
+//! configurations as the GPU, within a tolerance that grows with the reduction length (the
+//! GEMM sums in float32, in its own order). Whole models too.
+
+mod common;
+
+use common::{assert_close, int_tensor, reduction_tolerance, uniform_tensor, Rng};
+use proptest::prelude::*;
+use wgcnn::{cpu, reference, Activation, Conv2dSpec, Padding};
+
+fn check(spec: Conv2dSpec, shape: [usize; 4], seed: u64) {
+    let mut rng = Rng::new(seed);
+    let x = uniform_tensor(&mut rng, &shape);
+    let k = uniform_tensor(&mut rng, &spec.kernel_shape(shape[3]));
+    let b = spec
+        .use_bias
+        .then(|| uniform_tensor(&mut rng, &[spec.filters]));
+    let context = format!("{spec:?} on {shape:?}");
+    match (
+        reference::conv2d(&spec, &x, &k, b.as_ref()),
+        cpu::conv2d(&spec, &x, &k, b.as_ref()),
+    ) {
+        (Ok(r), Ok(f)) => {
+            let kk = spec.kernel_size[0] * spec.kernel_size[1] * shape[3];
+            assert_close(&f, &r, reduction_tolerance(kk), &context);
+        }
+        (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{context}"),
+        (a, b) => panic!(
+            "{context}: reference ok={}, cpu ok={}",
+            a.is_ok(),
+            b.is_ok()
+        ),
+    }
+}
+
+#[test]
+fn conv2d_grid() {
+    let mut i = 0u64;
+    for padding in [Padding::Valid, Padding::Same] {
+        for kernel in [[1, 1], [2, 2], [3, 3], [5, 2], [7, 7]] {
+            for (strides, dilation) in [
+                ([1, 1], [1, 1]),
+                ([2, 2], [1, 1]),
+                ([3, 1], [1, 1]),
+                ([1, 4], [1, 1]),
+                ([1, 1], [2, 3]),
+            ] {
+                for activation in Activation::ALL {
+                    let spec = Conv2dSpec::new(1 + (i as usize) % 17, kernel)
+                        .strides(strides)
+                        .dilation(dilation)
+                        .padding(padding)
+                        .use_bias(i % 2 == 0)
+                        .activation(activation);
+                    check(
+                        spec,
+                        [
+                            1 + (i as usize) % 3,
+                            11,
+                            9 + (i as usize) % 5,
+                            [1, 3, 4, 5, 16][(i as usize) % 5],
+                        ],
+                        i,
+                    );
+                    i += 1;
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn conv2d_integer_data_is_exact_and_large_problems_span_many_blocks() {
+    // 1×40×40×16 → 32 filters 3×3 'same': 1600 patch rows, several GEMM blocks on every core.
+    let spec = Conv2dSpec::new(32, [3, 3])
+        .padding(Padding::Same)
+        .activation(Activation::Relu);
+    let mut rng = Rng::new(5);
+    let x = int_tensor(&mut rng, &[1, 40, 40, 16], 3);
+    let k = int_tensor(&mut rng, &spec.kernel_shape(16), 2);
+    let b = int_tensor(&mut rng, &[32], 3);
+    assert_eq!(
+        cpu::conv2d(&spec, &x, &k, Some(&b)).unwrap(),
+        reference::conv2d(&spec, &x, &k, Some(&b)).unwrap()
+    );
+}
+
+#[test]
+fn dense_matches_reference() {
+    let mut rng = Rng::new(6);
+    for (shape, units) in [
+        (vec![3, 17], 5),
+        (vec![2, 4, 3, 8], 7),
+        (vec![1, 2304], 512),
+    ] {
+        let x = uniform_tensor(&mut rng, &shape);
+        let k = uniform_tensor(&mut rng, &[*shape.last().unwrap(), units]);
+        let b = uniform_tensor(&mut rng, &[units]);
+        for activation in Activation::ALL {
+            let r = reference::dense(&x, &k, Some(&b), activation).unwrap();
+            let f = cpu::dense(&x, &k, Some(&b), activation).unwrap();
+            assert_close(
+                &f,
+                &r,
+                reduction_tolerance(*shape.last().unwrap()),
+                &format!("{shape:?} → {units}"),
+            );
+        }
+    }
+    let x = uniform_tensor(&mut rng, &[2, 3]);
+    assert!(cpu::dense(
+        &x,
+        &uniform_tensor(&mut rng, &[4, 2]),
+        None,
+        Activation::Linear
+    )
+    .is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+    #[test]
+    fn conv2d_random_configs(
+        shape in (1usize..=3, 1usize..=12, 1usize..=12, 1usize..=6),
+        kernel in (1usize..=5, 1usize..=5),
+        strides in (1usize..=4, 1usize..=4),
+        filters in 1usize..=9,
+        same in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        let spec = Conv2dSpec::new(filters, [kernel.0, kernel.1])
+            .strides([strides.0, strides.1])
+            .padding(if same { Padding::Same } else { Padding::Valid });
+        check(spec, [shape.0, shape.1, shape.2, shape.3], seed);
+    }
+}
