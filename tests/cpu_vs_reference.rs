@@ -50,7 +50,7 @@ fn conv2d_grid() {
                         .strides(strides)
                         .dilation(dilation)
                         .padding(padding)
-                        .use_bias(i % 2 == 0)
+                        .use_bias(i.is_multiple_of(2))
                         .activation(activation);
                     check(
                         spec,
