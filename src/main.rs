@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod bench;
 mod demo;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -127,6 +128,9 @@ enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         batch_size: Option<u64>,
     },
+    /// Benchmark: time an op on each backend, side by side.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// List every GPU adapter wgpu can see; '*' marks the one wgcnn would use.
     Adapters,
     /// The main job: the seed documents' worked examples on the GPU and the CPU side by side.
@@ -137,7 +141,45 @@ enum Command {
     Demo,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Time one Conv2D: GPU with the input resident on the device, timed from dispatch until
+    /// the output is back on the host; CPU backends on data in memory. Median, min and max of
+    /// --repeat runs after --warmup runs (which include compilation), and GFLOP/s.
+    #[command(after_help = "Example (CIFAR-10 conv 2 of seed 001, batch 32):\n  \
+        wgcnn bench conv2d --input-shape 32,32,32,32 --filters 32 --kernel-size 3")]
+    Conv2d {
+        /// Input shape N,H,W,C.
+        #[arg(long, value_parser = parse_shape4)]
+        input_shape: [usize; 4],
+        /// Number of filters.
+        #[arg(long)]
+        filters: usize,
+        /// Kernel size "K" or "KH,KW".
+        #[arg(long, value_parser = parse_pair)]
+        kernel_size: [usize; 2],
+        /// Strides "S" or "SH,SW".
+        #[arg(long, value_parser = parse_pair, default_value = "1")]
+        strides: [usize; 2],
+        /// Padding: valid or same.
+        #[arg(long, value_parser = parse_padding, default_value = "valid")]
+        padding: Padding,
+        /// Backends to time, in order (repeat the flag or separate with commas).
+        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Gpu, Backend::Cpu])]
+        backend: Vec<Backend>,
+        /// Timed runs per backend.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
+        /// Untimed runs first.
+        #[arg(long, default_value_t = 2)]
+        warmup: u32,
+        /// One JSON object per line and backend instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Backend {
     /// WGSL compute shaders on the adapter wgpu picks.
     Gpu,
@@ -157,6 +199,13 @@ fn parse_pair(s: &str) -> Result<[usize; 2], String> {
         None => parse(s).map(|v| [v, v]),
         Some((a, b)) => Ok([parse(a)?, parse(b)?]),
     }
+}
+
+fn parse_shape4(s: &str) -> Result<[usize; 4], String> {
+    let dims: Result<Vec<usize>, _> = s.split(',').map(|d| d.trim().parse::<usize>()).collect();
+    dims.ok()
+        .and_then(|d| <[usize; 4]>::try_from(d).ok())
+        .ok_or_else(|| format!("'{s}' is not N,H,W,C (four non-negative integers)"))
 }
 
 fn parse_padding(s: &str) -> Result<Padding, String> {
@@ -299,6 +348,47 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             };
             write_npy(&output, &y)?;
             report(&output, &y, &device);
+        }
+        Command::Bench(BenchCommand::Conv2d {
+            input_shape,
+            filters,
+            kernel_size,
+            strides,
+            padding,
+            backend,
+            repeat,
+            warmup,
+            json,
+        }) => {
+            let spec = Conv2dSpec::new(filters, kernel_size)
+                .strides(strides)
+                .padding(padding);
+            spec.plan(input_shape)?;
+            let (flops, timings) = bench::conv2d(
+                input_shape,
+                spec,
+                &backend,
+                warmup as usize,
+                repeat as usize,
+            )?;
+            let [n, h, w, c] = input_shape;
+            if json {
+                let workload = serde_json::json!({
+                    "op": "conv2d",
+                    "input_shape": input_shape,
+                    "filters": filters,
+                    "kernel_size": kernel_size,
+                    "strides": strides,
+                    "padding": padding.to_string(),
+                });
+                bench::print_json(workload, flops, &timings);
+            } else {
+                let title = format!(
+                    "conv2d {n}×{h}×{w}×{c} → {filters} filters {}×{}, strides {}×{}, {padding}",
+                    kernel_size[0], kernel_size[1], strides[0], strides[1]
+                );
+                bench::print_table(&title, flops, &timings);
+            }
         }
         Command::Adapters => {
             let adapters = wgcnn::gpu::list_adapters();

@@ -7,6 +7,7 @@
 mod common;
 
 use common::{assert_close, gpu, int_tensor, reduction_tolerance, uniform_tensor, Rng};
+use wgcnn::gpu::ConvVariant;
 use wgcnn::{reference, Activation, Conv2dSpec, Error, Padding, Pool2dSpec};
 
 const KERNELS: [[usize; 2]; 5] = [[1, 1], [2, 2], [3, 3], [5, 2], [7, 7]];
@@ -43,9 +44,28 @@ fn check_conv(rng: &mut Rng, spec: Conv2dSpec, input_shape: [usize; 4], integer:
             spec.use_bias.then(|| uniform_tensor(rng, &[spec.filters])),
         )
     };
-    let context = format!("{spec:?} on {input_shape:?}");
-    let cpu = reference::conv2d(&spec, &x, &k, b.as_ref());
-    let gpu_out = gpu().conv2d(&spec, &x, &k, b.as_ref());
+    let mut ran = false;
+    // Every kernel variant that applies, not only the one wgcnn would choose.
+    for variant in ConvVariant::ALL
+        .into_iter()
+        .filter(|v| v.supports(spec.filters))
+    {
+        let context = format!("{variant:?}: {spec:?} on {input_shape:?}");
+        let cpu = reference::conv2d(&spec, &x, &k, b.as_ref());
+        let gpu_out = gpu().conv2d_with(variant, &spec, &x, &k, b.as_ref());
+        ran = compare(cpu, gpu_out, &spec, integer, cin, &context);
+    }
+    ran
+}
+
+fn compare(
+    cpu: wgcnn::Result<wgcnn::Tensor>,
+    gpu_out: wgcnn::Result<wgcnn::Tensor>,
+    spec: &Conv2dSpec,
+    integer: bool,
+    cin: usize,
+    context: &str,
+) -> bool {
     match (cpu, gpu_out) {
         (Ok(cpu), Ok(gpu_out)) => {
             let exact = integer && matches!(spec.activation, Activation::Linear | Activation::Relu);
@@ -53,7 +73,7 @@ fn check_conv(rng: &mut Rng, spec: Conv2dSpec, input_shape: [usize; 4], integer:
                 assert_eq!(gpu_out, cpu, "{context}");
             } else {
                 let k = spec.kernel_size[0] * spec.kernel_size[1] * cin;
-                assert_close(&gpu_out, &cpu, reduction_tolerance(k), &context);
+                assert_close(&gpu_out, &cpu, reduction_tolerance(k), context);
             }
             true
         }
@@ -92,7 +112,7 @@ fn conv2d_grid_integer_data_matches_exactly() {
                 // Each combination runs twice, cycling channels, batch, bias, size and
                 // activation so that every value of each meets many of the others.
                 for _ in 0..2 {
-                    let spec = Conv2dSpec::new(1 + i % 4, kernel)
+                    let spec = Conv2dSpec::new([1, 2, 3, 4, 8, 5, 12][i % 7], kernel)
                         .strides(strides)
                         .dilation(dilation)
                         .padding(padding)
@@ -123,7 +143,7 @@ fn conv2d_kernel_larger_than_input_with_same_padding() {
     for (i, kernel) in [[5, 5], [7, 7], [4, 6], [9, 2]].into_iter().enumerate() {
         for strides in [[1, 1], [2, 2], [1, 3]] {
             for cin in [1, 3, 16] {
-                let spec = Conv2dSpec::new(3, kernel)
+                let spec = Conv2dSpec::new(3 + i % 2, kernel)
                     .strides(strides)
                     .padding(Padding::Same)
                     .use_bias(i % 2 == 1);

@@ -5,6 +5,7 @@ mod common;
 
 use common::{assert_close, gpu, int_tensor, reduction_tolerance, Rng};
 use proptest::prelude::*;
+use wgcnn::gpu::ConvVariant;
 use wgcnn::{reference, Activation, Conv2dSpec, Padding, Pool2dSpec};
 
 fn padding() -> impl Strategy<Value = Padding> {
@@ -18,7 +19,7 @@ fn activation() -> impl Strategy<Value = Activation> {
 fn conv_case() -> impl Strategy<Value = (Conv2dSpec, [usize; 4], u64)> {
     (
         (1usize..=3, 1usize..=12, 1usize..=12, 1usize..=6),
-        (1usize..=6, 1usize..=5, 1usize..=5),
+        (1usize..=9, 1usize..=5, 1usize..=5),
         (1usize..=4, 1usize..=4, 1usize..=3, 1usize..=3),
         (padding(), any::<bool>(), activation(), any::<u64>()),
     )
@@ -54,8 +55,9 @@ proptest! {
         let x = int_tensor(&mut rng, &shape, 3);
         let k = int_tensor(&mut rng, &spec.kernel_shape(shape[3]), 2);
         let b = spec.use_bias.then(|| int_tensor(&mut rng, &[spec.filters], 3));
+        for variant in ConvVariant::ALL.into_iter().filter(|v| v.supports(spec.filters)) {
         let cpu = reference::conv2d(&spec, &x, &k, b.as_ref());
-        let gpu_out = gpu().conv2d(&spec, &x, &k, b.as_ref());
+        let gpu_out = gpu().conv2d_with(variant, &spec, &x, &k, b.as_ref());
         match (cpu, gpu_out) {
             (Ok(cpu), Ok(gpu_out)) => {
                 if matches!(spec.activation, Activation::Linear | Activation::Relu) {
@@ -67,6 +69,7 @@ proptest! {
             }
             (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
             (a, b) => prop_assert!(false, "backends disagree: cpu ok={} gpu ok={}", a.is_ok(), b.is_ok()),
+        }
         }
     }
 

@@ -1,7 +1,52 @@
 use super::{Gpu, Input, Kernel};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::ops::Conv2dSpec;
 use crate::tensor::Tensor;
+
+/// Output positions per invocation in `shaders/conv2d_blocked.wgsl` (`RM`).
+pub(super) const BLOCK_ROWS: usize = 4;
+
+/// The GPU kernels that compute Conv2D. All give the same results (up to float32 summation
+/// order); which is fastest depends on the adapter and the shape.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConvVariant {
+    /// One output per invocation (`shaders/conv2d.wgsl`): any shape.
+    Direct,
+    /// Implicit GEMM, 4 positions × 4 filters per invocation, vec4 loads
+    /// (`shaders/conv2d_blocked.wgsl`): needs `filters % 4 == 0`.
+    Blocked,
+}
+
+impl ConvVariant {
+    /// Every variant.
+    pub const ALL: [ConvVariant; 2] = [ConvVariant::Direct, ConvVariant::Blocked];
+
+    /// Whether this variant can compute a layer with `filters` output channels.
+    pub fn supports(self, filters: usize) -> bool {
+        match self {
+            ConvVariant::Direct => true,
+            ConvVariant::Blocked => filters % 4 == 0,
+        }
+    }
+
+    /// The variant wgcnn uses for `filters` output channels: the register-blocked kernel
+    /// wherever it applies (it is the faster one on every adapter measured so far).
+    pub fn choose(filters: usize) -> Self {
+        if ConvVariant::Blocked.supports(filters) {
+            ConvVariant::Blocked
+        } else {
+            ConvVariant::Direct
+        }
+    }
+
+    pub(super) fn kernel(self) -> Kernel {
+        match self {
+            ConvVariant::Direct => Kernel::Conv2d,
+            ConvVariant::Blocked => Kernel::Conv2dBlocked,
+        }
+    }
+}
 
 impl Gpu {
     /// Conv2D on the GPU: NHWC `input`, HWIO `kernel`, optional `(filters,)` bias, fused
@@ -13,13 +58,35 @@ impl Gpu {
         kernel: &Tensor,
         bias: Option<&Tensor>,
     ) -> Result<Tensor> {
+        self.conv2d_with(ConvVariant::choose(spec.filters), spec, input, kernel, bias)
+    }
+
+    /// [`Gpu::conv2d`] with a chosen kernel variant (for tests and benchmarks).
+    pub fn conv2d_with(
+        &self,
+        variant: ConvVariant,
+        spec: &Conv2dSpec,
+        input: &Tensor,
+        kernel: &Tensor,
+        bias: Option<&Tensor>,
+    ) -> Result<Tensor> {
         const OP: &str = "conv2d";
         let g = spec.check(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
-        let mut d = self.window_dispatch(OP, &g)?;
+        if !variant.supports(spec.filters) {
+            return Err(Error::InvalidConfig {
+                op: OP,
+                reason: format!(
+                    "the {variant:?} kernel does not support {} filters",
+                    spec.filters
+                ),
+            });
+        }
+        let mut d = self.window_dispatch(OP, &g, variant.kernel())?;
         d.params.has_bias = u32::from(bias.is_some());
         d.params.activation = spec.activation.shader_code();
-        // A binding cannot be empty: without a bias the shader never reads this placeholder.
-        let no_bias = [0.0f32];
+        // A binding cannot be empty (and the blocked kernel reads it as vec4): without a bias
+        // the shaders never read this placeholder.
+        let no_bias = [0.0f32; 4];
         let inputs = [
             Input {
                 name: "input",
@@ -35,7 +102,8 @@ impl Gpu {
             },
         ];
         let params = bytemuck::bytes_of(&d.params);
-        let out = self.run(OP, Kernel::Conv2d, params, &inputs, d.total, d.grid)?;
+        let total = g.output.iter().product();
+        let out = self.run(OP, variant.kernel(), params, &inputs, total, d.grid)?;
         Tensor::new(g.output.to_vec(), out)
     }
 }

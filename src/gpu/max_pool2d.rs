@@ -8,7 +8,7 @@ impl Gpu {
     pub fn max_pool2d(&self, spec: &Pool2dSpec, input: &Tensor) -> Result<Tensor> {
         const OP: &str = "max_pool2d";
         let g = spec.check(input.shape())?;
-        let d = self.window_dispatch(OP, &g)?;
+        let d = self.window_dispatch(OP, &g, Kernel::MaxPool2d)?;
         let inputs = [Input {
             name: "input",
             data: input.data(),

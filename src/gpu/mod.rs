@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
 
 pub use adapter::{list_adapters, AdapterSummary};
+pub use conv2d::ConvVariant;
 pub use kernels::SHADERS;
 pub use model::GpuModel;
 
@@ -247,9 +248,21 @@ impl Gpu {
     /// Converts a planned window op into shader parameters and a grid, after checking that it
     /// fits the device: the window reach (`check_window`) and the output count (`grid`) here,
     /// buffer sizes in `run` — all before anything is allocated.
-    fn window_dispatch(&self, op: &'static str, g: &Window2d) -> Result<WindowDispatch> {
+    fn window_dispatch(
+        &self,
+        op: &'static str,
+        g: &Window2d,
+        kernel: Kernel,
+    ) -> Result<WindowDispatch> {
         self.check_window(op, g)?;
-        let total = g.output.iter().product::<usize>();
+        let total = match kernel {
+            // One invocation per BLOCK_ROWS output positions × 4 filters.
+            Kernel::Conv2dBlocked => {
+                let [n, h, w, f] = g.output;
+                (n * h * w).div_ceil(conv2d::BLOCK_ROWS) * (f / 4)
+            }
+            _ => g.output.iter().product::<usize>(),
+        };
         let grid = self.grid(op, total)?;
         // Exact whenever the op proceeds: extents are bounded by the buffer-size checks in
         // `run`, window reach by `check_window`, the output count by `grid`.

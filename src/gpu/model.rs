@@ -4,7 +4,7 @@
 
 use wgpu::util::DeviceExt;
 
-use super::{Gpu, Kernel, WindowParams};
+use super::{ConvVariant, Gpu, Kernel, WindowParams};
 use crate::error::{Error, Result};
 use crate::model::{Layer, LayerActivation, Model, ReluSpec};
 use crate::ops::{Conv2dSpec, Pool2dSpec};
@@ -183,10 +183,10 @@ impl Gpu {
                 Layer::Input(_) | Layer::Flatten | Layer::Dropout => {}
                 Layer::Conv2d { spec, softmax } => {
                     let kernel = upload("kernel", w[0].data())?;
-                    let bias = upload("bias", w.get(1).map_or(&[][..], Tensor::data))?;
+                    let bias = upload("bias", w.get(1).map_or(&[0.0; 4][..], Tensor::data))?;
                     ops.push((
                         StepOp::Window {
-                            kernel: Kernel::Conv2d,
+                            kernel: ConvVariant::choose(spec.filters).kernel(),
                             window: WindowOp::Conv(*spec),
                             hwc: hwc(&label)?,
                             has_bias: spec.use_bias,
@@ -394,11 +394,11 @@ impl StepOp {
         let u = |v: usize| u32::try_from(v).unwrap_or(u32::MAX);
         Ok(match self {
             StepOp::Window {
+                kernel,
                 window,
                 hwc: [h, w, c],
                 has_bias,
                 activation,
-                ..
             } => {
                 let input = [batch, *h, *w, *c];
                 let g = match window {
@@ -422,7 +422,7 @@ impl StepOp {
                         }
                     }
                 };
-                let mut d = gpu.window_dispatch(OP, &g)?;
+                let mut d = gpu.window_dispatch(OP, &g, *kernel)?;
                 d.params.has_bias = u32::from(*has_bias);
                 d.params.activation = *activation;
                 (
