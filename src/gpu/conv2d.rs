@@ -26,7 +26,7 @@ impl ConvVariant {
     pub fn supports(self, filters: usize) -> bool {
         match self {
             ConvVariant::Direct => true,
-            ConvVariant::Blocked => filters % 4 == 0,
+            ConvVariant::Blocked => filters.is_multiple_of(4),
         }
     }
 
