@@ -194,3 +194,288 @@ pub(crate) fn print_json(workload: serde_json::Value, flops: f64, timings: &[Tim
         println!("{line}");
     }
 }
+
+/// Per-layer and whole-pass timings of a model on one backend.
+pub(crate) struct ModelTiming {
+    pub whole: Timing,
+    /// Median per layer (index into the model's layers), in milliseconds; `None` where the
+    /// backend does no work for the layer (Flatten and Dropout on the GPU).
+    pub layers: Vec<Option<f64>>,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// FLOPs of each layer for a batch (2 per multiply-add; 0 for layers without a reduction).
+pub(crate) fn layer_flops(model: &wgcnn::model::Model, batch: usize) -> Vec<f64> {
+    use wgcnn::model::Layer;
+    let shapes = model.shapes();
+    model
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let out: usize = shapes[i].iter().product();
+            let input = if i == 0 { &shapes[0] } else { &shapes[i - 1] };
+            let k = match &l.layer {
+                Layer::Conv2d { spec, .. } => {
+                    spec.kernel_size[0] * spec.kernel_size[1] * input.last().copied().unwrap_or(0)
+                }
+                Layer::Dense { .. } => input.last().copied().unwrap_or(0),
+                _ => 0,
+            };
+            2.0 * (batch * out * k) as f64
+        })
+        .collect()
+}
+
+/// Times a whole model on each backend: the whole pass, and each layer on its own.
+pub(crate) fn model(
+    model: &wgcnn::model::Model,
+    batch: usize,
+    backends: &[Backend],
+    warmup: usize,
+    repeat: usize,
+) -> wgcnn::Result<Vec<ModelTiming>> {
+    let mut shape = vec![batch];
+    shape.extend_from_slice(model.input_shape());
+    let x = data(&shape, 1)?;
+    let n_layers = model.layers().len();
+    let mut results = Vec::new();
+    for backend in backends {
+        let result = match backend {
+            Backend::Gpu => {
+                let gpu = Gpu::new()?;
+                let mut compiled = gpu.compile(model, batch)?;
+                compiled.load(&x)?;
+                let runs = time_runs("gpu", warmup, repeat, || compiled.run_loaded().map(drop))?;
+                // Each dispatch alone, `repeat` times; a layer's time is the sum of its steps.
+                let mut per_step: Vec<(String, Vec<f64>)> = Vec::new();
+                for _ in 0..repeat {
+                    for (s, (label, t)) in compiled.profile_loaded()?.into_iter().enumerate() {
+                        if per_step.len() <= s {
+                            per_step.push((label, Vec::new()));
+                        }
+                        per_step[s].1.push(t.as_secs_f64() * 1e3);
+                    }
+                }
+                let mut layers = vec![None; n_layers];
+                for (label, times) in per_step {
+                    if let Some(i) = model
+                        .layers()
+                        .iter()
+                        .position(|l| format!("{} ({})", l.name, l.class_name) == label)
+                    {
+                        layers[i] = Some(layers[i].unwrap_or(0.0) + median(times));
+                    }
+                }
+                ModelTiming {
+                    whole: Timing {
+                        backend: "gpu",
+                        device: crate::gpu_name(&gpu),
+                        runs,
+                    },
+                    layers,
+                }
+            }
+            Backend::Cpu | Backend::Reference => {
+                let fast = *backend == Backend::Cpu;
+                let label = if fast { "cpu" } else { "reference" };
+                let mut per_layer = vec![Vec::new(); n_layers];
+                for _ in 0..warmup {
+                    model.run_cpu_timed(&x, fast, &mut |_, _| {})?;
+                }
+                let runs = time_runs(label, 0, repeat, || {
+                    model
+                        .run_cpu_timed(&x, fast, &mut |i, t| {
+                            per_layer[i].push(t.as_secs_f64() * 1e3)
+                        })
+                        .map(drop)
+                })?;
+                let layers = per_layer
+                    .into_iter()
+                    .map(|v| (!v.is_empty()).then(|| median(v)))
+                    .collect();
+                let device = if fast {
+                    cpu_name()
+                } else {
+                    "cpu: plain loops, 1 thread".into()
+                };
+                ModelTiming {
+                    whole: Timing {
+                        backend: label,
+                        device,
+                        runs,
+                    },
+                    layers,
+                }
+            }
+        };
+        results.push(result);
+    }
+    Ok(results)
+}
+
+/// The per-layer table with the totals.
+pub(crate) fn print_model_table(
+    model: &wgcnn::model::Model,
+    batch: usize,
+    results: &[ModelTiming],
+) {
+    let flops = layer_flops(model, batch);
+    println!(
+        "model {}, batch {batch}: median ms per layer (each timed alone) and for the whole pass",
+        model.name()
+    );
+    for r in results {
+        println!("  {:<10} {}", r.whole.backend, r.whole.device);
+    }
+    print!("{:<44} {:>22} {:>9}", "layer", "output shape", "GFLOP");
+    for r in results {
+        print!(" {:>10}", format!("{} ms", r.whole.backend));
+    }
+    println!();
+    for (i, l) in model.layers().iter().enumerate().skip(1) {
+        let dims: Vec<String> = model.shapes()[i].iter().map(usize::to_string).collect();
+        print!(
+            "{:<44} {:>22} {:>9.3}",
+            format!("{} ({})", l.name, l.class_name),
+            format!("(None, {})", dims.join(", ")),
+            flops[i] / 1e9
+        );
+        for r in results {
+            match r.layers[i] {
+                Some(ms) => print!(" {ms:>10.2}"),
+                None => print!(" {:>10}", "-"),
+            }
+        }
+        println!();
+    }
+    let total_flops: f64 = flops.iter().sum();
+    print!(
+        "{:<44} {:>22} {:>9.3}",
+        "sum of layers",
+        "",
+        total_flops / 1e9
+    );
+    for r in results {
+        print!(" {:>10.2}", r.layers.iter().flatten().sum::<f64>());
+    }
+    println!();
+    print!(
+        "{:<44} {:>22} {:>9.3}",
+        "whole forward pass",
+        "",
+        total_flops / 1e9
+    );
+    for r in results {
+        print!(" {:>10.2}", r.whole.stats().0);
+    }
+    println!();
+    for r in results {
+        let (median, min, max) = r.whole.stats();
+        println!(
+            "{:<10} whole pass: median {median:.2} ms (min {min:.2}, max {max:.2}, {} runs), {:.2} GFLOP/s",
+            r.whole.backend,
+            r.whole.runs.len(),
+            total_flops / (median / 1e3) / 1e9
+        );
+    }
+}
+
+/// One JSON object per line and backend: the whole pass, with per-layer medians.
+pub(crate) fn print_model_json(model: &wgcnn::model::Model, batch: usize, results: &[ModelTiming]) {
+    let flops: f64 = layer_flops(model, batch).iter().sum();
+    for r in results {
+        let layers: Vec<serde_json::Value> = model
+            .layers()
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, l)| serde_json::json!({"name": l.name, "class_name": l.class_name, "median_ms": r.layers[i]}))
+            .collect();
+        let workload = serde_json::json!({"model": model.name(), "batch": batch, "layers": layers});
+        print_json(workload, flops, std::slice::from_ref(&r.whole));
+    }
+}
+
+/// A horizontal bar chart of per-layer median time, one bar per backend, as SVG.
+pub(crate) fn plot_svg(
+    model: &wgcnn::model::Model,
+    batch: usize,
+    results: &[ModelTiming],
+) -> String {
+    const COLORS: [&str; 3] = ["#4e79a7", "#f28e2b", "#59a14f"];
+    let rows: Vec<(String, Vec<f64>)> = model
+        .layers()
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, l)| {
+            (
+                format!("{} ({})", l.name, l.class_name),
+                results.iter().map(|r| r.layers[i].unwrap_or(0.0)).collect(),
+            )
+        })
+        .collect();
+    let max = rows
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .fold(0.0f64, f64::max)
+        .max(1e-9);
+    let (label_w, bar_w, bar_h) = (300.0, 520.0, 12.0);
+    let row_h = bar_h * results.len() as f64 + 8.0;
+    let height = 70.0 + row_h * rows.len() as f64 + 20.0 * results.len() as f64;
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
+         <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+         <text x=\"10\" y=\"20\" font-size=\"14\">{} (batch {batch}): median ms per layer</text>\n",
+        label_w + bar_w + 90.0,
+        escape(model.name())
+    );
+    for (r, (label, values)) in rows.iter().enumerate() {
+        let y0 = 40.0 + r as f64 * row_h;
+        svg += &format!(
+            "<text x=\"10\" y=\"{}\">{}</text>\n",
+            y0 + bar_h,
+            escape(label)
+        );
+        for (b, v) in values.iter().enumerate() {
+            let y = y0 + b as f64 * bar_h;
+            let w = v / max * bar_w;
+            svg += &format!(
+                "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{}\" fill=\"{}\"/><text x=\"{:.1}\" y=\"{}\">{v:.2}</text>\n",
+                bar_h - 2.0,
+                COLORS[b % COLORS.len()],
+                label_w + w + 4.0,
+                y + bar_h - 3.0
+            );
+        }
+    }
+    let legend_y = 50.0 + row_h * rows.len() as f64;
+    for (b, r) in results.iter().enumerate() {
+        let y = legend_y + 20.0 * b as f64;
+        svg += &format!(
+            "<rect x=\"10\" y=\"{y}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"28\" y=\"{}\">{}: {}</text>\n",
+            COLORS[b % COLORS.len()],
+            y + 10.0,
+            r.whole.backend,
+            escape(&r.whole.device)
+        );
+    }
+    svg + "</svg>\n"
+}

@@ -128,9 +128,8 @@ enum Command {
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         batch_size: Option<u64>,
     },
-    /// Benchmark: time an op on each backend, side by side.
-    #[command(subcommand)]
-    Bench(BenchCommand),
+    /// Benchmark: time a model (layer by layer) or one op on each backend, side by side.
+    Bench(BenchArgs),
     /// List every GPU adapter wgpu can see; '*' marks the one wgcnn would use.
     Adapters,
     /// The main job: the seed documents' worked examples on the GPU and the CPU side by side.
@@ -139,6 +138,35 @@ enum Command {
     /// and the GPU's output against the CPU reference (integer-valued data: exact), and times
     /// both. Exits non-zero on any disagreement.
     Demo,
+}
+
+/// `wgcnn bench MODEL [options]` or `wgcnn bench conv2d ...`.
+#[derive(clap::Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+struct BenchArgs {
+    #[command(subcommand)]
+    op: Option<BenchCommand>,
+    /// A .keras model to time as a whole and layer by layer (each layer timed alone).
+    #[arg(required = true)]
+    model: Option<PathBuf>,
+    /// Examples per forward pass.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    batch_size: u32,
+    /// Backends to time, in order (repeat the flag or separate with commas).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Gpu, Backend::Cpu])]
+    backend: Vec<Backend>,
+    /// Timed runs per backend.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
+    /// Untimed runs first.
+    #[arg(long, default_value_t = 2)]
+    warmup: u32,
+    /// One JSON object per line and backend instead of the table.
+    #[arg(long)]
+    json: bool,
+    /// Also draw per-layer time for each backend as an SVG bar chart.
+    #[arg(long, value_name = "FILE.svg")]
+    plot: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -349,16 +377,57 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             write_npy(&output, &y)?;
             report(&output, &y, &device);
         }
-        Command::Bench(BenchCommand::Conv2d {
-            input_shape,
-            filters,
-            kernel_size,
-            strides,
-            padding,
+        Command::Bench(BenchArgs {
+            op: None,
+            model: Some(path),
+            batch_size,
             backend,
             repeat,
             warmup,
             json,
+            plot,
+        }) => {
+            let model = wgcnn::model::Model::load(&path)?;
+            let batch = batch_size as usize;
+            let results = bench::model(&model, batch, &backend, warmup as usize, repeat as usize)?;
+            if json {
+                bench::print_model_json(&model, batch, &results);
+            } else {
+                bench::print_model_table(&model, batch, &results);
+            }
+            if let Some(plot) = plot {
+                std::fs::write(&plot, bench::plot_svg(&model, batch, &results)).map_err(
+                    |source| wgcnn::Error::Io {
+                        path: plot.clone(),
+                        source,
+                    },
+                )?;
+            }
+        }
+        Command::Bench(BenchArgs {
+            op: None,
+            model: None,
+            ..
+        }) => {
+            return Err(wgcnn::Error::InvalidConfig {
+                op: "bench",
+                reason: "give a .keras model or an op (wgcnn bench --help)".into(),
+            })
+        }
+        Command::Bench(BenchArgs {
+            op:
+                Some(BenchCommand::Conv2d {
+                    input_shape,
+                    filters,
+                    kernel_size,
+                    strides,
+                    padding,
+                    backend,
+                    repeat,
+                    warmup,
+                    json,
+                }),
+            ..
         }) => {
             let spec = Conv2dSpec::new(filters, kernel_size)
                 .strides(strides)

@@ -143,6 +143,22 @@ fn built_models() -> Vec<Model> {
             .layer(Layer::Activation(LayerActivation::Softmax))
             .build()
             .unwrap(),
+        // Dense with units % 4 == 0 runs on the register-blocked conv kernel, on a 3-D input
+        // (each position) and on a flat one.
+        Sequential::new([5, 3, 4])
+            .layer(Layer::Dense {
+                units: 8,
+                use_bias: true,
+                activation: LayerActivation::Elementwise(Activation::Relu),
+            })
+            .layer(Layer::Flatten)
+            .layer(Layer::Dense {
+                units: 12,
+                use_bias: false,
+                activation: LayerActivation::Softmax,
+            })
+            .build()
+            .unwrap(),
     ]
 }
 

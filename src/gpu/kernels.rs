@@ -12,7 +12,6 @@ pub(super) enum Kernel {
     MaxPool2d,
     AvgPool2d,
     ZeroPadding2d,
-    Dense,
     Elementwise,
     Softmax,
 }
@@ -27,7 +26,7 @@ macro_rules! shader {
 /// Every compute shader as compiled, in [`Kernel`] order: the shared preludes
 /// (`window.wgsl`, `activation.wgsl`) followed by the op's own file. Public so that a test can
 /// validate exactly these sources with naga.
-pub const SHADERS: [(&str, &str); 8] = [
+pub const SHADERS: [(&str, &str); 7] = [
     (
         "conv2d",
         shader!("window.wgsl", "activation.wgsl", "conv2d.wgsl"),
@@ -42,7 +41,6 @@ pub const SHADERS: [(&str, &str); 8] = [
         "zero_padding2d",
         shader!("window.wgsl", "zero_padding2d.wgsl"),
     ),
-    ("dense", shader!("activation.wgsl", "dense.wgsl")),
     (
         "elementwise",
         shader!("activation.wgsl", "elementwise.wgsl"),

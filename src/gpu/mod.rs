@@ -409,6 +409,27 @@ impl Gpu {
         self.read_back(op, &staging, out_bytes, submission)
     }
 
+    /// Waits until `submission` has run, up to the device timeout.
+    fn wait(&self, op: &'static str, submission: wgpu::SubmissionIndex) -> Result<()> {
+        match self.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: Some(self.timeout),
+        }) {
+            Ok(_) => self.check_health(op),
+            Err(wgpu::PollError::Timeout) => Err(Error::Timeout {
+                op,
+                seconds: self.timeout.as_secs(),
+            }),
+            Err(e) => {
+                self.check_health(op)?;
+                Err(Error::GpuInternal {
+                    op,
+                    message: e.to_string(),
+                })
+            }
+        }
+    }
+
     /// Waits for `submission`, maps the first `bytes` of `staging` and copies them out as floats.
     fn read_back(
         &self,
@@ -428,21 +449,7 @@ impl Gpu {
                 // The receiver outlives the poll below; a send error cannot be acted on anyway.
                 let _ = sender.send(result);
             });
-        match self.device.poll(wgpu::PollType::Wait {
-            submission_index: Some(submission),
-            timeout: Some(self.timeout),
-        }) {
-            Ok(_) => {}
-            Err(wgpu::PollError::Timeout) => return Err(timed_out()),
-            Err(e) => {
-                self.check_health(op)?;
-                return Err(Error::GpuInternal {
-                    op,
-                    message: e.to_string(),
-                });
-            }
-        }
-        self.check_health(op)?;
+        self.wait(op, submission)?;
         // The submission is done, but the map callback may still be on its way: with several
         // threads sharing the device, another thread's poll can be the one delivering it.
         let deadline = Instant::now() + self.timeout;

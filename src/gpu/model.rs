@@ -2,6 +2,8 @@
 //! buffers allocated once (the layers write the two in turn), one command buffer and one
 //! readback per batch chunk.
 
+use std::time::{Duration, Instant};
+
 use wgpu::util::DeviceExt;
 
 use super::{ConvVariant, Gpu, Kernel, WindowParams};
@@ -20,14 +22,6 @@ enum StepOp {
         kernel: Kernel,
         window: WindowOp,
         hwc: [usize; 3],
-        has_bias: bool,
-        activation: u32,
-    },
-    /// Dense: `rows` per example of `in_features`.
-    Dense {
-        rows: usize,
-        in_features: usize,
-        units: usize,
         has_bias: bool,
         activation: u32,
     },
@@ -242,16 +236,20 @@ impl Gpu {
                     use_bias,
                     activation,
                 } => {
+                    // Dense is a 1×1 convolution over the leading axes: its (in, units) kernel
+                    // is already the HWIO kernel (1, 1, in, units), so the conv kernels serve.
                     let kernel = upload("kernel", w[0].data())?;
-                    let bias = upload("bias", if *use_bias { w[1].data() } else { &[] })?;
-                    let in_features = input.last().copied().unwrap_or(1);
+                    let bias = upload("bias", if *use_bias { w[1].data() } else { &[0.0; 4] })?;
+                    let spec = Conv2dSpec::new(*units, [1, 1])
+                        .use_bias(*use_bias)
+                        .activation(activation.elementwise());
                     ops.push((
-                        StepOp::Dense {
-                            rows: rows(input),
-                            in_features,
-                            units: *units,
+                        StepOp::Window {
+                            kernel: ConvVariant::choose(*units).kernel(),
+                            window: WindowOp::Conv(spec),
+                            hwc: [rows(input), 1, input.last().copied().unwrap_or(1)],
                             has_bias: *use_bias,
-                            activation: activation.elementwise().shader_code(),
+                            activation: spec.activation.shader_code(),
                         },
                         vec![kernel, bias],
                     ));
@@ -383,7 +381,6 @@ impl StepOp {
     fn kernel(&self) -> Kernel {
         match self {
             StepOp::Window { kernel, .. } => *kernel,
-            StepOp::Dense { .. } => Kernel::Dense,
             StepOp::Elementwise { .. } => Kernel::Elementwise,
             StepOp::Softmax { .. } => Kernel::Softmax,
         }
@@ -429,27 +426,6 @@ impl StepOp {
                     bytemuck::bytes_of::<WindowParams>(&d.params).to_vec(),
                     d.grid,
                 )
-            }
-            StepOp::Dense {
-                rows,
-                in_features,
-                units,
-                has_bias,
-                activation,
-            } => {
-                let total = batch * rows * units;
-                let grid = gpu.grid(OP, total)?;
-                let p = [
-                    u(batch * rows),
-                    u(*in_features),
-                    u(*units),
-                    u32::from(*has_bias),
-                    *activation,
-                    u(total),
-                    grid[0],
-                    0,
-                ];
-                (bytemuck::cast_slice(&p).to_vec(), grid)
             }
             StepOp::Elementwise {
                 per_example,
@@ -581,31 +557,14 @@ impl GpuModel<'_> {
     fn run_chunk(&mut self, batch: usize) -> Result<Vec<f32>> {
         let out_len = batch * self.output_shape.iter().product::<usize>();
         let gpu = self.gpu;
-        gpu.check_health(OP)?;
-        let mut plans = Vec::with_capacity(self.steps.len());
-        for step in &self.steps {
-            let plan = step.op.params(gpu, batch).map_err(|e| Error::ModelConfig {
-                layer: step.layer.clone(),
-                message: e.to_string(),
-            })?;
-            plans.push(plan);
-        }
+        let grids = self.prepare(batch)?;
         let scopes = super::Scopes::push(&gpu.device);
-        for (step, (params, _)) in self.steps.iter().zip(&plans) {
-            gpu.queue.write_buffer(&step.uniform, 0, params);
-        }
         let out_bytes = out_len as u64 * 4;
         let mut encoder = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(OP) });
-        for (step, (_, grid)) in self.steps.iter().zip(&plans) {
-            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-                label: Some(&step.layer),
-                timestamp_writes: None,
-            });
-            pass.set_pipeline(gpu.pipeline(step.op.kernel()));
-            pass.set_bind_group(0, &step.bind_group, &[]);
-            pass.dispatch_workgroups(grid[0], grid[1], 1);
+        for (step, grid) in self.steps.iter().zip(&grids) {
+            self.encode(&mut encoder, step, *grid);
         }
         encoder.copy_buffer_to_buffer(
             &self.activations[self.result],
@@ -617,5 +576,53 @@ impl GpuModel<'_> {
         let submission = gpu.queue.submit([encoder.finish()]);
         scopes.pop(OP)?;
         gpu.read_back(OP, &self.staging, out_bytes, submission)
+    }
+
+    /// Times every dispatch on its own, on the input last loaded: one submission per step,
+    /// waited for. Returns each step's layer (`name (Class)`) and time, in order; a layer with
+    /// a fused softmax appears twice.
+    pub fn profile_loaded(&mut self) -> Result<Vec<(String, Duration)>> {
+        let gpu = self.gpu;
+        let grids = self.prepare(self.loaded.max(1))?;
+        let mut times = Vec::with_capacity(self.steps.len());
+        for (step, grid) in self.steps.iter().zip(&grids) {
+            let scopes = super::Scopes::push(&gpu.device);
+            let started = Instant::now();
+            let mut encoder = gpu
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(OP) });
+            self.encode(&mut encoder, step, *grid);
+            let submission = gpu.queue.submit([encoder.finish()]);
+            scopes.pop(OP)?;
+            gpu.wait(OP, submission)?;
+            times.push((step.layer.clone(), started.elapsed()));
+        }
+        Ok(times)
+    }
+
+    /// Writes every step's parameters for a chunk of `batch` examples; returns their grids.
+    fn prepare(&mut self, batch: usize) -> Result<Vec<[u32; 2]>> {
+        let gpu = self.gpu;
+        gpu.check_health(OP)?;
+        let mut grids = Vec::with_capacity(self.steps.len());
+        for step in &self.steps {
+            let (params, grid) = step.op.params(gpu, batch).map_err(|e| Error::ModelConfig {
+                layer: step.layer.clone(),
+                message: e.to_string(),
+            })?;
+            gpu.queue.write_buffer(&step.uniform, 0, &params);
+            grids.push(grid);
+        }
+        Ok(grids)
+    }
+
+    fn encode(&self, encoder: &mut wgpu::CommandEncoder, step: &Step, grid: [u32; 2]) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some(&step.layer),
+            timestamp_writes: None,
+        });
+        pass.set_pipeline(self.gpu.pipeline(step.op.kernel()));
+        pass.set_bind_group(0, &step.bind_group, &[]);
+        pass.dispatch_workgroups(grid[0], grid[1], 1);
     }
 }

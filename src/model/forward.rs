@@ -12,18 +12,35 @@ impl Model {
     /// Runs the model on the CPU reference (plain loops, f64 accumulation). `input` is
     /// `(batch, ..input_shape)`.
     pub fn run_reference(&self, input: &Tensor) -> Result<Tensor> {
-        self.forward(input, false)
+        self.forward(input, false, &mut |_, _| {})
     }
 
     /// Runs the model on the fast CPU backend (multi-threaded SIMD GEMMs for Conv2D and Dense).
     pub fn run_cpu(&self, input: &Tensor) -> Result<Tensor> {
-        self.forward(input, true)
+        self.forward(input, true, &mut |_, _| {})
     }
 
-    fn forward(&self, input: &Tensor, fast: bool) -> Result<Tensor> {
+    /// [`Model::run_cpu`] (`fast`) or [`Model::run_reference`], calling `timed(layer index,
+    /// time)` after each layer: what `wgcnn bench MODEL` reports per layer.
+    pub fn run_cpu_timed(
+        &self,
+        input: &Tensor,
+        fast: bool,
+        timed: &mut dyn FnMut(usize, std::time::Duration),
+    ) -> Result<Tensor> {
+        self.forward(input, fast, timed)
+    }
+
+    fn forward(
+        &self,
+        input: &Tensor,
+        fast: bool,
+        timed: &mut dyn FnMut(usize, std::time::Duration),
+    ) -> Result<Tensor> {
         self.check_input(input.shape())?;
         let mut x = input.clone();
         for (i, l) in self.layers.iter().enumerate().skip(1) {
+            let started = std::time::Instant::now();
             let w = &self.weights[i];
             let batch = x.shape()[0];
             let mut out_shape = vec![batch];
@@ -97,6 +114,7 @@ impl Model {
                     reference::batch_norm(&x, gamma, beta, mean, var, *epsilon)?
                 }
             };
+            timed(i, started.elapsed());
         }
         Ok(x)
     }
