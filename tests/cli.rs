@@ -38,11 +38,16 @@ impl Drop for Dir {
     }
 }
 
-/// Runs the binary with `args`; COLUMNS is cleared so that summaries take Keras's pipe width.
+/// Runs the binary with `args`; COLUMNS is cleared so that summaries take Keras's pipe width,
+/// and the autotuning cache goes to a temporary directory, not the user's.
 fn wgcnn(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_wgcnn"))
         .args(args)
         .env_remove("COLUMNS")
+        .env(
+            "WGCNN_CACHE_DIR",
+            std::env::temp_dir().join("wgcnn-cli-test-cache"),
+        )
         .output()
         .unwrap()
 }
@@ -373,6 +378,10 @@ fn summary_prints_keras_table_json_and_explanations() {
     let wide = Command::new(env!("CARGO_BIN_EXE_wgcnn"))
         .args(["summary", arg(&models("frozen.json"))])
         .env("COLUMNS", "120")
+        .env(
+            "WGCNN_CACHE_DIR",
+            std::env::temp_dir().join("wgcnn-cli-test-cache"),
+        )
         .output()
         .unwrap();
     let keras_wide = std::fs::read_to_string(models("frozen.summary120.txt")).unwrap();

@@ -12,7 +12,7 @@ fn gpu_with(adjust: impl FnOnce(&mut wgpu::Limits)) -> Gpu {
     adjust(&mut limits);
     Gpu::with_options(GpuOptions {
         limits: Some(limits),
-        ..GpuOptions::default()
+        ..common::options()
     })
     .expect("a device with tighter limits than the adapter offers")
 }
@@ -123,7 +123,7 @@ fn limits_beyond_the_adapter_are_an_error_not_a_panic() {
     limits.max_compute_workgroup_size_x = u32::MAX;
     let err = Gpu::with_options(GpuOptions {
         limits: Some(limits),
-        ..GpuOptions::default()
+        ..common::options()
     })
     .unwrap_err();
     assert!(matches!(err, Error::UnsupportedAdapter { .. }), "{err}");

@@ -194,7 +194,7 @@ fn tight_device_limits_shrink_the_chunks() {
     limits.max_storage_buffer_binding_size = 4096;
     let small = wgcnn::Gpu::with_options(wgcnn::GpuOptions {
         limits: Some(limits.clone()),
-        ..Default::default()
+        ..common::options()
     })
     .unwrap();
     let mut compiled = small.compile(&model, 100).unwrap();
@@ -211,7 +211,7 @@ fn tight_device_limits_shrink_the_chunks() {
     limits.max_storage_buffer_binding_size = 512;
     let tiny = wgcnn::Gpu::with_options(wgcnn::GpuOptions {
         limits: Some(limits),
-        ..Default::default()
+        ..common::options()
     })
     .unwrap();
     let err = tiny.compile(&model, 1).unwrap_err();

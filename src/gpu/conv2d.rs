@@ -1,4 +1,4 @@
-use super::{Gpu, Input, Kernel};
+use super::{autotune, Gpu, Input, Kernel};
 use crate::error::{Error, Result};
 use crate::ops::Conv2dSpec;
 use crate::tensor::Tensor;
@@ -58,7 +58,50 @@ impl Gpu {
         kernel: &Tensor,
         bias: Option<&Tensor>,
     ) -> Result<Tensor> {
-        self.conv2d_with(ConvVariant::choose(spec.filters), spec, input, kernel, bias)
+        const OP: &str = "conv2d";
+        let input4 = crate::shape::nhwc(OP, input.shape())?;
+        let variant = self.conv_variant(spec, input4)?;
+        self.conv2d_with(variant, spec, input, kernel, bias)
+    }
+
+    /// The kernel variant for `spec` on inputs of shape `input`: the autotuner's choice
+    /// (measured once per adapter and shape, on zeros of the same shapes), or
+    /// [`ConvVariant::choose`] when autotuning is off.
+    pub(super) fn conv_variant(&self, spec: &Conv2dSpec, input: [usize; 4]) -> Result<ConvVariant> {
+        let candidates: Vec<ConvVariant> = ConvVariant::ALL
+            .into_iter()
+            .filter(|v| v.supports(spec.filters))
+            .rev() // the blocked kernel first: the choice when tuning is off
+            .collect();
+        let info = self.adapter_info();
+        let key = format!(
+            "{} | {:?} | {} | conv2d in {:?} kernel {:?} filters {} strides {:?} dilation {:?} {} bias {}",
+            info.name,
+            info.backend,
+            info.driver_info,
+            input,
+            spec.kernel_size,
+            spec.filters,
+            spec.strides,
+            spec.dilation,
+            spec.padding,
+            spec.use_bias
+        );
+        let zeros = |shape: Vec<usize>| Tensor::from_fn(shape, |_| 0.0);
+        let x = zeros(input.to_vec())?;
+        let k = zeros(spec.kernel_shape(input[3]).to_vec())?;
+        let b = spec
+            .use_bias
+            .then(|| zeros(vec![spec.filters]))
+            .transpose()?;
+        Ok(self.tuner.choose(&key, &candidates, |variant| {
+            autotune::time_twice(|| self.conv2d_with(variant, spec, &x, &k, b.as_ref()).is_ok())
+        }))
+    }
+
+    /// The autotuner's remembered choices: `(adapter and shape, variant)`.
+    pub fn autotune_choices(&self) -> Vec<(String, ConvVariant)> {
+        self.tuner.choices()
     }
 
     /// [`Gpu::conv2d`] with a chosen kernel variant (for tests and benchmarks).

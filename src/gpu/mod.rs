@@ -7,6 +7,7 @@
 //! instead of wgpu's default panic.
 
 mod adapter;
+mod autotune;
 mod conv2d;
 mod kernels;
 mod max_pool2d;
@@ -39,6 +40,13 @@ pub struct GpuOptions {
     pub limits: Option<wgpu::Limits>,
     /// How long to wait for one op to finish on the device before giving up.
     pub timeout: Duration,
+    /// Measure the Conv2D kernel variants on first use of each shape and keep the fastest
+    /// (otherwise: the register-blocked kernel wherever it applies).
+    pub autotune: bool,
+    /// Where autotuning choices persist across runs (`None`: this process only). Defaults to
+    /// `$WGCNN_CACHE_DIR/autotune.json`, `$XDG_CACHE_HOME/wgcnn/autotune.json` or
+    /// `~/.cache/wgcnn/autotune.json`.
+    pub autotune_cache: Option<std::path::PathBuf>,
 }
 
 impl Default for GpuOptions {
@@ -46,6 +54,8 @@ impl Default for GpuOptions {
         Self {
             limits: None,
             timeout: Duration::from_secs(120),
+            autotune: true,
+            autotune_cache: autotune::default_cache_file(),
         }
     }
 }
@@ -66,6 +76,7 @@ pub struct Gpu {
     uncaptured: Arc<Mutex<Option<String>>>,
     /// One per [`Kernel`], compiled once when the device is opened.
     pipelines: Vec<wgpu::ComputePipeline>,
+    tuner: autotune::Autotuner,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -155,6 +166,7 @@ impl Gpu {
             lost,
             uncaptured,
             pipelines,
+            tuner: autotune::Autotuner::new(options.autotune, options.autotune_cache),
         })
     }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use wgpu::util::DeviceExt;
 
-use super::{ConvVariant, Gpu, Kernel, WindowParams};
+use super::{Gpu, Kernel, WindowParams};
 use crate::error::{Error, Result};
 use crate::model::{Layer, LayerActivation, Model, ReluSpec};
 use crate::ops::{Conv2dSpec, Pool2dSpec};
@@ -180,7 +180,9 @@ impl Gpu {
                     let bias = upload("bias", w.get(1).map_or(&[0.0; 4][..], Tensor::data))?;
                     ops.push((
                         StepOp::Window {
-                            kernel: ConvVariant::choose(spec.filters).kernel(),
+                            kernel: self
+                                .conv_variant(spec, [chunk, input[0], input[1], input[2]])?
+                                .kernel(),
                             window: WindowOp::Conv(*spec),
                             hwc: hwc(&label)?,
                             has_bias: spec.use_bias,
@@ -243,11 +245,14 @@ impl Gpu {
                     let spec = Conv2dSpec::new(*units, [1, 1])
                         .use_bias(*use_bias)
                         .activation(activation.elementwise());
+                    let hwc = [rows(input), 1, input.last().copied().unwrap_or(1)];
                     ops.push((
                         StepOp::Window {
-                            kernel: ConvVariant::choose(*units).kernel(),
+                            kernel: self
+                                .conv_variant(&spec, [chunk, hwc[0], hwc[1], hwc[2]])?
+                                .kernel(),
                             window: WindowOp::Conv(spec),
-                            hwc: [rows(input), 1, input.last().copied().unwrap_or(1)],
+                            hwc,
                             has_bias: *use_bias,
                             activation: spec.activation.shader_code(),
                         },

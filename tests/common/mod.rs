@@ -8,7 +8,7 @@ use wgcnn::{Gpu, Tensor};
 /// The one device the tests share. A missing adapter fails loudly: GPU tests never skip.
 pub fn gpu() -> &'static Gpu {
     static GPU: OnceLock<Gpu> = OnceLock::new();
-    GPU.get_or_init(|| match Gpu::new() {
+    GPU.get_or_init(|| match Gpu::with_options(options()) {
         Ok(gpu) => {
             let info = gpu.adapter_info();
             eprintln!("GPU tests run on: {} ({:?})", info.name, info.backend);
@@ -19,6 +19,15 @@ pub fn gpu() -> &'static Gpu {
              (apt-get install mesa-vulkan-drivers) or run with WGPU_BACKEND=gl on llvmpipe"
         ),
     })
+}
+
+/// Device options for tests: autotuning on, but remembered in memory only, so that tests never
+/// write to the user's cache.
+pub fn options() -> wgcnn::GpuOptions {
+    wgcnn::GpuOptions {
+        autotune_cache: None,
+        ..wgcnn::GpuOptions::default()
+    }
 }
 
 /// A small deterministic generator (SplitMix64), so failures reproduce.
