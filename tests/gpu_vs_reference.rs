@@ -230,3 +230,19 @@ fn max_pool2d_padding_never_wins() {
     assert!(cpu.data().iter().all(|&v| v < 0.0));
     assert_eq!(gpu().max_pool2d(&spec, &x).unwrap(), cpu);
 }
+
+#[test]
+fn conv2d_many_filter_and_position_tiles() {
+    // 40 filters span two 32-filter tiles of the tiled kernel and ten vec4 blocks; 2·13·11
+    // positions span several 32-position tiles; K = 3·3·5 = 45 spans six 8-deep slices.
+    let mut rng = Rng::new(9);
+    for padding in [Padding::Valid, Padding::Same] {
+        for strides in [[1, 1], [2, 3]] {
+            let spec = Conv2dSpec::new(40, [3, 3])
+                .strides(strides)
+                .padding(padding)
+                .activation(Activation::Relu);
+            assert!(check_conv(&mut rng, spec, [2, 13, 11, 5], true));
+        }
+    }
+}

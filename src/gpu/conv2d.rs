@@ -16,22 +16,31 @@ pub enum ConvVariant {
     /// Implicit GEMM, 4 positions × 4 filters per invocation, vec4 loads
     /// (`shaders/conv2d_blocked.wgsl`): needs `filters % 4 == 0`.
     Blocked,
+    /// Implicit GEMM with 32 × 32 output tiles per workgroup and the reduction staged in
+    /// workgroup memory (`shaders/conv2d_tiled.wgsl`): needs `filters % 4 == 0`. Made for
+    /// real GPUs; on lavapipe the blocked kernel wins.
+    Tiled,
 }
 
 impl ConvVariant {
     /// Every variant.
-    pub const ALL: [ConvVariant; 2] = [ConvVariant::Direct, ConvVariant::Blocked];
+    pub const ALL: [ConvVariant; 3] = [
+        ConvVariant::Direct,
+        ConvVariant::Blocked,
+        ConvVariant::Tiled,
+    ];
 
     /// Whether this variant can compute a layer with `filters` output channels.
     pub fn supports(self, filters: usize) -> bool {
         match self {
             ConvVariant::Direct => true,
-            ConvVariant::Blocked => filters.is_multiple_of(4),
+            ConvVariant::Blocked | ConvVariant::Tiled => filters.is_multiple_of(4),
         }
     }
 
-    /// The variant wgcnn uses for `filters` output channels: the register-blocked kernel
-    /// wherever it applies (it is the faster one on every adapter measured so far).
+    /// The variant wgcnn uses for `filters` output channels when it does not autotune: the
+    /// register-blocked kernel wherever it applies (the fastest on lavapipe, the only adapter
+    /// measured so far).
     pub fn choose(filters: usize) -> Self {
         if ConvVariant::Blocked.supports(filters) {
             ConvVariant::Blocked
@@ -44,6 +53,7 @@ impl ConvVariant {
         match self {
             ConvVariant::Direct => Kernel::Conv2d,
             ConvVariant::Blocked => Kernel::Conv2dBlocked,
+            ConvVariant::Tiled => Kernel::Conv2dTiled,
         }
     }
 }
@@ -68,11 +78,13 @@ impl Gpu {
     /// (measured once per adapter and shape, on zeros of the same shapes), or
     /// [`ConvVariant::choose`] when autotuning is off.
     pub(super) fn conv_variant(&self, spec: &Conv2dSpec, input: [usize; 4]) -> Result<ConvVariant> {
-        let candidates: Vec<ConvVariant> = ConvVariant::ALL
+        // The untuned choice first: it is what the tuner takes when tuning is off.
+        let preferred = ConvVariant::choose(spec.filters);
+        let mut candidates: Vec<ConvVariant> = ConvVariant::ALL
             .into_iter()
             .filter(|v| v.supports(spec.filters))
-            .rev() // the blocked kernel first: the choice when tuning is off
             .collect();
+        candidates.sort_by_key(|v| *v != preferred);
         let info = self.adapter_info();
         let key = format!(
             "{} | {:?} | {} | conv2d in {:?} kernel {:?} filters {} strides {:?} dilation {:?} {} bias {}",

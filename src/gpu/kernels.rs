@@ -9,6 +9,7 @@ pub(super) const WORKGROUP_SIZE: u64 = 64;
 pub(super) enum Kernel {
     Conv2d,
     Conv2dBlocked,
+    Conv2dTiled,
     MaxPool2d,
     AvgPool2d,
     ZeroPadding2d,
@@ -26,7 +27,7 @@ macro_rules! shader {
 /// Every compute shader as compiled, in [`Kernel`] order: the shared preludes
 /// (`window.wgsl`, `activation.wgsl`) followed by the op's own file. Public so that a test can
 /// validate exactly these sources with naga.
-pub const SHADERS: [(&str, &str); 7] = [
+pub const SHADERS: [(&str, &str); 8] = [
     (
         "conv2d",
         shader!("window.wgsl", "activation.wgsl", "conv2d.wgsl"),
@@ -34,6 +35,10 @@ pub const SHADERS: [(&str, &str); 7] = [
     (
         "conv2d_blocked",
         shader!("window.wgsl", "activation.wgsl", "conv2d_blocked.wgsl"),
+    ),
+    (
+        "conv2d_tiled",
+        shader!("window.wgsl", "activation.wgsl", "conv2d_tiled.wgsl"),
     ),
     ("max_pool2d", shader!("window.wgsl", "max_pool2d.wgsl")),
     ("avg_pool2d", shader!("window.wgsl", "avg_pool2d.wgsl")),

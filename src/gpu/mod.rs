@@ -273,6 +273,11 @@ impl Gpu {
                 let [n, h, w, f] = g.output;
                 (n * h * w).div_ceil(conv2d::BLOCK_ROWS) * (f / 4)
             }
+            // 64 invocations per tile of 32 positions × 32 filters.
+            Kernel::Conv2dTiled => {
+                let [n, h, w, f] = g.output;
+                (n * h * w).div_ceil(32) * f.div_ceil(32) * WORKGROUP_SIZE as usize
+            }
             _ => g.output.iter().product::<usize>(),
         };
         let grid = self.grid(op, total)?;
