@@ -11,3 +11,7 @@ fn activate(code: u32, x: f32) -> f32 {
         default: { return x; }
     }
 }
+
+fn activate4(code: u32, v: vec4<f32>) -> vec4<f32> {
+    return vec4<f32>(activate(code, v.x), activate(code, v.y), activate(code, v.z), activate(code, v.w));
+}

@@ -3,7 +3,7 @@
 // multiply-adds and every kernel vec4 feeds 4. (On lavapipe 4 beat 2 and 8: 8 rows of vec4
 // accumulators spill.) Patches are gathered on the fly (no im2col
 // buffer); padding cells are skipped. Needs filters % 4 == 0 (vec4 kernel, bias and output).
-// Uses Params, input_row and input_col from window.wgsl and activate from activation.wgsl;
+// Uses Params, input_row and input_col from window.wgsl and activate4 from activation.wgsl;
 // `p.total` counts invocations: ceil(rows / 4) × filters / 4.
 
 const RM: u32 = 4u;
@@ -70,13 +70,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var i = 0u; i < RM; i++) {
         let m = first_row + i;
         if m < rows {
-            let v = acc[i] + b;
-            output[m * col_blocks + nb] = vec4<f32>(
-                activate(p.activation, v.x),
-                activate(p.activation, v.y),
-                activate(p.activation, v.z),
-                activate(p.activation, v.w),
-            );
+            output[m * col_blocks + nb] = activate4(p.activation, acc[i] + b);
         }
     }
 }

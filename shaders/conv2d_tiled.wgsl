@@ -3,7 +3,7 @@
 // in slices of 8, each slice's patches (gathered on the fly, zeros for padding) and kernel
 // rows staged in workgroup memory and shared by all 64 invocations; each invocation then
 // accumulates 4 positions × 4 filters (one vec4) in registers. Needs filters % 4 == 0.
-// Uses Params, input_row and input_col from window.wgsl and activate from activation.wgsl;
+// Uses Params, input_row and input_col from window.wgsl and activate4 from activation.wgsl;
 // `p.total` counts invocations: 64 per tile, ceil(rows / 32) × ceil(filters / 32) tiles.
 
 const TM: u32 = 32u;
@@ -94,13 +94,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         for (var i = 0u; i < 4u; i++) {
             let m = row0 + tr * 4u + i;
             if m < rows {
-                let v = acc[i] + b;
-                output[m * col_blocks + nb] = vec4<f32>(
-                    activate(p.activation, v.x),
-                    activate(p.activation, v.y),
-                    activate(p.activation, v.z),
-                    activate(p.activation, v.w),
-                );
+                output[m * col_blocks + nb] = activate4(p.activation, acc[i] + b);
             }
         }
     }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use wgcnn::model::Sequential;
 use wgcnn::{cpu, reference, Conv2dSpec, Gpu, Tensor};
 
-use crate::Backend;
+use crate::{Backend, TimingArgs};
 
 /// One backend's timings.
 pub(crate) struct Timing {
@@ -85,10 +85,9 @@ fn time_runs(
 pub(crate) fn conv2d(
     input_shape: [usize; 4],
     spec: Conv2dSpec,
-    backends: &[Backend],
-    warmup: usize,
-    repeat: usize,
+    args: &TimingArgs,
 ) -> wgcnn::Result<(f64, Vec<Timing>)> {
+    let (warmup, repeat) = (args.warmup as usize, args.repeat as usize);
     let [n, h, w, c] = input_shape;
     let out = spec.output_shape(input_shape)?;
     let flops = 2.0
@@ -101,7 +100,7 @@ pub(crate) fn conv2d(
         .then(|| data(&[spec.filters], 3))
         .transpose()?;
     let mut timings = Vec::new();
-    for backend in backends {
+    for backend in &args.backend {
         let timing = match backend {
             Backend::Gpu => {
                 let gpu = Gpu::new()?;
@@ -242,16 +241,15 @@ pub(crate) fn layer_flops(model: &wgcnn::model::Model, batch: usize) -> Vec<f64>
 pub(crate) fn model(
     model: &wgcnn::model::Model,
     batch: usize,
-    backends: &[Backend],
-    warmup: usize,
-    repeat: usize,
+    args: &TimingArgs,
 ) -> wgcnn::Result<Vec<ModelTiming>> {
+    let (warmup, repeat) = (args.warmup as usize, args.repeat as usize);
     let mut shape = vec![batch];
     shape.extend_from_slice(model.input_shape());
     let x = data(&shape, 1)?;
     let n_layers = model.layers().len();
     let mut results = Vec::new();
-    for backend in backends {
+    for backend in &args.backend {
         let result = match backend {
             Backend::Gpu => {
                 let gpu = Gpu::new()?;

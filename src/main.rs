@@ -140,6 +140,23 @@ enum Command {
     Demo,
 }
 
+/// What every benchmark takes: which backends, how many runs, which output.
+#[derive(clap::Args)]
+struct TimingArgs {
+    /// Backends to time, in order (repeat the flag or separate with commas).
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Gpu, Backend::Cpu])]
+    backend: Vec<Backend>,
+    /// Timed runs per backend.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    repeat: u32,
+    /// Untimed runs first (they include compilation and autotuning).
+    #[arg(long, default_value_t = 2)]
+    warmup: u32,
+    /// One JSON object per line and backend instead of the table.
+    #[arg(long)]
+    json: bool,
+}
+
 /// `wgcnn bench MODEL [options]` or `wgcnn bench conv2d ...`.
 #[derive(clap::Args)]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
@@ -152,18 +169,8 @@ struct BenchArgs {
     /// Examples per forward pass.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     batch_size: u32,
-    /// Backends to time, in order (repeat the flag or separate with commas).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Gpu, Backend::Cpu])]
-    backend: Vec<Backend>,
-    /// Timed runs per backend.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
-    repeat: u32,
-    /// Untimed runs first.
-    #[arg(long, default_value_t = 2)]
-    warmup: u32,
-    /// One JSON object per line and backend instead of the table.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    timing: TimingArgs,
     /// Also draw per-layer time for each backend as an SVG bar chart.
     #[arg(long, value_name = "FILE.svg")]
     plot: Option<PathBuf>,
@@ -192,18 +199,8 @@ enum BenchCommand {
         /// Padding: valid or same.
         #[arg(long, value_parser = parse_padding, default_value = "valid")]
         padding: Padding,
-        /// Backends to time, in order (repeat the flag or separate with commas).
-        #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Gpu, Backend::Cpu])]
-        backend: Vec<Backend>,
-        /// Timed runs per backend.
-        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
-        repeat: u32,
-        /// Untimed runs first.
-        #[arg(long, default_value_t = 2)]
-        warmup: u32,
-        /// One JSON object per line and backend instead of the table.
-        #[arg(long)]
-        json: bool,
+        #[command(flatten)]
+        timing: TimingArgs,
     },
 }
 
@@ -381,16 +378,13 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             op: None,
             model: Some(path),
             batch_size,
-            backend,
-            repeat,
-            warmup,
-            json,
+            timing,
             plot,
         }) => {
             let model = wgcnn::model::Model::load(&path)?;
             let batch = batch_size as usize;
-            let results = bench::model(&model, batch, &backend, warmup as usize, repeat as usize)?;
-            if json {
+            let results = bench::model(&model, batch, &timing)?;
+            if timing.json {
                 bench::print_model_json(&model, batch, &results);
             } else {
                 bench::print_model_table(&model, batch, &results);
@@ -422,10 +416,7 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     kernel_size,
                     strides,
                     padding,
-                    backend,
-                    repeat,
-                    warmup,
-                    json,
+                    timing,
                 }),
             ..
         }) => {
@@ -433,15 +424,9 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                 .strides(strides)
                 .padding(padding);
             spec.plan(input_shape)?;
-            let (flops, timings) = bench::conv2d(
-                input_shape,
-                spec,
-                &backend,
-                warmup as usize,
-                repeat as usize,
-            )?;
+            let (flops, timings) = bench::conv2d(input_shape, spec, &timing)?;
             let [n, h, w, c] = input_shape;
-            if json {
+            if timing.json {
                 let workload = serde_json::json!({
                     "op": "conv2d",
                     "input_shape": input_shape,

@@ -479,3 +479,86 @@ fn bad_models_fail_cleanly() {
         assert_fails(wgcnn(args), needle, &y);
     }
 }
+
+#[test]
+fn bench_reports_json_tables_and_plots() {
+    let out = wgcnn(&[
+        "bench",
+        "conv2d",
+        "--input-shape",
+        "2,9,9,3",
+        "--filters",
+        "8",
+        "--kernel-size",
+        "3",
+        "--padding",
+        "same",
+        "--repeat",
+        "3",
+        "--warmup",
+        "1",
+        "--backend",
+        "gpu,cpu,reference",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    for (line, backend) in lines.iter().zip(["gpu", "cpu", "reference"]) {
+        assert_eq!(line["backend"], backend);
+        assert_eq!(line["runs"], 3);
+        for key in ["median_ms", "min_ms", "max_ms", "gflops"] {
+            assert!(
+                line[key].as_f64().is_some_and(|v| v > 0.0),
+                "{key} in {line}"
+            );
+        }
+        assert!(line["min_ms"].as_f64() <= line["median_ms"].as_f64());
+        assert!(line["adapter"].as_str().is_some_and(|a| !a.is_empty()));
+    }
+    // 2·9·9·8 outputs × 27 multiply-adds × 2 FLOPs.
+    assert_eq!(
+        lines[0]["gflop_per_run"].as_f64(),
+        Some(2.0 * 1296.0 * 27.0 / 1e9)
+    );
+
+    let dir = Dir::new("bench");
+    let svg = dir.file("plot.svg");
+    let out = wgcnn(&[
+        "bench",
+        arg(&models("every_layer.keras")),
+        "--batch-size",
+        "2",
+        "--repeat",
+        "2",
+        "--warmup",
+        "0",
+        "--plot",
+        arg(&svg),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        table.contains("conv2d_17 (Conv2D)") && table.contains("whole forward pass"),
+        "{table}"
+    );
+    let plot = std::fs::read_to_string(&svg).unwrap();
+    assert!(
+        plot.starts_with("<svg") && plot.contains("re_lu (ReLU)"),
+        "{plot}"
+    );
+
+    let out = wgcnn(&["bench"]);
+    assert!(!out.status.success());
+}

@@ -1,7 +1,8 @@
 use super::gemm::matmul;
 use super::{finish_rows, internal};
 use crate::activation::Activation;
-use crate::error::{Error, Result};
+use crate::error::Result;
+use crate::ops::check_dense;
 use crate::tensor::Tensor;
 
 /// Dense on the last axis as one GEMM: `(rows × in) · (in × units)`, then bias and activation.
@@ -11,28 +12,8 @@ pub fn dense(
     bias: Option<&Tensor>,
     activation: Activation,
 ) -> Result<Tensor> {
-    let features = input.shape().last().copied().unwrap_or(0);
-    let [k_in, units] = *kernel.shape() else {
-        return Err(Error::ShapeMismatch {
-            op: "dense",
-            what: "kernel",
-            expected: "(in_features, units)".into(),
-            actual: kernel.shape().to_vec(),
-        });
-    };
-    if k_in != features || features == 0 || bias.is_some_and(|b| b.shape() != [units]) {
-        return Err(Error::ShapeMismatch {
-            op: "dense",
-            what: if k_in != features || features == 0 {
-                "kernel"
-            } else {
-                "bias"
-            },
-            expected: format!("kernel ({features}, units) and bias (units,)"),
-            actual: kernel.shape().to_vec(),
-        });
-    }
-    let rows = input.data().len() / features;
+    let (rows, features, units) =
+        check_dense(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
     let mut out = vec![0.0f32; rows * units];
     if !matmul(
         rows,

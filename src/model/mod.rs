@@ -328,20 +328,10 @@ impl Sequential {
 
     /// Infers every shape; fails like Keras would on an impossible layer.
     pub fn build(self) -> Result<Model> {
-        let mut used: Vec<(String, usize)> = Vec::new();
+        let mut names = weights::KerasNames::default();
         let mut layers = vec![ModelLayer::input(self.input)];
         for layer in self.layers {
-            let base = weights::snake_case(layer.class_name());
-            let name = match used.iter_mut().find(|(n, _)| *n == base) {
-                Some((_, count)) => {
-                    *count += 1;
-                    format!("{base}_{count}")
-                }
-                None => {
-                    used.push((base.clone(), 0));
-                    base
-                }
-            };
+            let name = names.next(layer.class_name());
             layers.push(ModelLayer {
                 name,
                 class_name: layer.class_name().to_string(),

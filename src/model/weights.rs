@@ -100,30 +100,44 @@ pub(super) fn snake_case(name: &str) -> String {
     out.to_lowercase()
 }
 
+/// Keras's default names for a sequence of layers (and the weight-file paths it uses):
+/// the snake_case class name, then `_1`, `_2`, ... for repeats of the same class.
+#[derive(Debug, Default)]
+pub(super) struct KerasNames {
+    used: Vec<(String, usize)>,
+}
+
+impl KerasNames {
+    /// The name of the next layer of class `class_name`.
+    pub(super) fn next(&mut self, class_name: &str) -> String {
+        let base = snake_case(class_name);
+        match self.used.iter_mut().find(|(n, _)| *n == base) {
+            Some((_, count)) => {
+                *count += 1;
+                format!("{base}_{count}")
+            }
+            None => {
+                self.used.push((base.clone(), 0));
+                base
+            }
+        }
+    }
+}
+
 /// Reads every layer's `vars` from a Keras 3 weights file into `model`.
 fn load_weights(model: &mut Model, file: &Hdf5File) -> Result<()> {
     let layers_group = file.group("layers").map_err(|e| Error::ModelWeights {
         layer: model.name.clone(),
         message: format!("the weights file has no 'layers' group: {e}"),
     })?;
-    let mut used: Vec<(String, usize)> = Vec::new();
+    let mut names = KerasNames::default();
     for index in 0..model.layers.len() {
         let layer = &model.layers[index];
         // Keras's `model.layers` leaves out a Sequential model's input layer.
         if model.sequential && matches!(layer.layer, Layer::Input(_)) {
             continue;
         }
-        let base = snake_case(&layer.class_name);
-        let path_name = match used.iter_mut().find(|(n, _)| *n == base) {
-            Some((_, count)) => {
-                *count += 1;
-                format!("{base}_{count}")
-            }
-            None => {
-                used.push((base.clone(), 0));
-                base
-            }
-        };
+        let path_name = names.next(&layer.class_name);
         let expected = layer.layer.weight_shapes(model.input_of(index));
         if expected.is_empty() {
             continue;
