@@ -472,7 +472,7 @@ pub(crate) fn plot_svg(
             COLORS[b % COLORS.len()],
             y + 10.0,
             r.whole.backend,
-            escape(&r.whole.device)
+            escape(r.whole.device.trim_start_matches(&format!("{}: ", r.whole.backend)))
         );
     }
     svg + "</svg>\n"
