@@ -170,7 +170,11 @@ impl Gpu {
                     message: "needs an (h, w, c) input".into(),
                 })
             };
-            let rows = |shape: &[usize]| shape[..shape.len() - 1].iter().product::<usize>();
+            let rows = |shape: &[usize]| {
+                shape
+                    .split_last()
+                    .map_or(1, |(_, lead)| lead.iter().product::<usize>())
+            };
             // Each layer becomes zero, one or two steps, each with the weight buffers it reads.
             let mut ops: Vec<(StepOp, Vec<usize>)> = Vec::new();
             match &l.layer {
