@@ -1,15 +1,17 @@
 //! # wgcnn
 //!
-//! Keras-exact `Conv2D` and `MaxPooling2D` on any GPU through wgpu (Vulkan, Metal, DX12, GL, or
-//! a software adapter such as Mesa lavapipe), checked against a plain CPU reference.
+//! Keras CNNs on any GPU through wgpu (Vulkan, Metal, DX12, GL, or a software adapter such as
+//! Mesa lavapipe): Keras-exact `Conv2D`, pooling and the layers around them, whole `.keras`
+//! models with Keras's summary, every result checked against a plain CPU reference.
 //!
 //! Tensors follow Keras: activations NHWC (`channels_last`), kernels HWIO
 //! `(kh, kw, in_channels, filters)`, float32.
 //!
 //! - [`Conv2dSpec`] and [`Pool2dSpec`] describe layers and compute output shapes and parameter
 //!   counts with Keras 3's formulas ([`shape`]), without touching any backend.
-//! - [`reference`] is the CPU oracle: plain loops.
+//! - [`reference`](mod@reference) is the CPU oracle: plain loops; [`cpu`] the fast CPU backend.
 //! - [`Gpu`] runs the same ops with WGSL compute shaders.
+//! - [`model`] loads `.keras` files, prints their summary and runs them on any backend.
 //!
 //! ```
 //! use wgcnn::{reference, Conv2dSpec, Padding, Tensor};

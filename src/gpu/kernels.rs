@@ -24,7 +24,7 @@ macro_rules! shader {
     };
 }
 
-/// Every compute shader as compiled, in [`Kernel`] order: the shared preludes
+/// Every compute shader as compiled, in the order of the internal `Kernel` enum: the shared preludes
 /// (`window.wgsl`, `activation.wgsl`) followed by the op's own file. Public so that a test can
 /// validate exactly these sources with naga.
 pub const SHADERS: [(&str, &str); 8] = [

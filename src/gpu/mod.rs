@@ -1,6 +1,6 @@
 //! The GPU backend: one [`Gpu`] holds a wgpu device and the compiled pipelines, and runs ops.
 //!
-//! Every op follows the same explicit steps (see [`Gpu::run`]): plan the output shape with the
+//! Every op follows the same explicit steps (`Gpu::run`): plan the output shape with the
 //! layer spec, check every buffer and the dispatch grid against the device's limits *before*
 //! allocating, upload, dispatch, and read back through a staging buffer — all inside wgpu error
 //! scopes, so validation errors, out-of-memory and device loss come back as [`Error`] values
