@@ -1,12 +1,12 @@
 //! The five Conv2D workloads on Burn's wgpu and flex backends, timed like
 //! `wgcnn bench conv2d`: input already on the device, from the call until the output is back
-//! on the host (`into_data`), median of 7 runs after 2 warm-up runs. Burn is NCHW; the shapes are the same
+//! on the host, median of 7 runs after 2 warm-up runs. Burn is NCHW; the shapes are the same
 //! workloads transposed. 'same' for these odd kernels at stride 1 is a symmetric pad of 1.
 //!
-//! Caveat, seen on lavapipe with Burn 0.22.1: the wgpu backend's timed runs return in
-//! ~0.05 ms (with occasional multi-second outliers), far too fast for the work, so `into_data`
-//! is not waiting for a fresh computation here and those numbers are not usable; the flex
-//! (CPU) numbers are. See the README's performance section.
+//! Burn's `into_data` can return before the device has computed anything (the values are read
+//! lazily): each run therefore reads every output value before the clock stops. Before timing,
+//! one small convolution is checked to give the same values on both backends.
+//! `BURN_BENCH_SUMS=1` prints each run's output sum and time.
 
 use std::time::Instant;
 
@@ -42,8 +42,16 @@ fn bench(name: &str, device: burn::tensor::Device) {
                 Some(b.clone()),
                 ConvOptions::new([s, s], [p, p], [1, 1], 1),
             );
-            y.into_data();
-            t.elapsed().as_secs_f64() * 1e3
+            // Read the values themselves, so that nothing can stay pending.
+            let values = y.into_data().to_vec::<f32>().expect("f32 output");
+            let elapsed = t.elapsed().as_secs_f64() * 1e3;
+            if std::env::var_os("BURN_BENCH_SUMS").is_some() {
+                eprintln!(
+                    "{name} run {i}: output sum {} in {elapsed:.2} ms",
+                    values.iter().sum::<f32>()
+                );
+            }
+            elapsed
         };
         for i in 0..2 {
             run(i);
@@ -57,7 +65,37 @@ fn bench(name: &str, device: burn::tensor::Device) {
     }
 }
 
+/// The same convolution on both backends, from the same data: are the outputs equal?
+fn agree() {
+    let (wgpu, flex): (burn::tensor::Device, burn::tensor::Device) =
+        (WgpuDevice::default().into(), FlexDevice.into());
+    let x = Tensor::<4>::random([2, 3, 9, 9], Distribution::Default, &flex);
+    let w = Tensor::<4>::random([4, 3, 3, 3], Distribution::Default, &flex);
+    let opts = || ConvOptions::new([1, 1], [0, 0], [1, 1], 1);
+    let on = |d: &burn::tensor::Device| {
+        let xd = Tensor::<4>::from_data(x.clone().into_data(), d);
+        let wd = Tensor::<4>::from_data(w.clone().into_data(), d);
+        conv2d(xd, wd, None, opts())
+            .into_data()
+            .to_vec::<f32>()
+            .expect("f32")
+    };
+    let (a, b) = (on(&wgpu), on(&flex));
+    let diff = a
+        .iter()
+        .zip(&b)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    println!(
+        "wgpu vs flex on one conv: {} values, max |diff| {diff}, wgpu sum {}, flex sum {}",
+        a.len(),
+        a.iter().sum::<f32>(),
+        b.iter().sum::<f32>()
+    );
+}
+
 fn main() {
+    agree();
     bench("wgpu", WgpuDevice::default().into());
     bench("flex", FlexDevice.into());
 }
