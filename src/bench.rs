@@ -21,22 +21,12 @@ pub(crate) struct Timing {
 }
 
 impl Timing {
-    fn sorted_ms(&self) -> Vec<f64> {
-        let mut ms: Vec<f64> = self.runs.iter().map(|d| d.as_secs_f64() * 1e3).collect();
-        ms.sort_by(f64::total_cmp);
-        ms
-    }
-
     /// (median, min, max) in milliseconds.
     pub fn stats(&self) -> (f64, f64, f64) {
-        let ms = self.sorted_ms();
-        let n = ms.len();
-        let median = if n % 2 == 1 {
-            ms[n / 2]
-        } else {
-            (ms[n / 2 - 1] + ms[n / 2]) / 2.0
-        };
-        (median, ms[0], ms[n - 1])
+        let ms: Vec<f64> = self.runs.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+        let min = ms.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = ms.iter().copied().fold(0.0, f64::max);
+        (median(ms), min, max)
     }
 }
 

@@ -487,7 +487,7 @@ impl GpuModel<'_> {
     /// Runs the forward pass on `input` (`(batch, ..input_shape)`), in chunks of at most
     /// [`GpuModel::chunk_size`] examples; activations stay on the device from layer to layer.
     pub fn run(&mut self, input: &Tensor) -> Result<Tensor> {
-        let batch = self.check_batch(input.shape())?;
+        let batch = crate::model::batch_size(&self.input_shape, input.shape())?;
         let per_in: usize = self.input_shape.iter().product();
         let per_out: usize = self.output_shape.iter().product();
         let mut out = Vec::with_capacity(batch * per_out);
@@ -507,7 +507,7 @@ impl GpuModel<'_> {
     /// Uploads `input` (at most [`GpuModel::chunk_size`] examples) for [`GpuModel::run_loaded`]:
     /// what a benchmark does to time the device work alone, with the input already resident.
     pub fn load(&mut self, input: &Tensor) -> Result<()> {
-        let batch = self.check_batch(input.shape())?;
+        let batch = crate::model::batch_size(&self.input_shape, input.shape())?;
         if batch > self.chunk {
             return Err(Error::LimitExceeded {
                 op: OP,
@@ -537,22 +537,6 @@ impl GpuModel<'_> {
         let mut out_shape = vec![batch];
         out_shape.extend_from_slice(&self.output_shape);
         Tensor::new(out_shape, out)
-    }
-
-    /// The batch size of an input of `shape`, which must be `(batch ≥ 1, ..input_shape)`.
-    fn check_batch(&self, shape: &[usize]) -> Result<usize> {
-        if shape.len() != self.input_shape.len() + 1
-            || shape[1..] != self.input_shape[..]
-            || shape[0] == 0
-        {
-            return Err(Error::ShapeMismatch {
-                op: OP,
-                what: "input",
-                expected: crate::model::input_description(&self.input_shape),
-                actual: shape.to_vec(),
-            });
-        }
-        Ok(shape[0])
     }
 
     fn write_input(&mut self, x: &[f32], batch: usize) {

@@ -174,8 +174,17 @@ impl Model {
 
     /// Whether every layer that needs weights has them.
     pub fn has_weights(&self) -> bool {
-        self.layers.iter().enumerate().all(|(i, l)| {
-            l.layer.weight_shapes(self.input_of(i)).is_empty() || !self.weights[i].is_empty()
+        self.first_without_weights().is_none()
+    }
+
+    /// The first layer that needs weights and has none.
+    fn first_without_weights(&self) -> Option<usize> {
+        (0..self.layers.len()).find(|&i| {
+            !self.layers[i]
+                .layer
+                .weight_shapes(self.input_of(i))
+                .is_empty()
+                && self.weights[i].is_empty()
         })
     }
 
@@ -221,27 +230,10 @@ impl Model {
     /// Checks, without running anything, that the model has its weights and that an input of
     /// shape `input` is `(batch, ..input_shape)`.
     pub fn check_input(&self, input: &[usize]) -> Result<()> {
-        if let Some(i) = (0..self.layers.len()).find(|&i| {
-            !self.layers[i]
-                .layer
-                .weight_shapes(self.input_of(i))
-                .is_empty()
-                && self.weights[i].is_empty()
-        }) {
+        if let Some(i) = self.first_without_weights() {
             return Err(self.missing_weights(i));
         }
-        if input.len() != self.input_shape().len() + 1
-            || input[1..] != *self.input_shape()
-            || input[0] == 0
-        {
-            return Err(Error::ShapeMismatch {
-                op: "model",
-                what: "input",
-                expected: input_description(self.input_shape()),
-                actual: input.to_vec(),
-            });
-        }
-        Ok(())
+        batch_size(self.input_shape(), input).map(drop)
     }
 
     fn missing_weights(&self, index: usize) -> Error {
@@ -344,9 +336,18 @@ impl Sequential {
     }
 }
 
-/// `(batch ≥ 1, 32, 32, 3)`: what an input for a model of this input shape looks like.
-pub(crate) fn input_description(shape: &[usize]) -> String {
-    format!("(batch ≥ 1, {})", join(shape))
+/// The batch size of an input of shape `input` for a model taking per-example
+/// `input_shape`: `input` must be `(batch ≥ 1, ..input_shape)`.
+pub(crate) fn batch_size(input_shape: &[usize], input: &[usize]) -> Result<usize> {
+    match input.split_first() {
+        Some((&batch, rest)) if batch > 0 && rest == input_shape => Ok(batch),
+        _ => Err(Error::ShapeMismatch {
+            op: "model",
+            what: "input",
+            expected: format!("(batch ≥ 1, {})", join(input_shape)),
+            actual: input.to_vec(),
+        }),
+    }
 }
 
 fn join(dims: &[usize]) -> String {
