@@ -9,6 +9,9 @@ use std::time::Instant;
 use wgcnn::gpu::ConvVariant;
 use wgcnn::{Conv2dSpec, Gpu, Tensor};
 
+/// Timed runs per variant, after one warm-up run.
+const RUNS: usize = 11;
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let shape: Vec<usize> = args
@@ -33,13 +36,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for variant in ConvVariant::ALL.into_iter().filter(|v| v.supports(filters)) {
         gpu.conv2d_with(variant, &spec, &x, &kernel, Some(&bias))?; // warm-up
         let mut times = Vec::new();
-        for _ in 0..5 {
+        for _ in 0..RUNS {
             let t = Instant::now();
             gpu.conv2d_with(variant, &spec, &x, &kernel, Some(&bias))?;
             times.push(t.elapsed().as_secs_f64() * 1e3);
         }
         times.sort_by(f64::total_cmp);
-        println!("{variant:?}: median {:.2} ms", times[2]);
+        println!(
+            "{variant:?}: median {:.2} ms, min {:.2} ms",
+            times[RUNS / 2],
+            times[0]
+        );
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 // Conv2D as an implicit GEMM with register blocking: each invocation computes RM = 4
 // consecutive output positions × 4 filters (one vec4), so every input value it loads feeds 4
-// multiply-adds and every kernel vec4 feeds 4. (On lavapipe 4 beat 2 and 8: 8 rows of vec4
-// accumulators spill.) Patches are gathered on the fly (no im2col
+// multiply-adds and every kernel vec4 feeds 4. A smaller block than conv2d_wide.wgsl's 8 × 16:
+// it shares the work out over 8× as many invocations, which wins when there are few output
+// positions (a Dense layer on a batch of one or two). Patches are gathered on the fly (no im2col
 // buffer); padding cells are skipped. Needs filters % 4 == 0 (vec4 kernel, bias and output).
 // Uses Params, input_row and input_col from window.wgsl and activate4 from activation.wgsl;
 // `p.total` counts invocations: ceil(rows / 4) × filters / 4.

@@ -72,6 +72,6 @@ fn without_autotuning_nothing_is_measured_and_blocked_is_used_where_it_applies()
         reference::conv2d(&spec, &x, &k, Some(&b)).unwrap()
     );
     assert!(gpu.autotune_choices().is_empty());
-    assert_eq!(ConvVariant::choose(4), ConvVariant::Blocked);
+    assert_eq!(ConvVariant::choose(4), ConvVariant::Wide);
     assert_eq!(ConvVariant::choose(6), ConvVariant::Direct);
 }

@@ -143,7 +143,7 @@ fn built_models() -> Vec<Model> {
             .layer(Layer::Activation(LayerActivation::Softmax))
             .build()
             .unwrap(),
-        // Dense with units % 4 == 0 runs on the register-blocked conv kernel, on a 3-D input
+        // Dense with units % 4 == 0 runs on the register-blocked conv kernels, on a 3-D input
         // (each position) and on a flat one.
         Sequential::new([5, 3, 4])
             .layer(Layer::Dense {

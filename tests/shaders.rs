@@ -7,7 +7,8 @@ use wgcnn::gpu::SHADERS;
 
 #[test]
 fn every_shader_parses_and_validates() {
-    for (name, source) in SHADERS {
+    for shader in SHADERS {
+        let (name, source) = (shader.name, shader.source);
         let module = naga::front::wgsl::parse_str(source)
             .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
         naga::valid::Validator::new(
@@ -17,8 +18,12 @@ fn every_shader_parses_and_validates() {
         .validate(&module)
         .unwrap_or_else(|e| panic!("{name}: {}", e.emit_to_string(source)));
         assert!(
-            module.entry_points.iter().any(|ep| ep.name == "main"),
-            "{name}: no `main` entry point"
+            module
+                .entry_points
+                .iter()
+                .any(|ep| ep.name == shader.entry_point),
+            "{name}: no `{}` entry point",
+            shader.entry_point
         );
     }
 }
@@ -33,7 +38,7 @@ fn every_wgsl_file_is_compiled() {
         assert!(
             SHADERS
                 .iter()
-                .any(|(name, full)| *name == stem || full.contains(source.as_str())),
+                .any(|s| s.name == stem || s.source.contains(source.as_str())),
             "{} is not part of any compiled shader",
             path.display()
         );

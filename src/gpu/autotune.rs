@@ -31,6 +31,7 @@ fn variant_name(v: ConvVariant) -> &'static str {
     match v {
         ConvVariant::Direct => "direct",
         ConvVariant::Blocked => "blocked",
+        ConvVariant::Wide => "wide",
         ConvVariant::Tiled => "tiled",
     }
 }

@@ -5,6 +5,10 @@ use crate::tensor::Tensor;
 
 /// Output positions per invocation in `shaders/conv2d_blocked.wgsl` (`RM`).
 pub(super) const BLOCK_ROWS: usize = 4;
+/// Output positions per invocation in `shaders/conv2d_wide.wgsl` (`RM`).
+pub(super) const WIDE_ROWS: usize = 8;
+/// Filters per invocation in `shaders/conv2d_wide.wgsl` (`4 · FN4`).
+pub(super) const WIDE_FILTERS: usize = 16;
 
 /// The GPU kernels that compute Conv2D. All give the same results (up to float32 summation
 /// order); which is fastest depends on the adapter and the shape.
@@ -13,20 +17,28 @@ pub(super) const BLOCK_ROWS: usize = 4;
 pub enum ConvVariant {
     /// One output per invocation (`shaders/conv2d.wgsl`): any shape.
     Direct,
-    /// Implicit GEMM, 4 positions × 4 filters per invocation, vec4 loads
-    /// (`shaders/conv2d_blocked.wgsl`): needs `filters % 4 == 0`.
+    /// Implicit GEMM, 4 positions × 4 filters per invocation, vec4 kernel loads
+    /// (`shaders/conv2d_blocked.wgsl`): needs `filters % 4 == 0`. Spreads a layer over 8× as
+    /// many invocations as [`ConvVariant::Wide`], which wins when there are few output positions
+    /// (Dense on a batch of one or two).
     Blocked,
+    /// Implicit GEMM, 8 positions × 16 filters per invocation, 4 input channels per load when
+    /// `in_channels % 4 == 0` (`shaders/conv2d_wide.wgsl`): needs `filters % 4 == 0`. Made for
+    /// adapters where loads dominate (lavapipe and llvmpipe run each storage load as a loop over
+    /// SIMD lanes): it loads a quarter as often per multiply-add as the blocked kernel.
+    Wide,
     /// Implicit GEMM with 32 × 32 output tiles per workgroup and the reduction staged in
     /// workgroup memory (`shaders/conv2d_tiled.wgsl`): needs `filters % 4 == 0`. Made for
-    /// real GPUs; on lavapipe the blocked kernel wins.
+    /// real GPUs; on lavapipe the wide and blocked kernels win.
     Tiled,
 }
 
 impl ConvVariant {
     /// Every variant.
-    pub const ALL: [ConvVariant; 3] = [
+    pub const ALL: [ConvVariant; 4] = [
         ConvVariant::Direct,
         ConvVariant::Blocked,
+        ConvVariant::Wide,
         ConvVariant::Tiled,
     ];
 
@@ -34,25 +46,30 @@ impl ConvVariant {
     pub fn supports(self, filters: usize) -> bool {
         match self {
             ConvVariant::Direct => true,
-            ConvVariant::Blocked | ConvVariant::Tiled => filters.is_multiple_of(4),
+            ConvVariant::Blocked | ConvVariant::Wide | ConvVariant::Tiled => {
+                filters.is_multiple_of(4)
+            }
         }
     }
 
     /// The variant wgcnn uses for `filters` output channels when it does not autotune: the
-    /// register-blocked kernel wherever it applies (the fastest on lavapipe, the only adapter
-    /// measured so far).
+    /// wide register-blocked kernel wherever it applies (the fastest on lavapipe, the only
+    /// adapter measured so far).
     pub fn choose(filters: usize) -> Self {
-        if ConvVariant::Blocked.supports(filters) {
-            ConvVariant::Blocked
+        if ConvVariant::Wide.supports(filters) {
+            ConvVariant::Wide
         } else {
             ConvVariant::Direct
         }
     }
 
-    pub(super) fn kernel(self) -> Kernel {
+    /// The compiled kernel for this variant on inputs with `in_channels` channels.
+    pub(super) fn kernel(self, in_channels: usize) -> Kernel {
         match self {
             ConvVariant::Direct => Kernel::Conv2d,
             ConvVariant::Blocked => Kernel::Conv2dBlocked,
+            ConvVariant::Wide if in_channels.is_multiple_of(4) => Kernel::Conv2dWide,
+            ConvVariant::Wide => Kernel::Conv2dWideScalar,
             ConvVariant::Tiled => Kernel::Conv2dTiled,
         }
     }
@@ -78,16 +95,14 @@ impl Gpu {
     /// (measured once per adapter and shape, on zeros of the same shapes), or
     /// [`ConvVariant::choose`] when autotuning is off.
     pub(super) fn conv_variant(&self, spec: &Conv2dSpec, input: [usize; 4]) -> Result<ConvVariant> {
-        // The untuned choice first: it is what the tuner takes when tuning is off.
-        let preferred = ConvVariant::choose(spec.filters);
         let mut candidates: Vec<ConvVariant> = ConvVariant::ALL
             .into_iter()
             .filter(|v| v.supports(spec.filters))
             .collect();
-        candidates.sort_by_key(|v| *v != preferred);
         let info = self.adapter_info();
+        // The candidates are part of the key: a choice made before a variant existed is stale.
         let key = format!(
-            "{} | {:?} | {} | conv2d in {:?} kernel {:?} filters {} strides {:?} dilation {:?} {} bias {}",
+            "{} | {:?} | {} | {candidates:?} | conv2d in {:?} kernel {:?} filters {} strides {:?} dilation {:?} {} bias {}",
             info.name,
             info.backend,
             info.driver_info,
@@ -99,6 +114,9 @@ impl Gpu {
             spec.padding,
             spec.use_bias
         );
+        // The untuned choice first: it is what the tuner takes when tuning is off.
+        let preferred = ConvVariant::choose(spec.filters);
+        candidates.sort_by_key(|v| *v != preferred);
         let zeros = |shape: Vec<usize>| Tensor::from_fn(shape, |_| 0.0);
         let x = zeros(input.to_vec())?;
         let k = zeros(spec.kernel_shape(input[3]).to_vec())?;
@@ -136,7 +154,8 @@ impl Gpu {
                 ),
             });
         }
-        let mut d = self.window_dispatch(OP, &g, variant.kernel())?;
+        let kernel_id = variant.kernel(g.input[3]);
+        let mut d = self.window_dispatch(OP, &g, kernel_id)?;
         d.params.has_bias = u32::from(bias.is_some());
         d.params.activation = spec.activation.shader_code();
         // A binding cannot be empty (and the blocked kernel reads it as vec4): without a bias
@@ -158,7 +177,7 @@ impl Gpu {
         ];
         let params = bytemuck::bytes_of(&d.params);
         let total = g.output.iter().product();
-        let out = self.run(OP, variant.kernel(), params, &inputs, total, d.grid)?;
+        let out = self.run(OP, kernel_id, params, &inputs, total, d.grid)?;
         Tensor::new(g.output.to_vec(), out)
     }
 }

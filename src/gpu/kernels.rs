@@ -10,10 +10,13 @@ pub(super) enum Kernel {
     Conv2d,
     Conv2dBlocked,
     Conv2dTiled,
+    Conv2dWide,
+    Conv2dWideScalar,
     MaxPool2d,
     AvgPool2d,
     ZeroPadding2d,
     Elementwise,
+    Elementwise4,
     Softmax,
 }
 
@@ -24,33 +27,66 @@ macro_rules! shader {
     };
 }
 
-/// Every compute shader as compiled, in the order of the internal `Kernel` enum: the shared preludes
-/// (`window.wgsl`, `activation.wgsl`) followed by the op's own file. Public so that a test can
-/// validate exactly these sources with naga.
-pub const SHADERS: [(&str, &str); 8] = [
-    (
+/// One compute shader as compiled: a name for labels and errors, its full WGSL source (shared
+/// preludes first, the op's own file last) and the entry point the pipeline runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Shader {
+    /// The kernel's name, used as the pipeline label.
+    pub name: &'static str,
+    /// The full WGSL source.
+    pub source: &'static str,
+    /// The `@compute` function the pipeline runs.
+    pub entry_point: &'static str,
+}
+
+const fn shader(name: &'static str, source: &'static str) -> Shader {
+    Shader {
+        name,
+        source,
+        entry_point: "main",
+    }
+}
+
+/// Every compute shader as compiled, in the order of the internal `Kernel` enum. Public so that
+/// a test can validate exactly these sources with naga.
+pub const SHADERS: [Shader; 11] = [
+    shader(
         "conv2d",
         shader!("window.wgsl", "activation.wgsl", "conv2d.wgsl"),
     ),
-    (
+    shader(
         "conv2d_blocked",
         shader!("window.wgsl", "activation.wgsl", "conv2d_blocked.wgsl"),
     ),
-    (
+    shader(
         "conv2d_tiled",
         shader!("window.wgsl", "activation.wgsl", "conv2d_tiled.wgsl"),
     ),
-    ("max_pool2d", shader!("window.wgsl", "max_pool2d.wgsl")),
-    ("avg_pool2d", shader!("window.wgsl", "avg_pool2d.wgsl")),
-    (
+    shader(
+        "conv2d_wide",
+        shader!("window.wgsl", "activation.wgsl", "conv2d_wide.wgsl"),
+    ),
+    Shader {
+        name: "conv2d_wide_scalar",
+        source: shader!("window.wgsl", "activation.wgsl", "conv2d_wide.wgsl"),
+        entry_point: "main_scalar",
+    },
+    shader("max_pool2d", shader!("window.wgsl", "max_pool2d.wgsl")),
+    shader("avg_pool2d", shader!("window.wgsl", "avg_pool2d.wgsl")),
+    shader(
         "zero_padding2d",
         shader!("window.wgsl", "zero_padding2d.wgsl"),
     ),
-    (
+    shader(
         "elementwise",
         shader!("activation.wgsl", "elementwise.wgsl"),
     ),
-    ("softmax", shader!("softmax.wgsl")),
+    Shader {
+        name: "elementwise4",
+        source: shader!("activation.wgsl", "elementwise.wgsl"),
+        entry_point: "main4",
+    },
+    shader("softmax", shader!("softmax.wgsl")),
 ];
 
 /// Mirrors `Params` in `shaders/window.wgsl`, field for field.
@@ -86,20 +122,16 @@ pub(super) struct WindowDispatch {
     pub(super) grid: [u32; 2],
 }
 
-pub(super) fn pipeline(
-    device: &wgpu::Device,
-    name: &'static str,
-    source: &str,
-) -> wgpu::ComputePipeline {
+pub(super) fn pipeline(device: &wgpu::Device, shader: &Shader) -> wgpu::ComputePipeline {
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-        label: Some(name),
-        source: wgpu::ShaderSource::Wgsl(source.into()),
+        label: Some(shader.name),
+        source: wgpu::ShaderSource::Wgsl(shader.source.into()),
     });
     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-        label: Some(name),
+        label: Some(shader.name),
         layout: None,
         module: &module,
-        entry_point: Some("main"),
+        entry_point: Some(shader.entry_point),
         compilation_options: Default::default(),
         cache: None,
     })

@@ -22,7 +22,7 @@ use wgpu::util::DeviceExt;
 
 pub use adapter::{list_adapters, AdapterSummary};
 pub use conv2d::ConvVariant;
-pub use kernels::SHADERS;
+pub use kernels::{Shader, SHADERS};
 pub use model::GpuModel;
 
 use kernels::{pipeline, Kernel, WindowDispatch, WindowParams, WORKGROUP_SIZE};
@@ -41,7 +41,7 @@ pub struct GpuOptions {
     /// How long to wait for one op to finish on the device before giving up.
     pub timeout: Duration,
     /// Measure the Conv2D kernel variants on first use of each shape and keep the fastest
-    /// (otherwise: the register-blocked kernel wherever it applies).
+    /// (otherwise: [`crate::gpu::ConvVariant::choose`]).
     pub autotune: bool,
     /// Where autotuning choices persist across runs (`None`: this process only). Defaults to
     /// `$WGCNN_CACHE_DIR/autotune.json`, `$XDG_CACHE_HOME/wgcnn/autotune.json` or
@@ -153,7 +153,7 @@ impl Gpu {
         let scopes = Scopes::push(&device);
         let pipelines = SHADERS
             .iter()
-            .map(|(name, source)| pipeline(&device, name, source))
+            .map(|shader| pipeline(&device, shader))
             .collect();
         scopes.pop("pipeline creation")?;
 
@@ -203,7 +203,7 @@ impl Gpu {
             })
             .collect();
         self.device.create_bind_group(&wgpu::BindGroupDescriptor {
-            label: Some(SHADERS[kernel as usize].0),
+            label: Some(SHADERS[kernel as usize].name),
             layout: &self.pipeline(kernel).get_bind_group_layout(0),
             entries: &entries,
         })
@@ -272,6 +272,11 @@ impl Gpu {
             Kernel::Conv2dBlocked => {
                 let [n, h, w, f] = g.output;
                 (n * h * w).div_ceil(conv2d::BLOCK_ROWS) * (f / 4)
+            }
+            // One invocation per WIDE_ROWS output positions × WIDE_FILTERS filters.
+            Kernel::Conv2dWide | Kernel::Conv2dWideScalar => {
+                let [n, h, w, f] = g.output;
+                (n * h * w).div_ceil(conv2d::WIDE_ROWS) * f.div_ceil(conv2d::WIDE_FILTERS)
             }
             // 64 invocations per tile of 32 positions × 32 filters.
             Kernel::Conv2dTiled => {

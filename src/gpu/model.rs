@@ -154,8 +154,9 @@ impl Gpu {
                     self.device
                         .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                             label: Some(name),
+                            // A placeholder for unused bindings, large enough for a vec4 view.
                             contents: bytemuck::cast_slice(if data.is_empty() {
-                                &[0.0f32][..]
+                                &[0.0f32; 4][..]
                             } else {
                                 data
                             }),
@@ -186,7 +187,7 @@ impl Gpu {
                         StepOp::Window {
                             kernel: self
                                 .conv_variant(spec, [chunk, input[0], input[1], input[2]])?
-                                .kernel(),
+                                .kernel(input[2]),
                             window: WindowOp::Conv(*spec),
                             hwc: hwc(&label)?,
                             has_bias: spec.use_bias,
@@ -254,7 +255,7 @@ impl Gpu {
                         StepOp::Window {
                             kernel: self
                                 .conv_variant(&spec, [chunk, hwc[0], hwc[1], hwc[2]])?
-                                .kernel(),
+                                .kernel(hwc[2]),
                             window: WindowOp::Conv(spec),
                             hwc,
                             has_bias: *use_bias,
@@ -387,9 +388,24 @@ fn fold_batch_norm(w: &[Tensor], center: bool, scale: bool, epsilon: f32) -> (Ve
 }
 
 impl StepOp {
+    /// Values per invocation of an element-wise step: 4 (the vec4 kernel) when every example's
+    /// values, and the per-channel maps' channels, come in whole vec4s.
+    fn elementwise_lanes(&self) -> usize {
+        match self {
+            StepOp::Elementwise {
+                per_example,
+                channels,
+                affine,
+                ..
+            } if per_example % 4 == 0 && (!affine || channels % 4 == 0) => 4,
+            _ => 1,
+        }
+    }
+
     fn kernel(&self) -> Kernel {
         match self {
             StepOp::Window { kernel, .. } => *kernel,
+            StepOp::Elementwise { .. } if self.elementwise_lanes() == 4 => Kernel::Elementwise4,
             StepOp::Elementwise { .. } => Kernel::Elementwise,
             StepOp::Softmax { .. } => Kernel::Softmax,
         }
@@ -443,7 +459,9 @@ impl StepOp {
                 affine,
                 relu,
             } => {
-                let total = batch * per_example;
+                // The vec4 kernel counts in vec4s.
+                let lanes = self.elementwise_lanes();
+                let total = batch * per_example / lanes;
                 let grid = gpu.grid(OP, total)?;
                 let r = relu.unwrap_or(ReluSpec {
                     max_value: None,
@@ -452,7 +470,7 @@ impl StepOp {
                 });
                 let words: [u32; 12] = [
                     u(total),
-                    u(*channels),
+                    u(*channels / lanes),
                     *activation,
                     u32::from(*affine),
                     u32::from(relu.is_some()),
