@@ -3,33 +3,42 @@
 // storage-buffer load into a loop over those 8 lanes, so there loads, not multiply-adds, set
 // the speed. Each invocation here computes RM = 8 consecutive output positions × FN = 16
 // filters (FN4 = 4 vec4s) in registers: every input load feeds 16 filters and every kernel
-// vec4 feeds 8 positions. On lavapipe this runs the issue's 3×3 layers about 3× as fast as the
-// 4 × 4 block of conv2d_blocked.wgsl. The accumulators are written out per position (acc0 ..
-// acc7, each a mat4x4 whose columns are the 4 filter vec4s) rather than as a loop over an array:
-// written as loops, the reduction ran 4× slower on lavapipe (the array stayed in memory).
+// vec4 feeds 8 positions. On lavapipe this runs the README's 3×3 workloads about 3× as fast
+// as the 4 × 4 block of conv2d_blocked.wgsl. The accumulators are written out per position
+// (acc0 .. acc7, each a mat4x4 whose columns are the 4 filter vec4s) rather than as a loop
+// over an array: written as loops, the reduction ran 4× slower on lavapipe (the array stayed
+// in memory).
 //
-// Two entry points: `main` loads 4 input channels at once (needs in_c % 4 == 0), `main_scalar`
-// one. Needs filters % 4 == 0; when filters % 16 != 0 the last block re-reads the last vec4 of
-// filters for its missing columns and does not store them. Patches are gathered on the fly
-// (no im2col buffer); padding cells read as zero. Uses Params, input_row and input_col from
-// window.wgsl and activate4 from activation.wgsl; `p.total` counts invocations:
-// ceil(rows / 8) × ceil(filters / 16).
+// Any filter count: the host pads the kernel's (and bias's) filter axis with zeros to a multiple
+// of 4, so kernel rows are whole vec4s; outputs past the real filters are not stored. Four entry
+// points, by how the input is read (4 channels per load when in_c % 4 == 0, else one) and the
+// output written (vec4s when filters % 4 == 0, else one float at a time):
+//   main: in4/out4   main_in1: in1/out4   main_out1: in4/out1   main_in1_out1: in1/out1
+// Patches are gathered on the fly (no im2col buffer); padding cells read as zero. Uses Params,
+// flat_index, input_row and input_col from window.wgsl and activate4 from activation.wgsl;
+// `p.total` counts invocations: ceil(rows / 8) × ceil(filters / 16).
 
 const RM: u32 = 8u;
 const FN4: u32 = 4u;
 
-// Each entry point uses one view of the input buffer.
+// Each entry point uses one view of the input and one of the output buffer.
 @group(0) @binding(1) var<storage, read> input4: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> input1: array<f32>;
 @group(0) @binding(2) var<storage, read> kernel: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
-@group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> output4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read_write> output1: array<f32>;
+
+// Filter vec4s per kernel row (the padded filter count / 4).
+fn col_blocks() -> u32 {
+    return (p.out_c + 3u) / 4u;
+}
 
 // The block of outputs an invocation owns: rows first_row.. (+RM) and filter vec4s nb.. (+FN4).
 struct Block {
     first_row: u32,
     nb: u32,
-    // Kernel/output column of each of the FN4 filter vec4s, clamped to the last real one.
+    // Kernel column of each of the FN4 filter vec4s, clamped to the last one.
     cols: array<u32, 4>,
     // Image row offset (n · in_h), oy and ox of each of the RM output positions.
     img: array<u32, 8>,
@@ -39,7 +48,7 @@ struct Block {
 
 fn block(id: u32) -> Block {
     var b: Block;
-    let col_blocks = p.out_c / 4u;
+    let col_blocks = col_blocks();
     let groups = (col_blocks + FN4 - 1u) / FN4;
     // Neighbouring invocations take neighbouring filter blocks of the same positions.
     b.nb = (id % groups) * FN4;
@@ -75,40 +84,25 @@ fn tap(b: Block, ky: u32, kx: u32) -> Tap {
     return t;
 }
 
-// Adds bias, applies the activation and stores position first_row + i's 16 filters (column j
-// of `acc` is filter vec4 nb + j), skipping positions and filters that do not exist.
-fn store_row(b: Block, i: u32, acc: mat4x4<f32>) {
-    let col_blocks = p.out_c / 4u;
-    let m = b.first_row + i;
-    if m >= p.batch * p.out_h * p.out_w {
-        return;
-    }
-    for (var j = 0u; j < FN4; j++) {
-        if b.nb + j < col_blocks {
-            var bv = vec4<f32>(0.0);
-            if p.has_bias != 0u {
-                bv = bias[b.nb + j];
-            }
-            output[m * col_blocks + b.nb + j] = activate4(p.activation, acc[j] + bv);
-        }
-    }
-}
-
 // The 16 filters of kernel row `row` (one input channel under one tap) as the columns of a
 // matrix: `acc += k * x` adds input value x's contribution to all 16.
 fn kernel_row(b: Block, row: u32) -> mat4x4<f32> {
-    let r = row * (p.out_c / 4u);
-    return mat4x4<f32>(kernel[r + b.cols[0]], kernel[r + b.cols[1]], kernel[r + b.cols[2]], kernel[r + b.cols[3]]);
+    let r = row * col_blocks();
+    return mat4x4<f32>(
+        kernel[r + b.cols[0]],
+        kernel[r + b.cols[1]],
+        kernel[r + b.cols[2]],
+        kernel[r + b.cols[3]],
+    );
 }
 
-// Accumulators: acc<i> holds position first_row + i, its columns the FN4 filter vec4s.
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
-    let id = (wg.y * p.groups_x + wg.x) * WG_SIZE + lane;
-    if id >= p.total {
-        return;
-    }
-    let b = block(id);
+// The block's sums: rows[i] holds position first_row + i, its columns the FN4 filter vec4s.
+struct Sums {
+    rows: array<mat4x4<f32>, 8>,
+}
+
+// The reduction, loading 4 input channels at a time (in_c % 4 == 0).
+fn accumulate_in4(b: Block) -> Sums {
     var acc0 = mat4x4<f32>();
     var acc1 = mat4x4<f32>();
     var acc2 = mat4x4<f32>();
@@ -147,23 +141,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             }
         }
     }
-    store_row(b, 0u, acc0);
-    store_row(b, 1u, acc1);
-    store_row(b, 2u, acc2);
-    store_row(b, 3u, acc3);
-    store_row(b, 4u, acc4);
-    store_row(b, 5u, acc5);
-    store_row(b, 6u, acc6);
-    store_row(b, 7u, acc7);
+    return Sums(array(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7));
 }
 
-@compute @workgroup_size(64)
-fn main_scalar(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
-    let id = (wg.y * p.groups_x + wg.x) * WG_SIZE + lane;
-    if id >= p.total {
-        return;
-    }
-    let b = block(id);
+// The reduction, loading one input channel at a time.
+fn accumulate_in1(b: Block) -> Sums {
     var acc0 = mat4x4<f32>();
     var acc1 = mat4x4<f32>();
     var acc2 = mat4x4<f32>();
@@ -189,12 +171,106 @@ fn main_scalar(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_i
             }
         }
     }
-    store_row(b, 0u, acc0);
-    store_row(b, 1u, acc1);
-    store_row(b, 2u, acc2);
-    store_row(b, 3u, acc3);
-    store_row(b, 4u, acc4);
-    store_row(b, 5u, acc5);
-    store_row(b, 6u, acc6);
-    store_row(b, 7u, acc7);
+    return Sums(array(acc0, acc1, acc2, acc3, acc4, acc5, acc6, acc7));
+}
+
+// Filter vec4s of position first_row + i (the columns of `acc`) with bias and activation
+// applied, stored where the position and filters exist: as vec4s (filters % 4 == 0) ...
+fn store_row_out4(b: Block, i: u32, acc: mat4x4<f32>) {
+    let m = b.first_row + i;
+    if m >= p.batch * p.out_h * p.out_w {
+        return;
+    }
+    let col_blocks = col_blocks();
+    for (var j = 0u; j < FN4; j++) {
+        if b.nb + j < col_blocks {
+            output4[m * col_blocks + b.nb + j] = finish(b, j, acc[j]);
+        }
+    }
+}
+
+// ... or one float at a time (any filter count).
+fn store_row_out1(b: Block, i: u32, acc: mat4x4<f32>) {
+    let m = b.first_row + i;
+    if m >= p.batch * p.out_h * p.out_w {
+        return;
+    }
+    for (var j = 0u; j < FN4; j++) {
+        let v = finish(b, j, acc[j]);
+        for (var e = 0u; e < 4u; e++) {
+            let f = (b.nb + j) * 4u + e;
+            if f < p.out_c {
+                output1[m * p.out_c + f] = v[e];
+            }
+        }
+    }
+}
+
+// Bias and activation on filter vec4 j of the block.
+fn finish(b: Block, j: u32, sum: vec4<f32>) -> vec4<f32> {
+    var bv = vec4<f32>(0.0);
+    if p.has_bias != 0u {
+        bv = bias[b.cols[j]];
+    }
+    return activate4(p.activation, sum + bv);
+}
+
+// The rows are stored one call each, with constant indices: indexing `s.rows` in a loop would
+// keep the sums in memory on lavapipe.
+fn store_out4(b: Block, s: Sums) {
+    store_row_out4(b, 0u, s.rows[0]);
+    store_row_out4(b, 1u, s.rows[1]);
+    store_row_out4(b, 2u, s.rows[2]);
+    store_row_out4(b, 3u, s.rows[3]);
+    store_row_out4(b, 4u, s.rows[4]);
+    store_row_out4(b, 5u, s.rows[5]);
+    store_row_out4(b, 6u, s.rows[6]);
+    store_row_out4(b, 7u, s.rows[7]);
+}
+
+fn store_out1(b: Block, s: Sums) {
+    store_row_out1(b, 0u, s.rows[0]);
+    store_row_out1(b, 1u, s.rows[1]);
+    store_row_out1(b, 2u, s.rows[2]);
+    store_row_out1(b, 3u, s.rows[3]);
+    store_row_out1(b, 4u, s.rows[4]);
+    store_row_out1(b, 5u, s.rows[5]);
+    store_row_out1(b, 6u, s.rows[6]);
+    store_row_out1(b, 7u, s.rows[7]);
+}
+
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let id = flat_index(wg, lane);
+    if id < p.total {
+        let b = block(id);
+        store_out4(b, accumulate_in4(b));
+    }
+}
+
+@compute @workgroup_size(64)
+fn main_in1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let id = flat_index(wg, lane);
+    if id < p.total {
+        let b = block(id);
+        store_out4(b, accumulate_in1(b));
+    }
+}
+
+@compute @workgroup_size(64)
+fn main_out1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let id = flat_index(wg, lane);
+    if id < p.total {
+        let b = block(id);
+        store_out1(b, accumulate_in4(b));
+    }
+}
+
+@compute @workgroup_size(64)
+fn main_in1_out1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let id = flat_index(wg, lane);
+    if id < p.total {
+        let b = block(id);
+        store_out1(b, accumulate_in1(b));
+    }
 }

@@ -32,22 +32,27 @@ fn choices_are_measured_once_remembered_and_persisted() {
     assert_eq!(choices.len(), 1, "{choices:?}");
     assert!(choices[0].0.contains("filters 8") && choices[0].0.contains(&gpu.adapter_info().name));
 
-    // The same shape again: no new measurement. A shape only one variant supports: none.
+    // The same shape again: no new measurement. Another shape (5 filters: the direct and the
+    // wide kernel apply): one more.
     gpu.conv2d(&spec, &x, &k, Some(&b)).unwrap();
-    let odd = Conv2dSpec::new(5, [3, 3]);
-    gpu.conv2d(
-        &odd,
-        &x,
-        &int_tensor(&mut rng, &odd.kernel_shape(3), 2),
-        Some(&int_tensor(&mut rng, &[5], 2)),
-    )
-    .unwrap();
     assert_eq!(gpu.autotune_choices(), choices);
+    let odd = Conv2dSpec::new(5, [3, 3]);
+    let (k5, b5) = (
+        int_tensor(&mut rng, &odd.kernel_shape(3), 2),
+        int_tensor(&mut rng, &[5], 2),
+    );
+    assert_eq!(
+        gpu.conv2d(&odd, &x, &k5, Some(&b5)).unwrap(),
+        reference::conv2d(&odd, &x, &k5, Some(&b5)).unwrap()
+    );
+    let choices = gpu.autotune_choices();
+    assert_eq!(choices.len(), 2, "{choices:?}");
+    assert!(choices.iter().any(|(key, _)| key.contains("filters 5")));
 
     // Another device on the same adapter starts with the persisted choice.
     let text = std::fs::read_to_string(&file).unwrap();
     let json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(json.as_object().unwrap().len(), 1);
+    assert_eq!(json.as_object().unwrap().len(), 2);
     let again = Gpu::with_options(options()).unwrap();
     assert_eq!(again.autotune_choices(), choices);
     assert_eq!(again.conv2d(&spec, &x, &k, Some(&b)).unwrap(), expected);
@@ -55,7 +60,7 @@ fn choices_are_measured_once_remembered_and_persisted() {
 }
 
 #[test]
-fn without_autotuning_nothing_is_measured_and_blocked_is_used_where_it_applies() {
+fn without_autotuning_nothing_is_measured_and_the_wide_kernel_is_used() {
     let gpu = Gpu::with_options(GpuOptions {
         autotune: false,
         autotune_cache: None,
@@ -73,5 +78,5 @@ fn without_autotuning_nothing_is_measured_and_blocked_is_used_where_it_applies()
     );
     assert!(gpu.autotune_choices().is_empty());
     assert_eq!(ConvVariant::choose(4), ConvVariant::Wide);
-    assert_eq!(ConvVariant::choose(6), ConvVariant::Direct);
+    assert_eq!(ConvVariant::choose(6), ConvVariant::Wide);
 }

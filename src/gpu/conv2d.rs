@@ -1,3 +1,5 @@
+use std::borrow::Cow;
+
 use super::{autotune, Gpu, Input, Kernel};
 use crate::error::{Error, Result};
 use crate::ops::Conv2dSpec;
@@ -23,9 +25,10 @@ pub enum ConvVariant {
     /// (Dense on a batch of one or two).
     Blocked,
     /// Implicit GEMM, 8 positions × 16 filters per invocation, 4 input channels per load when
-    /// `in_channels % 4 == 0` (`shaders/conv2d_wide.wgsl`): needs `filters % 4 == 0`. Made for
-    /// adapters where loads dominate (lavapipe and llvmpipe run each storage load as a loop over
-    /// SIMD lanes): it loads a quarter as often per multiply-add as the blocked kernel.
+    /// `in_channels % 4 == 0` (`shaders/conv2d_wide.wgsl`): any shape (the kernel's filter axis
+    /// is padded to a multiple of 4 on upload). Made for adapters where loads dominate
+    /// (lavapipe and llvmpipe run each storage load as a loop over SIMD lanes): it loads a
+    /// quarter as often per multiply-add as the blocked kernel.
     Wide,
     /// Implicit GEMM with 32 × 32 output tiles per workgroup and the reduction staged in
     /// workgroup memory (`shaders/conv2d_tiled.wgsl`): needs `filters % 4 == 0`. Made for
@@ -45,16 +48,14 @@ impl ConvVariant {
     /// Whether this variant can compute a layer with `filters` output channels.
     pub fn supports(self, filters: usize) -> bool {
         match self {
-            ConvVariant::Direct => true,
-            ConvVariant::Blocked | ConvVariant::Wide | ConvVariant::Tiled => {
-                filters.is_multiple_of(4)
-            }
+            ConvVariant::Direct | ConvVariant::Wide => true,
+            ConvVariant::Blocked | ConvVariant::Tiled => filters.is_multiple_of(4),
         }
     }
 
     /// The variant wgcnn uses for `filters` output channels when it does not autotune: the
-    /// wide register-blocked kernel wherever it applies (the fastest on lavapipe, the only
-    /// adapter measured so far).
+    /// wide register-blocked kernel, which applies to every shape and is the fastest on
+    /// lavapipe, the only adapter measured so far.
     pub fn choose(filters: usize) -> Self {
         if ConvVariant::Wide.supports(filters) {
             ConvVariant::Wide
@@ -63,15 +64,36 @@ impl ConvVariant {
         }
     }
 
-    /// The compiled kernel for this variant on inputs with `in_channels` channels.
-    pub(super) fn kernel(self, in_channels: usize) -> Kernel {
+    /// The compiled kernel for this variant on inputs with `in_channels` channels and
+    /// `filters` output channels.
+    pub(super) fn kernel(self, in_channels: usize, filters: usize) -> Kernel {
+        let (in4, out4) = (in_channels.is_multiple_of(4), filters.is_multiple_of(4));
         match self {
             ConvVariant::Direct => Kernel::Conv2d,
             ConvVariant::Blocked => Kernel::Conv2dBlocked,
-            ConvVariant::Wide if in_channels.is_multiple_of(4) => Kernel::Conv2dWide,
-            ConvVariant::Wide => Kernel::Conv2dWideScalar,
+            ConvVariant::Wide => match (in4, out4) {
+                (true, true) => Kernel::Conv2dWide,
+                (false, true) => Kernel::Conv2dWideIn1,
+                (true, false) => Kernel::Conv2dWideOut1,
+                (false, false) => Kernel::Conv2dWideIn1Out1,
+            },
             ConvVariant::Tiled => Kernel::Conv2dTiled,
         }
+    }
+
+    /// The kernel (HWIO) or bias values as this variant reads them: the wide kernel reads whole
+    /// vec4s of filters, so its filter axis (the last) is padded with zeros to a multiple of 4.
+    pub(super) fn filter_layout(self, data: &[f32], filters: usize) -> Cow<'_, [f32]> {
+        let padded = filters.next_multiple_of(4);
+        if self != ConvVariant::Wide || padded == filters || filters == 0 {
+            return Cow::Borrowed(data);
+        }
+        let zeros = std::iter::repeat_n(0.0, padded - filters);
+        Cow::Owned(
+            data.chunks(filters)
+                .flat_map(|row| row.iter().copied().chain(zeros.clone()))
+                .collect(),
+        )
     }
 }
 
@@ -154,13 +176,18 @@ impl Gpu {
                 ),
             });
         }
-        let kernel_id = variant.kernel(g.input[3]);
+        let kernel_id = variant.kernel(g.input[3], spec.filters);
         let mut d = self.window_dispatch(OP, &g, kernel_id)?;
         d.params.has_bias = u32::from(bias.is_some());
         d.params.activation = spec.activation.shader_code();
         // A binding cannot be empty (and the blocked kernel reads it as vec4): without a bias
         // the shaders never read this placeholder.
         let no_bias = [0.0f32; 4];
+        let kernel_data = variant.filter_layout(kernel.data(), spec.filters);
+        let bias_data = match bias {
+            Some(b) => variant.filter_layout(b.data(), spec.filters),
+            None => Cow::Borrowed(&no_bias[..]),
+        };
         let inputs = [
             Input {
                 name: "input",
@@ -168,11 +195,11 @@ impl Gpu {
             },
             Input {
                 name: "kernel",
-                data: kernel.data(),
+                data: &kernel_data,
             },
             Input {
                 name: "bias",
-                data: bias.map_or(&no_bias[..], Tensor::data),
+                data: &bias_data,
             },
         ];
         let params = bytemuck::bytes_of(&d.params);

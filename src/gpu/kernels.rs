@@ -11,7 +11,9 @@ pub(super) enum Kernel {
     Conv2dBlocked,
     Conv2dTiled,
     Conv2dWide,
-    Conv2dWideScalar,
+    Conv2dWideIn1,
+    Conv2dWideOut1,
+    Conv2dWideIn1Out1,
     MaxPool2d,
     AvgPool2d,
     ZeroPadding2d,
@@ -47,9 +49,18 @@ const fn shader(name: &'static str, source: &'static str) -> Shader {
     }
 }
 
+/// One of the entry points of `shaders/conv2d_wide.wgsl`.
+const fn wide(name: &'static str, entry_point: &'static str) -> Shader {
+    Shader {
+        name,
+        source: shader!("window.wgsl", "activation.wgsl", "conv2d_wide.wgsl"),
+        entry_point,
+    }
+}
+
 /// Every compute shader as compiled, in the order of the internal `Kernel` enum. Public so that
 /// a test can validate exactly these sources with naga.
-pub const SHADERS: [Shader; 11] = [
+pub const SHADERS: [Shader; 13] = [
     shader(
         "conv2d",
         shader!("window.wgsl", "activation.wgsl", "conv2d.wgsl"),
@@ -62,15 +73,10 @@ pub const SHADERS: [Shader; 11] = [
         "conv2d_tiled",
         shader!("window.wgsl", "activation.wgsl", "conv2d_tiled.wgsl"),
     ),
-    shader(
-        "conv2d_wide",
-        shader!("window.wgsl", "activation.wgsl", "conv2d_wide.wgsl"),
-    ),
-    Shader {
-        name: "conv2d_wide_scalar",
-        source: shader!("window.wgsl", "activation.wgsl", "conv2d_wide.wgsl"),
-        entry_point: "main_scalar",
-    },
+    wide("conv2d_wide", "main"),
+    wide("conv2d_wide_in1", "main_in1"),
+    wide("conv2d_wide_out1", "main_out1"),
+    wide("conv2d_wide_in1_out1", "main_in1_out1"),
     shader("max_pool2d", shader!("window.wgsl", "max_pool2d.wgsl")),
     shader("avg_pool2d", shader!("window.wgsl", "avg_pool2d.wgsl")),
     shader(

@@ -274,7 +274,10 @@ impl Gpu {
                 (n * h * w).div_ceil(conv2d::BLOCK_ROWS) * (f / 4)
             }
             // One invocation per WIDE_ROWS output positions × WIDE_FILTERS filters.
-            Kernel::Conv2dWide | Kernel::Conv2dWideScalar => {
+            Kernel::Conv2dWide
+            | Kernel::Conv2dWideIn1
+            | Kernel::Conv2dWideOut1
+            | Kernel::Conv2dWideIn1Out1 => {
                 let [n, h, w, f] = g.output;
                 (n * h * w).div_ceil(conv2d::WIDE_ROWS) * f.div_ceil(conv2d::WIDE_FILTERS)
             }

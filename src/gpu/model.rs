@@ -2,6 +2,7 @@
 //! buffers allocated once (the layers write the two in turn), one command buffer and one
 //! readback per batch chunk.
 
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 use wgpu::util::DeviceExt;
@@ -181,13 +182,18 @@ impl Gpu {
             match &l.layer {
                 Layer::Input(_) | Layer::Flatten | Layer::Dropout => {}
                 Layer::Conv2d { spec, softmax } => {
-                    let kernel = upload("kernel", w[0].data())?;
-                    let bias = upload("bias", w.get(1).map_or(&[0.0; 4][..], Tensor::data))?;
+                    let variant = self.conv_variant(spec, [chunk, input[0], input[1], input[2]])?;
+                    let kernel =
+                        upload("kernel", &variant.filter_layout(w[0].data(), spec.filters))?;
+                    let bias = upload(
+                        "bias",
+                        &w.get(1).map_or(Cow::Borrowed(&[0.0; 4][..]), |b| {
+                            variant.filter_layout(b.data(), spec.filters)
+                        }),
+                    )?;
                     ops.push((
                         StepOp::Window {
-                            kernel: self
-                                .conv_variant(spec, [chunk, input[0], input[1], input[2]])?
-                                .kernel(input[2]),
+                            kernel: variant.kernel(input[2], spec.filters),
                             window: WindowOp::Conv(*spec),
                             hwc: hwc(&label)?,
                             has_bias: spec.use_bias,
@@ -245,17 +251,23 @@ impl Gpu {
                 } => {
                     // Dense is a 1×1 convolution over the leading axes: its (in, units) kernel
                     // is already the HWIO kernel (1, 1, in, units), so the conv kernels serve.
-                    let kernel = upload("kernel", w[0].data())?;
-                    let bias = upload("bias", if *use_bias { w[1].data() } else { &[0.0; 4] })?;
                     let spec = Conv2dSpec::new(*units, [1, 1])
                         .use_bias(*use_bias)
                         .activation(activation.elementwise());
                     let hwc = [rows(input), 1, input.last().copied().unwrap_or(1)];
+                    let variant = self.conv_variant(&spec, [chunk, hwc[0], hwc[1], hwc[2]])?;
+                    let kernel = upload("kernel", &variant.filter_layout(w[0].data(), *units))?;
+                    let bias = upload(
+                        "bias",
+                        &if *use_bias {
+                            variant.filter_layout(w[1].data(), *units)
+                        } else {
+                            Cow::Borrowed(&[0.0; 4][..])
+                        },
+                    )?;
                     ops.push((
                         StepOp::Window {
-                            kernel: self
-                                .conv_variant(&spec, [chunk, hwc[0], hwc[1], hwc[2]])?
-                                .kernel(hwc[2]),
+                            kernel: variant.kernel(hwc[2], *units),
                             window: WindowOp::Conv(spec),
                             hwc,
                             has_bias: *use_bias,
