@@ -15,7 +15,7 @@ mod model;
 mod scopes;
 
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use wgpu::util::DeviceExt;
@@ -60,7 +60,7 @@ impl Default for GpuOptions {
     }
 }
 
-/// A wgpu device with wgcnn's pipelines compiled, ready to run ops.
+/// A wgpu device ready to run wgcnn's ops (each kernel's pipeline is compiled on first use).
 ///
 /// Cheap to share: ops take `&self` and may be called from several threads.
 pub struct Gpu {
@@ -74,8 +74,9 @@ pub struct Gpu {
     /// The first error wgpu reported outside an error scope (none is expected: every operation
     /// runs inside scopes); surfaced by the next op instead of wgpu's default panic.
     uncaptured: Arc<Mutex<Option<String>>>,
-    /// One per [`Kernel`], compiled once when the device is opened.
-    pipelines: Vec<wgpu::ComputePipeline>,
+    /// One per [`Kernel`], compiled on first use (inside that op's error scopes) and kept:
+    /// compiling all of them up front cost lavapipe about half a second at every start.
+    pipelines: Vec<OnceLock<wgpu::ComputePipeline>>,
     tuner: autotune::Autotuner,
 }
 
@@ -150,13 +151,7 @@ impl Gpu {
             }
         }));
 
-        let scopes = Scopes::push(&device);
-        let pipelines = SHADERS
-            .iter()
-            .map(|shader| pipeline(&device, shader))
-            .collect();
-        scopes.pop("pipeline creation")?;
-
+        let pipelines = SHADERS.iter().map(|_| OnceLock::new()).collect();
         Ok(Self {
             info,
             device,
@@ -181,7 +176,8 @@ impl Gpu {
     }
 
     fn pipeline(&self, kernel: Kernel) -> &wgpu::ComputePipeline {
-        &self.pipelines[kernel as usize]
+        self.pipelines[kernel as usize]
+            .get_or_init(|| pipeline(&self.device, &SHADERS[kernel as usize]))
     }
 
     /// The bind group every kernel uses: binding 0 the uniform parameters, then the read-only
