@@ -38,23 +38,36 @@ impl Drop for Dir {
     }
 }
 
-/// Runs the binary with `args`; COLUMNS is cleared so that summaries take Keras's pipe width,
-/// and the autotuning cache goes to a temporary directory, not the user's.
+/// The binary with `args`; COLUMNS is cleared so that summaries take Keras's pipe width, and
+/// the autotuning cache goes to a temporary directory, not the user's.
+fn command(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_wgcnn"));
+    command.args(args).env_remove("COLUMNS").env(
+        "WGCNN_CACHE_DIR",
+        std::env::temp_dir().join("wgcnn-cli-test-cache"),
+    );
+    command
+}
+
+/// Runs [`command`].
 fn wgcnn(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_wgcnn"))
-        .args(args)
-        .env_remove("COLUMNS")
-        .env(
-            "WGCNN_CACHE_DIR",
-            std::env::temp_dir().join("wgcnn-cli-test-cache"),
-        )
-        .output()
-        .unwrap()
+    command(args).output().unwrap()
 }
 
 /// A path as a command-line argument (temp paths here are UTF-8).
 fn arg(path: &Path) -> &str {
     path.to_str().unwrap()
+}
+
+/// Asserts a successful run (showing its output if not) and returns its stdout.
+fn assert_succeeds(out: &std::process::Output) -> String {
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
 
 /// Asserts a failed run: non-zero exit, exactly one `error: ...` line mentioning `needle`, no
@@ -113,11 +126,7 @@ fn conv2d_on_both_backends_matches_the_reference() {
             "--output",
             arg(&y),
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_succeeds(&out);
         assert_eq!(read_npy(&y).unwrap(), expected, "{backend}");
     }
 }
@@ -145,11 +154,7 @@ fn max_pool2d_strides_default_to_pool_size() {
             "--output",
             arg(&y),
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_succeeds(&out);
         assert_eq!(read_npy(&y).unwrap(), expected, "{backend}");
     }
 }
@@ -318,12 +323,7 @@ fn bad_shapes_and_configs_fail_cleanly() {
 #[test]
 fn adapters_lists_and_marks_the_selected_one() {
     let out = wgcnn(&["adapters"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = assert_succeeds(&out);
     let selected: Vec<&str> = stdout.lines().filter(|l| l.starts_with('*')).collect();
     assert_eq!(selected.len(), 1, "{stdout}");
     assert!(
@@ -335,12 +335,7 @@ fn adapters_lists_and_marks_the_selected_one() {
 #[test]
 fn demo_runs_the_seed_examples() {
     let out = wgcnn(&["demo"]);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let stdout = assert_succeeds(&out);
     for needle in [
         "Total params: 1,250,858 (4.77 MB)",
         "the outputs agree",
@@ -367,25 +362,15 @@ fn models(name: &str) -> PathBuf {
 fn summary_prints_keras_table_json_and_explanations() {
     let keras = std::fs::read_to_string(models("cifar10.summary.txt")).unwrap();
     let out = wgcnn(&["summary", arg(&models("cifar10.json"))]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(String::from_utf8_lossy(&out.stdout), keras);
+    assert_eq!(assert_succeeds(&out), keras);
 
     // In a 120-column terminal Keras draws the table 88 wide; wgcnn follows $COLUMNS the same way.
-    let wide = Command::new(env!("CARGO_BIN_EXE_wgcnn"))
-        .args(["summary", arg(&models("frozen.json"))])
+    let wide = command(&["summary", arg(&models("frozen.json"))])
         .env("COLUMNS", "120")
-        .env(
-            "WGCNN_CACHE_DIR",
-            std::env::temp_dir().join("wgcnn-cli-test-cache"),
-        )
         .output()
         .unwrap();
     let keras_wide = std::fs::read_to_string(models("frozen.summary120.txt")).unwrap();
-    assert_eq!(String::from_utf8_lossy(&wide.stdout), keras_wide);
+    assert_eq!(assert_succeeds(&wide), keras_wide);
 
     let out = wgcnn(&["summary", "--json", arg(&models("every_layer.keras"))]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -428,11 +413,7 @@ fn run_matches_keras_on_both_backends() {
             "--batch-size",
             "2",
         ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        assert_succeeds(&out);
         common::assert_close(&read_npy(&y).unwrap(), &expected, 2e-5, backend);
     }
 }
@@ -501,12 +482,7 @@ fn bench_reports_json_tables_and_plots() {
         "gpu,cpu,reference",
         "--json",
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+    let lines: Vec<serde_json::Value> = assert_succeeds(&out)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
@@ -543,12 +519,7 @@ fn bench_reports_json_tables_and_plots() {
         "--plot",
         arg(&svg),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let table = String::from_utf8_lossy(&out.stdout);
+    let table = assert_succeeds(&out);
     assert!(
         table.contains("conv2d_17 (Conv2D)") && table.contains("whole forward pass"),
         "{table}"
