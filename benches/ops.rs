@@ -16,18 +16,18 @@ fn tensor(shape: &[usize]) -> Tensor {
 }
 
 /// A one-layer model running `spec` with `variant`, its input loaded on the device.
-fn gpu_layer<'g>(gpu: &'g Gpu, spec: Conv2dSpec, shape: [usize; 4]) -> wgcnn::gpu::GpuModel<'g> {
+fn gpu_layer<'g>(gpu: &'g Gpu, spec: Conv2dSpec, shape: [usize; 4]) -> wgcnn::model::GpuModel<'g> {
     let [n, h, w, c] = shape;
     let mut model = Sequential::new([h, w, c])
-        .conv2d(spec)
+        .layer(wgcnn::layers::Conv2d::new(spec))
         .build()
         .expect("bench model");
     let weights = std::iter::once(tensor(&spec.kernel_shape(c)))
         .chain(spec.use_bias.then(|| tensor(&[spec.filters])))
         .collect();
     model.set_weights("conv2d", weights).expect("bench weights");
-    let mut compiled = gpu.compile(&model, n).expect("bench compile");
-    compiled.load(&tensor(&shape)).expect("bench input");
+    let mut compiled = model.compile(gpu, n).expect("bench compile");
+    compiled.load(&[&tensor(&shape)]).expect("bench input");
     compiled
 }
 
@@ -67,7 +67,7 @@ fn conv2d(c: &mut Criterion) {
             .expect("the GPU benchmarks need an adapter");
             // Autotuning is off, so the model uses `choose`; time the other variant through
             // the single-op path instead.
-            if variant == ConvVariant::choose(spec.filters) {
+            if variant == ConvVariant::choose(&spec) {
                 let mut compiled = gpu_layer(&gpu, spec, shape);
                 group.bench_function(BenchmarkId::new(format!("gpu_{variant:?}"), name), |b| {
                     b.iter(|| compiled.run_loaded().expect("gpu conv2d"))
@@ -122,8 +122,8 @@ fn cifar10_model(c: &mut Criterion) {
     let model = Model::load(path).expect("the bundled model");
     let x = tensor(&[32, 32, 32, 3]);
     let gpu = Gpu::new().expect("the GPU benchmarks need an adapter");
-    let mut compiled = gpu.compile(&model, 32).expect("compile");
-    compiled.load(&x).expect("input");
+    let mut compiled = model.compile(&gpu, 32).expect("compile");
+    compiled.load(&[&x]).expect("input");
     let mut group = c.benchmark_group("cifar10_batch32");
     group.sample_size(10);
     group.bench_function("gpu", |b| {

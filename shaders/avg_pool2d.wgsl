@@ -6,7 +6,7 @@
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read_write> output: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
     let idx = flat_index(wg, lane);
     if idx >= p.total {
@@ -30,5 +30,5 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         }
     }
     // Every Keras window holds at least one real cell.
-    output[idx] = sum / f32(max(count, 1u));
+    output[output_index(idx / p.out_c, o.w)] = sum / f32(max(count, 1u));
 }

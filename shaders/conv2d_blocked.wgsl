@@ -3,7 +3,8 @@
 // multiply-adds and every kernel vec4 feeds 4. A smaller block than conv2d_wide.wgsl's 8 × 16:
 // it shares the work out over 8× as many invocations, which wins when there are few output
 // positions (a Dense layer on a batch of one or two). Patches are gathered on the fly (no im2col
-// buffer); padding cells are skipped. Needs filters % 4 == 0 (vec4 kernel, bias and output).
+// buffer); padding cells are skipped. Needs filters % 4 == 0 (vec4 kernel, bias and output), and
+// an output pitch and offset that are multiples of 4.
 // Uses Params, input_row and input_col from window.wgsl and activate4 from activation.wgsl;
 // `p.total` counts invocations: ceil(rows / 4) × filters / 4.
 
@@ -14,9 +15,9 @@ const RM: u32 = 4u;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
-    let id = (wg.y * p.groups_x + wg.x) * WG_SIZE + lane;
+    let id = flat_index(wg, lane);
     if id >= p.total {
         return;
     }
@@ -71,7 +72,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var i = 0u; i < RM; i++) {
         let m = first_row + i;
         if m < rows {
-            output[m * col_blocks + nb] = activate4(p.activation, acc[i] + b);
+            output[output_index(m, 0u) / 4u + nb] = activate4(p.activation, acc[i] + b);
         }
     }
 }

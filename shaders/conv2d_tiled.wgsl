@@ -2,7 +2,9 @@
 // computes a 32-position × 32-filter tile of the output; the reduction (K = kh·kw·cin) runs
 // in slices of 8, each slice's patches (gathered on the fly, zeros for padding) and kernel
 // rows staged in workgroup memory and shared by all 64 invocations; each invocation then
-// accumulates 4 positions × 4 filters (one vec4) in registers. Needs filters % 4 == 0.
+// accumulates 4 positions × 4 filters (one vec4) in registers. Needs filters % 4 == 0 and an
+// output pitch and offset that are multiples of 4. The tile shape is structural: 64 invocations
+// (the host passes WG_SIZE = 64) each own 4 rows × 1 vec4 of the 32 × 32 tile.
 // Uses Params, input_row and input_col from window.wgsl and activate4 from activation.wgsl;
 // `p.total` counts invocations: 64 per tile, ceil(rows / 32) × ceil(filters / 32) tiles.
 
@@ -18,7 +20,7 @@ const TK: u32 = 8u;
 var<workgroup> patches: array<f32, 256>; // [TK][TM]
 var<workgroup> weights: array<vec4<f32>, 64>; // [TK][TN4]
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
     // Workgroup-uniform, so the barriers below stay in uniform control flow.
     let tile = wg.y * p.groups_x + wg.x;
@@ -94,7 +96,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         for (var i = 0u; i < 4u; i++) {
             let m = row0 + tr * 4u + i;
             if m < rows {
-                output[m * col_blocks + nb] = activate4(p.activation, acc[i] + b);
+                output[output_index(m, 0u) / 4u + nb] = activate4(p.activation, acc[i] + b);
             }
         }
     }

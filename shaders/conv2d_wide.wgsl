@@ -12,7 +12,8 @@
 // Any filter count: the host pads the kernel's (and bias's) filter axis with zeros to a multiple
 // of 4, so kernel rows are whole vec4s; outputs past the real filters are not stored. Four entry
 // points, by how the input is read (4 channels per load when in_c % 4 == 0, else one) and the
-// output written (vec4s when filters % 4 == 0, else one float at a time):
+// output written (vec4s when filters, output pitch and offset are multiples of 4, else one float
+// at a time):
 //   main: in4/out4   main_in1: in1/out4   main_out1: in4/out1   main_in1_out1: in1/out1
 // Patches are gathered on the fly (no im2col buffer); padding cells read as zero. Uses Params,
 // flat_index, input_row and input_col from window.wgsl and activate4 from activation.wgsl;
@@ -184,7 +185,7 @@ fn store_row_out4(b: Block, i: u32, acc: mat4x4<f32>) {
     let col_blocks = col_blocks();
     for (var j = 0u; j < FN4; j++) {
         if b.nb + j < col_blocks {
-            output4[m * col_blocks + b.nb + j] = finish(b, j, acc[j]);
+            output4[output_index(m, 0u) / 4u + b.nb + j] = finish(b, j, acc[j]);
         }
     }
 }
@@ -200,7 +201,7 @@ fn store_row_out1(b: Block, i: u32, acc: mat4x4<f32>) {
         for (var e = 0u; e < 4u; e++) {
             let f = (b.nb + j) * 4u + e;
             if f < p.out_c {
-                output1[m * p.out_c + f] = v[e];
+                output1[output_index(m, f)] = v[e];
             }
         }
     }
@@ -239,7 +240,7 @@ fn store_out1(b: Block, s: Sums) {
     store_row_out1(b, 7u, s.rows[7]);
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
     let id = flat_index(wg, lane);
     if id < p.total {
@@ -248,7 +249,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_SIZE)
 fn main_in1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
     let id = flat_index(wg, lane);
     if id < p.total {
@@ -257,7 +258,7 @@ fn main_in1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_inde
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_SIZE)
 fn main_out1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
     let id = flat_index(wg, lane);
     if id < p.total {
@@ -266,7 +267,7 @@ fn main_out1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_ind
     }
 }
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_SIZE)
 fn main_in1_out1(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
     let id = flat_index(wg, lane);
     if id < p.total {

@@ -1,11 +1,12 @@
-// MaxPooling2D: one output element per invocation. Cells in the (asymmetric, Keras 'same')
-// padding are skipped, so they never win the max.
+// MaxPooling2D (and GlobalMaxPooling2D, one window over the whole image): one output element
+// per invocation. Cells in the (asymmetric, Keras 'same') padding are skipped, so they never win
+// the max. NaN wins, as in Keras (XLA's max keeps NaN).
 // Uses Params, flat_index, output_coords, input_row and input_col from window.wgsl.
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;
 @group(0) @binding(2) var<storage, read_write> output: array<f32>;
 
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
     let idx = flat_index(wg, lane);
     if idx >= p.total {
@@ -14,9 +15,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let o = output_coords(idx);
     let n = o.x;
     let c = o.w;
-    // Every Keras window ('valid' or 'same') holds at least one real cell, so `best` is set.
-    var best = 0.0;
-    var seen = false;
+    // Every Keras window ('valid' or 'same') holds at least one real cell.
+    var best = bitcast<f32>(0xff800000u); // -inf
     for (var ky = 0u; ky < p.win_h; ky++) {
         let iy = input_row(o.y, ky);
         if iy >= p.in_h {
@@ -28,11 +28,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
                 continue;
             }
             let v = input[((n * p.in_h + iy) * p.in_w + ix) * p.in_c + c];
-            if !seen || v > best {
+            if v > best || is_nan(v) {
                 best = v;
-                seen = true;
+            }
+            if is_nan(best) {
+                break;
             }
         }
+        if is_nan(best) {
+            break;
+        }
     }
-    output[idx] = best;
+    output[output_index(idx / p.out_c, c)] = best;
 }

@@ -1,49 +1,250 @@
-//! Activations that can be fused into a layer's output store.
+//! Keras's element-wise activations, by the names Keras serializes them with.
+//!
+//! [`Activation::apply`] is the reference: Keras's (JAX backend's) formula evaluated in `f64`,
+//! keeping NaN wherever Keras keeps it (Rust's `f64::max` would drop it, so comparisons here
+//! are written out). `shaders/activation.wgsl` implements the same functions by the same codes.
 
 use std::fmt;
 use std::str::FromStr;
 
 /// An element-wise activation, named as in Keras (`activation='relu'`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Softmax and log-softmax work along an axis, not element by element; they are layers of
+/// their own (see [`crate::layers::Softmax`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum Activation {
     /// Identity (Keras `None` / `'linear'`).
     #[default]
     Linear,
     /// `max(x, 0)`.
     Relu,
+    /// `min(max(x, 0), 6)`.
+    Relu6,
     /// `1 / (1 + e^-x)`.
     Sigmoid,
     /// Hyperbolic tangent.
     Tanh,
+    /// `x · sigmoid(x)` (Keras `silu`, alias `swish`).
+    Silu,
+    /// `x · Φ(x)` with the exact normal CDF (Keras `gelu`).
+    Gelu,
+    /// `x · Φ(x)` with Φ's tanh approximation (Keras `ops.gelu(approximate=True)`).
+    GeluTanh,
+    /// `relu6(x + 3) / 6`.
+    HardSigmoid,
+    /// `x · hard_sigmoid(x)` (Keras `hard_silu`, alias `hard_swish`).
+    HardSilu,
+    /// `log(1 + e^x)`.
+    Softplus,
+    /// `x / (1 + |x|)`.
+    Softsign,
+    /// `x` if `x > 0`, else `e^x − 1`.
+    Elu,
+    /// Scaled ELU with Keras's fixed constants.
+    Selu,
+    /// `x` if `x ≥ 0`, else `0.2·x` (Keras's default slope for the string `'leaky_relu'`).
+    LeakyRelu,
+    /// `e^x`.
+    Exponential,
+    /// `x · tanh(softplus(x))`.
+    Mish,
+    /// `max(x, 0) + min(e^x − 1, 0)` (α = 1).
+    Celu,
+    /// `−softplus(−x)`.
+    LogSigmoid,
+    /// `x` clipped to `[−1, 1]`.
+    HardTanh,
+    /// `x − tanh(x)`.
+    TanhShrink,
+    /// `x ∓ 0.5` outside `[−0.5, 0.5]`, else 0.
+    SoftShrink,
+    /// `x` outside `[−0.5, 0.5]`, else 0.
+    HardShrink,
+    /// 0 below −1, `x` above 1, `(x + 1)²/4` between.
+    SparsePlus,
+    /// `(x + sqrt(x² + 4)) / 2`.
+    Squareplus,
+    /// 0 below −1, 1 above 1, `(x + 1)/2` between.
+    SparseSigmoid,
+}
+
+/// SELU's α and scale, as Keras (and JAX) define them.
+const SELU_ALPHA: f64 = 1.673_263_242_354_377_3;
+const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
+
+/// `max(x, y)` that returns NaN when either is NaN, as `jnp.maximum` does.
+pub(crate) fn nan_max(x: f64, y: f64) -> f64 {
+    if x.is_nan() || y.is_nan() {
+        f64::NAN
+    } else if x >= y {
+        x
+    } else {
+        y
+    }
+}
+
+/// `min(x, y)` that returns NaN when either is NaN, as `jnp.minimum` does.
+pub(crate) fn nan_min(x: f64, y: f64) -> f64 {
+    if x.is_nan() || y.is_nan() {
+        f64::NAN
+    } else if x <= y {
+        x
+    } else {
+        y
+    }
+}
+
+/// `jax.nn.relu`: `max(x, 0)`, NaN kept; negative inputs and −0.0 give +0.0.
+pub(crate) fn relu(x: f64) -> f64 {
+    if x.is_nan() || x > 0.0 {
+        x
+    } else {
+        0.0
+    }
+}
+
+/// `jax.nn.softplus`: `logaddexp(x, 0)`, stable for large |x|.
+fn softplus(x: f64) -> f64 {
+    if x.is_nan() {
+        return x;
+    }
+    x.max(0.0) + (-x.abs()).exp().ln_1p()
+}
+
+fn sigmoid(x: f64) -> f64 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+fn relu6(x: f64) -> f64 {
+    nan_min(nan_max(x, 0.0), 6.0)
+}
+
+fn sparse_plus(x: f64) -> f64 {
+    if x <= -1.0 {
+        0.0
+    } else if x >= 1.0 {
+        x
+    } else {
+        (x + 1.0) * (x + 1.0) / 4.0
+    }
 }
 
 impl Activation {
     /// Every activation, in the order of their shader codes.
-    pub const ALL: [Activation; 4] = [
+    pub const ALL: [Activation; 26] = [
         Activation::Linear,
         Activation::Relu,
         Activation::Sigmoid,
         Activation::Tanh,
+        Activation::Relu6,
+        Activation::Silu,
+        Activation::Gelu,
+        Activation::GeluTanh,
+        Activation::HardSigmoid,
+        Activation::HardSilu,
+        Activation::Softplus,
+        Activation::Softsign,
+        Activation::Elu,
+        Activation::Selu,
+        Activation::LeakyRelu,
+        Activation::Exponential,
+        Activation::Mish,
+        Activation::Celu,
+        Activation::LogSigmoid,
+        Activation::HardTanh,
+        Activation::TanhShrink,
+        Activation::SoftShrink,
+        Activation::HardShrink,
+        Activation::SparsePlus,
+        Activation::Squareplus,
+        Activation::SparseSigmoid,
     ];
 
     /// Applies the activation in double precision (the CPU reference's accuracy).
     pub fn apply(self, x: f64) -> f64 {
         match self {
             Activation::Linear => x,
-            Activation::Relu => x.max(0.0),
-            Activation::Sigmoid => 1.0 / (1.0 + (-x).exp()),
+            Activation::Relu => relu(x),
+            Activation::Relu6 => relu6(x),
+            Activation::Sigmoid => sigmoid(x),
             Activation::Tanh => x.tanh(),
+            Activation::Silu => x * sigmoid(x),
+            Activation::Gelu => 0.5 * x * libm::erfc(-x / std::f64::consts::SQRT_2),
+            Activation::GeluTanh => {
+                let inner = (2.0 / std::f64::consts::PI).sqrt() * (x + 0.044_715 * x * x * x);
+                0.5 * x * (1.0 + inner.tanh())
+            }
+            Activation::HardSigmoid => relu6(x + 3.0) / 6.0,
+            Activation::HardSilu => x * relu6(x + 3.0) / 6.0,
+            Activation::Softplus => softplus(x),
+            Activation::Softsign => x / (x.abs() + 1.0),
+            Activation::Elu => {
+                if x > 0.0 {
+                    x
+                } else {
+                    x.exp_m1()
+                }
+            }
+            Activation::Selu => SELU_SCALE * if x > 0.0 { x } else { SELU_ALPHA * x.exp_m1() },
+            Activation::LeakyRelu => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    0.2 * x
+                }
+            }
+            Activation::Exponential => x.exp(),
+            Activation::Mish => x * softplus(x).tanh(),
+            Activation::Celu => nan_max(x, 0.0) + nan_min(x, 0.0).exp_m1(),
+            Activation::LogSigmoid => -softplus(-x),
+            // f64::clamp keeps NaN, as Keras's nested `where` does.
+            Activation::HardTanh => x.clamp(-1.0, 1.0),
+            Activation::TanhShrink => x - x.tanh(),
+            Activation::SoftShrink => {
+                if x > 0.5 {
+                    x - 0.5
+                } else if x < -0.5 {
+                    x + 0.5
+                } else {
+                    // Also NaN: Keras's nested `where` falls through to 0.
+                    0.0
+                }
+            }
+            Activation::HardShrink => {
+                if x.abs() > 0.5 {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            Activation::SparsePlus => {
+                if x.is_nan() {
+                    // The last branch of Keras's nested where: (x + 1)² / 4.
+                    x
+                } else {
+                    sparse_plus(x)
+                }
+            }
+            Activation::Squareplus => (x + (x * x + 4.0).sqrt()) / 2.0,
+            Activation::SparseSigmoid => {
+                if x <= -1.0 {
+                    0.0
+                } else if x >= 1.0 {
+                    1.0
+                } else {
+                    0.5 * (x + 1.0)
+                }
+            }
         }
     }
 
-    /// The code the WGSL shaders switch on; must match `shaders/conv2d.wgsl`.
+    /// The code the WGSL shaders switch on (`shaders/activation.wgsl`).
     pub(crate) fn shader_code(self) -> u32 {
-        match self {
-            Activation::Linear => 0,
-            Activation::Relu => 1,
-            Activation::Sigmoid => 2,
-            Activation::Tanh => 3,
-        }
+        Activation::ALL
+            .iter()
+            .position(|&a| a == self)
+            .map_or(0, |i| i as u32)
     }
 
     /// The Keras name.
@@ -51,8 +252,42 @@ impl Activation {
         match self {
             Activation::Linear => "linear",
             Activation::Relu => "relu",
+            Activation::Relu6 => "relu6",
             Activation::Sigmoid => "sigmoid",
             Activation::Tanh => "tanh",
+            Activation::Silu => "silu",
+            Activation::Gelu => "gelu",
+            Activation::GeluTanh => "gelu_tanh",
+            Activation::HardSigmoid => "hard_sigmoid",
+            Activation::HardSilu => "hard_silu",
+            Activation::Softplus => "softplus",
+            Activation::Softsign => "softsign",
+            Activation::Elu => "elu",
+            Activation::Selu => "selu",
+            Activation::LeakyRelu => "leaky_relu",
+            Activation::Exponential => "exponential",
+            Activation::Mish => "mish",
+            Activation::Celu => "celu",
+            Activation::LogSigmoid => "log_sigmoid",
+            Activation::HardTanh => "hard_tanh",
+            Activation::TanhShrink => "tanh_shrink",
+            Activation::SoftShrink => "soft_shrink",
+            Activation::HardShrink => "hard_shrink",
+            Activation::SparsePlus => "sparse_plus",
+            Activation::Squareplus => "squareplus",
+            Activation::SparseSigmoid => "sparse_sigmoid",
+        }
+    }
+
+    /// Parses a Keras activation name, including its aliases (`swish`, `hard_swish`).
+    /// `gelu_tanh` is wgcnn's name for the approximate GELU, which Keras serializes only as
+    /// an op (`ops.gelu(x, approximate=True)`), never as an activation string.
+    pub fn from_keras(name: &str) -> Option<Self> {
+        match name {
+            "swish" => Some(Activation::Silu),
+            "hard_swish" => Some(Activation::HardSilu),
+            "gelu_tanh" => None,
+            other => Activation::ALL.into_iter().find(|a| a.name() == other),
         }
     }
 }
@@ -67,11 +302,16 @@ impl FromStr for Activation {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Activation::ALL
-            .into_iter()
-            .find(|a| a.name() == s)
-            .ok_or_else(|| {
-                format!("unknown activation '{s}' (expected linear, relu, sigmoid or tanh)")
-            })
+        let parsed = match s {
+            "gelu_tanh" => Some(Activation::GeluTanh),
+            other => Activation::from_keras(other),
+        };
+        parsed.ok_or_else(|| {
+            let names: Vec<&str> = Activation::ALL.iter().map(|a| a.name()).collect();
+            format!(
+                "unknown activation '{s}' (expected one of: {})",
+                names.join(", ")
+            )
+        })
     }
 }

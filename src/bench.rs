@@ -94,11 +94,13 @@ pub(crate) fn conv2d(
         let timing = match backend {
             Backend::Gpu => {
                 let gpu = Gpu::new()?;
-                let mut model = Sequential::new([h, w, c]).conv2d(spec).build()?;
+                let mut model = Sequential::new([h, w, c])
+                    .layer(wgcnn::layers::Conv2d::new(spec))
+                    .build()?;
                 let weights: Vec<Tensor> = std::iter::once(k.clone()).chain(b.clone()).collect();
                 model.set_weights("conv2d", weights)?;
-                let mut compiled = gpu.compile(&model, n)?;
-                compiled.load(&x)?;
+                let mut compiled = model.compile(&gpu, n)?;
+                compiled.load(&[&x])?;
                 let runs = time_runs("gpu", warmup, repeat, || compiled.run_loaded().map(drop))?;
                 Timing {
                     backend: "gpu",
@@ -190,6 +192,8 @@ pub(crate) struct ModelTiming {
     /// Median per layer (index into the model's layers), in milliseconds; `None` where the
     /// backend does no work for the layer (Flatten and Dropout on the GPU).
     pub layers: Vec<Option<f64>>,
+    /// Device memory the compiled model holds (GPU only).
+    pub memory: Option<wgcnn::gpu::Memory>,
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -204,27 +208,24 @@ fn median(mut v: Vec<f64>) -> f64 {
     }
 }
 
-/// FLOPs of each layer for a batch (2 per multiply-add; 0 for layers without a reduction).
+/// FLOPs of each layer (all its calls) for a batch: 2 per multiply-add.
 pub(crate) fn layer_flops(model: &wgcnn::model::Model, batch: usize) -> Vec<f64> {
-    use wgcnn::model::Layer;
-    let shapes = model.shapes();
+    let mut flops = vec![0.0; model.layers().len()];
+    let nodes: Vec<(usize, usize)> = model.nodes().map(|(i, n)| (i, n.layer)).collect();
+    for (node, f) in model.node_flops() {
+        if let Some(&(_, layer)) = nodes.iter().find(|(i, _)| *i == node) {
+            flops[layer] += f as f64 * batch as f64;
+        }
+    }
+    flops
+}
+
+/// The top-level layer a GPU step label (`name (Class)` or `nested/inner (Class)`) belongs to.
+fn layer_of_label(model: &wgcnn::model::Model, label: &str) -> Option<usize> {
     model
         .layers()
         .iter()
-        .enumerate()
-        .map(|(i, l)| {
-            let out: usize = shapes[i].iter().product();
-            let input = if i == 0 { &shapes[0] } else { &shapes[i - 1] };
-            let k = match &l.layer {
-                Layer::Conv2d { spec, .. } => {
-                    spec.kernel_size[0] * spec.kernel_size[1] * input.last().copied().unwrap_or(0)
-                }
-                Layer::Dense { .. } => input.last().copied().unwrap_or(0),
-                _ => 0,
-            };
-            2.0 * (batch * out * k) as f64
-        })
-        .collect()
+        .position(|l| label == l.label() || label.starts_with(&format!("{}/", l.name)))
 }
 
 /// Times a whole model on each backend: the whole pass, and each layer on its own.
@@ -234,16 +235,22 @@ pub(crate) fn model(
     args: &TimingArgs,
 ) -> wgcnn::Result<Vec<ModelTiming>> {
     let (warmup, repeat) = (args.warmup as usize, args.repeat as usize);
-    let mut shape = vec![batch];
-    shape.extend_from_slice(model.input_shape());
-    let x = data(&shape, 1)?;
+    let inputs: Vec<Tensor> = model
+        .input_shapes()
+        .iter()
+        .enumerate()
+        .map(|(k, s)| data(&[&[batch][..], s].concat(), k + 1))
+        .collect::<wgcnn::Result<_>>()?;
+    let x: Vec<&Tensor> = inputs.iter().collect();
     let n_layers = model.layers().len();
+    let layer_of_node: std::collections::HashMap<usize, usize> =
+        model.nodes().map(|(i, n)| (i, n.layer)).collect();
     let mut results = Vec::new();
     for backend in &args.backend {
         let result = match backend {
             Backend::Gpu => {
                 let gpu = Gpu::new()?;
-                let mut compiled = gpu.compile(model, batch)?;
+                let mut compiled = model.compile(&gpu, batch)?;
                 compiled.load(&x)?;
                 let runs = time_runs("gpu", warmup, repeat, || compiled.run_loaded().map(drop))?;
                 // Each dispatch alone, `repeat` times; a layer's time is the sum of its steps.
@@ -258,11 +265,7 @@ pub(crate) fn model(
                 }
                 let mut layers = vec![None; n_layers];
                 for (label, times) in per_step {
-                    if let Some(i) = model
-                        .layers()
-                        .iter()
-                        .position(|l| format!("{} ({})", l.name, l.class_name) == label)
-                    {
+                    if let Some(i) = layer_of_label(model, &label) {
                         layers[i] = Some(layers[i].unwrap_or(0.0) + median(times));
                     }
                 }
@@ -273,21 +276,31 @@ pub(crate) fn model(
                         runs,
                     },
                     layers,
+                    memory: Some(compiled.memory()),
                 }
             }
             Backend::Cpu | Backend::Reference => {
                 let fast = *backend == Backend::Cpu;
                 let label = if fast { "cpu" } else { "reference" };
-                let mut per_layer = vec![Vec::new(); n_layers];
                 for _ in 0..warmup {
                     model.run_cpu_timed(&x, fast, &mut |_, _| {})?;
                 }
+                // Per run, the time of each layer (summed over its calls).
+                let mut per_layer = vec![Vec::new(); n_layers];
                 let runs = time_runs(label, 0, repeat, || {
-                    model
-                        .run_cpu_timed(&x, fast, &mut |i, t| {
-                            per_layer[i].push(t.as_secs_f64() * 1e3)
-                        })
-                        .map(drop)
+                    let mut this_run = vec![None::<f64>; n_layers];
+                    model.run_cpu_timed(&x, fast, &mut |node, t| {
+                        if let Some(&l) = layer_of_node.get(&node) {
+                            let ms = t.as_secs_f64() * 1e3;
+                            this_run[l] = Some(this_run[l].unwrap_or(0.0) + ms);
+                        }
+                    })?;
+                    for (l, t) in this_run.into_iter().enumerate() {
+                        if let Some(t) = t {
+                            per_layer[l].push(t);
+                        }
+                    }
+                    Ok(())
                 })?;
                 let layers = per_layer
                     .into_iter()
@@ -305,6 +318,7 @@ pub(crate) fn model(
                         runs,
                     },
                     layers,
+                    memory: None,
                 }
             }
         };
@@ -332,12 +346,15 @@ pub(crate) fn print_model_table(
         print!(" {:>10}", format!("{} ms", r.whole.backend));
     }
     println!();
-    for (i, l) in model.layers().iter().enumerate().skip(1) {
-        let dims: Vec<String> = model.shapes()[i].iter().map(usize::to_string).collect();
+    let summary = model.summary();
+    for (i, l) in model.layers().iter().enumerate() {
+        let Some(row) = summary.rows.iter().find(|r| r.name == l.name) else {
+            continue;
+        };
         print!(
             "{:<44} {:>22} {:>9.3}",
-            format!("{} ({})", l.name, l.class_name),
-            format!("(None, {})", dims.join(", ")),
+            l.label(),
+            row.output_text,
             flops[i] / 1e9
         );
         for r in results {
@@ -377,6 +394,16 @@ pub(crate) fn print_model_table(
             r.whole.runs.len(),
             total_flops / (median / 1e3) / 1e9
         );
+        if let Some(m) = r.memory {
+            println!(
+                "{:<10} device memory: {:.1} MB ({:.1} MB weights, {:.1} MB activations shared by liveness, {:.1} MB readback)",
+                r.whole.backend,
+                m.total() as f64 / 1e6,
+                m.weights as f64 / 1e6,
+                m.activations as f64 / 1e6,
+                m.staging as f64 / 1e6
+            );
+        }
     }
 }
 
@@ -388,10 +415,16 @@ pub(crate) fn print_model_json(model: &wgcnn::model::Model, batch: usize, result
             .layers()
             .iter()
             .enumerate()
-            .skip(1)
+            .filter(|(_, l)| l.class_name != "InputLayer")
             .map(|(i, l)| serde_json::json!({"name": l.name, "class_name": l.class_name, "median_ms": r.layers[i]}))
             .collect();
-        let workload = serde_json::json!({"model": model.name(), "batch": batch, "layers": layers});
+        let mut workload =
+            serde_json::json!({"model": model.name(), "batch": batch, "layers": layers});
+        if let (Some(m), Some(obj)) = (r.memory, workload.as_object_mut()) {
+            obj.insert("device_memory_bytes".into(), m.total().into());
+            obj.insert("weight_bytes".into(), m.weights.into());
+            obj.insert("activation_bytes".into(), m.activations.into());
+        }
         print_json(workload, flops, std::slice::from_ref(&r.whole));
     }
 }
@@ -407,10 +440,10 @@ pub(crate) fn plot_svg(
         .layers()
         .iter()
         .enumerate()
-        .skip(1)
+        .filter(|(_, l)| l.class_name != "InputLayer")
         .map(|(i, l)| {
             (
-                format!("{} ({})", l.name, l.class_name),
+                l.label(),
                 results.iter().map(|r| r.layers[i].unwrap_or(0.0)).collect(),
             )
         })

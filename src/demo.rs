@@ -49,7 +49,7 @@ fn cifar10(gpu: &Gpu) -> wgcnn::Result<bool> {
     let keras = parse_npy(CIFAR10_KERAS_OUTPUT, "models/cifar10.output.npy")?;
 
     let t = Instant::now();
-    let mut compiled = gpu.compile(&model, x.shape()[0])?;
+    let mut compiled = model.compile(gpu, x.shape()[0])?;
     let compile_time = t.elapsed();
     compiled.run(&x)?; // warm-up
     let t = Instant::now();

@@ -5,6 +5,33 @@
 
 use std::path::PathBuf;
 
+impl Error {
+    /// Wraps `self` with the layer it happened in (`name (Class)`); a layer of a nested model
+    /// gets the nested model's name in front of it, so the path reads outside in.
+    pub(crate) fn in_layer(self, layer: impl Into<String>) -> Self {
+        Error::Layer {
+            layer: layer.into(),
+            source: Box::new(self),
+        }
+    }
+
+    /// The innermost error, owned (the single-op API has no layer to name).
+    pub(crate) fn into_root(self) -> Error {
+        match self {
+            Error::Layer { source, .. } => source.into_root(),
+            e => e,
+        }
+    }
+
+    /// The innermost error, past any [`Error::Layer`] context.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::Layer { source, .. } => source.root(),
+            e => e,
+        }
+    }
+}
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -149,8 +176,8 @@ pub enum Error {
         seconds: u64,
     },
 
-    /// A model's architecture cannot be used: unknown layer or option, a graph that is not a
-    /// chain, an impossible shape, a corrupt archive.
+    /// A model's architecture cannot be used: unknown layer or option, a broken graph (a
+    /// reference to a layer that does not exist, a cycle), a corrupt archive.
     #[error("model: {layer}: {message}")]
     ModelConfig {
         /// The layer (or file) concerned.
@@ -166,6 +193,17 @@ pub enum Error {
         layer: String,
         /// What is wrong.
         message: String,
+    },
+
+    /// An error inside one layer of a model, with the layer (`name (Class)`) as context. The
+    /// source keeps its type: a bad Conv2D config is still an [`Error::InvalidConfig`].
+    #[error("{layer}: {source}")]
+    Layer {
+        /// The layer, as `name (Class)`.
+        layer: String,
+        /// What went wrong in it.
+        #[source]
+        source: Box<Error>,
     },
 
     /// An internal consistency check failed: a wgcnn bug, reported instead of a panic.

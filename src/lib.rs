@@ -49,8 +49,10 @@
 //!
 //! let x = read_npy(format!("{dir}/models/cifar10.input.npy"))?; // (2, 32, 32, 3)
 //! let cpu = model.run(Backend::Cpu, &x)?;
+//! // Compile once for a device, run many times: weights stay on the device.
 //! let gpu = wgcnn::Gpu::new()?;
-//! let y = model.run(Backend::Gpu(&gpu), &x)?;
+//! let mut compiled = model.compile(&gpu, 2)?;
+//! let y = compiled.run(&x)?;
 //! assert_eq!(y.shape(), &[2, 10]);
 //! assert!(y.data().iter().zip(cpu.data()).all(|(a, b)| (a - b).abs() < 1e-5));
 //! # Ok::<(), wgcnn::Error>(())
@@ -61,6 +63,7 @@ mod activation;
 pub mod cpu;
 mod error;
 pub mod gpu;
+pub mod layers;
 pub mod model;
 pub mod npy;
 mod ops;
@@ -72,6 +75,7 @@ mod tensor;
 pub use activation::Activation;
 pub use error::{Error, Result};
 pub use gpu::{Gpu, GpuOptions};
+pub use model::{Backend, Model};
 pub use ops::{Conv2dSpec, Pool2dSpec};
 pub use shape::{Padding, Window2d};
 pub use tensor::Tensor;

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 mod bench;
 mod demo;
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{Parser, Subcommand};
 use wgcnn::npy::{read_npy, write_npy};
-use wgcnn::{reference, Activation, Conv2dSpec, Gpu, Padding, Pool2dSpec, Tensor};
+use wgcnn::{reference, Activation, Backend, Conv2dSpec, Gpu, Padding, Pool2dSpec, Tensor};
 
 /// Keras-exact Conv2D and MaxPooling2D on any GPU through wgpu, checked against a CPU reference.
 ///
@@ -57,8 +57,9 @@ enum Command {
         /// Activation fused into the output: linear, relu, sigmoid or tanh.
         #[arg(long, value_parser = parse_activation, default_value = "linear")]
         activation: Activation,
-        /// Where to compute.
-        #[arg(long, value_enum, default_value_t = Backend::Gpu)]
+        /// Where to compute: gpu (WGSL compute shaders), cpu (the fast CPU backend) or
+        /// reference (plain loops, f64 accumulation; slow, obviously correct).
+        #[arg(long, value_parser = parse_backend, default_value = "gpu")]
         backend: Backend,
         /// Output .npy, shape (batch, out_height, out_width, filters). Written only on success.
         #[arg(long)]
@@ -82,8 +83,9 @@ enum Command {
         /// Padding: valid (windows inside the input) or same (output = ceil(input / stride)).
         #[arg(long, value_parser = parse_padding, default_value = "valid")]
         padding: Padding,
-        /// Where to compute.
-        #[arg(long, value_enum, default_value_t = Backend::Gpu)]
+        /// Where to compute: gpu (WGSL compute shaders), cpu (the fast CPU backend) or
+        /// reference (plain loops, f64 accumulation; slow, obviously correct).
+        #[arg(long, value_parser = parse_backend, default_value = "gpu")]
         backend: Backend,
         /// Output .npy, shape (batch, out_height, out_width, channels). Written only on success.
         #[arg(long)]
@@ -121,8 +123,9 @@ enum Command {
         /// Output .npy, shape (batch, ..the model's output shape). Written only on success.
         #[arg(long)]
         output: PathBuf,
-        /// Where to compute.
-        #[arg(long, value_enum, default_value_t = Backend::Gpu)]
+        /// Where to compute: gpu (WGSL compute shaders), cpu (the fast CPU backend) or
+        /// reference (plain loops, f64 accumulation; slow, obviously correct).
+        #[arg(long, value_parser = parse_backend, default_value = "gpu")]
         backend: Backend,
         /// At most this many examples per GPU round (default: as many as fit).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
@@ -143,8 +146,9 @@ enum Command {
 /// What every benchmark takes: which backends, how many runs, which output.
 #[derive(clap::Args)]
 struct TimingArgs {
-    /// Backends to time, in order (repeat the flag or separate with commas).
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Backend::Gpu, Backend::Cpu])]
+    /// Backends to time, in order (gpu, cpu, reference; repeat the flag or separate with
+    /// commas).
+    #[arg(long, value_parser = parse_backend, value_delimiter = ',', default_value = "gpu,cpu")]
     backend: Vec<Backend>,
     /// Timed runs per backend.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
@@ -204,16 +208,6 @@ enum BenchCommand {
     },
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Backend {
-    /// WGSL compute shaders on the adapter wgpu picks.
-    Gpu,
-    /// The fast CPU backend: multi-threaded SIMD GEMMs for Conv2D and Dense.
-    Cpu,
-    /// The CPU reference: plain loops, f64 accumulation; slow, obviously correct.
-    Reference,
-}
-
 fn parse_pair(s: &str) -> Result<[usize; 2], String> {
     let parse = |p: &str| {
         p.trim()
@@ -231,6 +225,10 @@ fn parse_shape4(s: &str) -> Result<[usize; 4], String> {
     dims.ok()
         .and_then(|d| <[usize; 4]>::try_from(d).ok())
         .ok_or_else(|| format!("'{s}' is not N,H,W,C (four non-negative integers)"))
+}
+
+fn parse_backend(s: &str) -> Result<Backend, String> {
+    s.parse()
 }
 
 fn parse_padding(s: &str) -> Result<Padding, String> {
@@ -365,7 +363,7 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     let limit =
                         batch_size.map_or(usize::MAX, |b| usize::try_from(b).unwrap_or(usize::MAX));
                     let mut compiled =
-                        gpu.compile(&model, limit.min(x.shape().first().copied().unwrap_or(1)))?;
+                        model.compile(&gpu, limit.min(x.shape().first().copied().unwrap_or(1)))?;
                     (compiled.run(&x)?, gpu_name(&gpu))
                 }
                 Backend::Cpu => (model.run_cpu(&x)?, "cpu".into()),

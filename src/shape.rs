@@ -1,9 +1,12 @@
 //! Keras 3's output-shape and padding arithmetic, in one place.
 //!
-//! Conv2D and MaxPooling2D slide a window over each spatial axis the same way; they differ only in
-//! whether the window is dilated. Everything that needs an output size or a padding amount — the
-//! CPU reference, the GPU dispatcher, a model summary — asks [`plan_axis`] (through
-//! [`Window2d`]), so the arithmetic cannot drift between them.
+//! Conv2D, DepthwiseConv2D and the pooling layers slide a window over each spatial axis the same
+//! way; they differ only in whether the window is dilated. Everything that needs an output size
+//! or a padding amount — the CPU reference, the GPU dispatcher, a model summary — asks
+//! [`plan_axis`] (through [`Window2d`]), so the arithmetic cannot drift between them. The other
+//! spatial layers have their planner here too: [`plan_border`] (ZeroPadding2D grows an axis,
+//! Cropping2D shrinks it), [`plan_transpose_axis`] (Conv2DTranspose) and [`plan_scale`]
+//! (UpSampling2D).
 //!
 //! Per axis, with input `in`, window `k`, stride `s`, dilation `d` and effective window
 //! `e = d·(k−1)+1`:
@@ -126,6 +129,179 @@ pub fn plan_axis(
             })
         }
     }
+}
+
+/// What ZeroPadding2D (positive amounts) and Cropping2D (negative amounts) do to one axis:
+/// `out = in + before + after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BorderPlan {
+    /// Output extent.
+    pub output: usize,
+    /// Cells added before the first input cell (negative: input cells cropped away).
+    pub before: isize,
+    /// Cells added after the last input cell (negative: cropped away).
+    pub after: isize,
+}
+
+/// Plans one axis of a border op: `out = in + before + after`, an error if that is not at
+/// least 1 (cropping everything away) or overflows.
+pub fn plan_border(
+    op: &'static str,
+    axis: &'static str,
+    input: usize,
+    before: isize,
+    after: isize,
+) -> Result<BorderPlan> {
+    let output = isize::try_from(input)
+        .ok()
+        .and_then(|x| x.checked_add(before))
+        .and_then(|x| x.checked_add(after))
+        .ok_or(Error::Overflow { op, what: "output" })?;
+    if output < 1 {
+        return Err(Error::InvalidConfig {
+            op,
+            reason: format!(
+                "{axis}: cropping {} and {} cells from an input of {input} leaves nothing",
+                -before, -after
+            ),
+        });
+    }
+    Ok(BorderPlan {
+        output: output as usize,
+        before,
+        after,
+    })
+}
+
+/// ZeroPadding2D or Cropping2D on a per-example image `(h, w, c)`: both axes planned with
+/// [`plan_border`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Border2d {
+    /// Input `(height, width, channels)`.
+    pub input: [usize; 3],
+    /// Output `(height, width, channels)`.
+    pub output: [usize; 3],
+    /// Rows added (negative: cropped) above and below.
+    pub rows: BorderPlan,
+    /// Columns added (negative: cropped) left and right.
+    pub cols: BorderPlan,
+}
+
+impl Border2d {
+    /// Plans `[[top, bottom], [left, right]]` cells around (positive) or off (negative) `hwc`.
+    pub fn new(op: &'static str, hwc: [usize; 3], amounts: [[isize; 2]; 2]) -> Result<Self> {
+        let [h, w, c] = hwc;
+        let rows = plan_border(op, "height", h, amounts[0][0], amounts[0][1])?;
+        let cols = plan_border(op, "width", w, amounts[1][0], amounts[1][1])?;
+        let output = [rows.output, cols.output, c];
+        crate::tensor::element_count(&output).ok_or(Error::Overflow { op, what: "output" })?;
+        Ok(Self {
+            input: hwc,
+            output,
+            rows,
+            cols,
+        })
+    }
+
+    /// The input row of output row `oy`, or `None` in the padding.
+    pub fn input_row(&self, oy: usize) -> Option<usize> {
+        usize::try_from(oy as isize - self.rows.before)
+            .ok()
+            .filter(|&y| y < self.input[0])
+    }
+
+    /// The input column of output column `ox`, or `None` in the padding.
+    pub fn input_col(&self, ox: usize) -> Option<usize> {
+        usize::try_from(ox as isize - self.cols.before)
+            .ok()
+            .filter(|&x| x < self.input[1])
+    }
+}
+
+/// What Conv2DTranspose does to one axis, as Keras's JAX backend computes it: the input is
+/// spread out `stride` cells apart, padded with `pad_before` cells in front, and correlated
+/// with the flipped kernel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TransposePlan {
+    /// Output extent.
+    pub output: usize,
+    /// Padding in front of the spread-out input.
+    pub pad_before: usize,
+}
+
+/// Plans one axis of Conv2DTranspose. Keras: with `padding='valid'` the output is
+/// `(in − 1)·s + max(e, s)`, with `'same'` it is `in·s`; an explicit `output_padding` makes it
+/// `(in − 1)·s + e + output_padding` ('valid') or `(in − 1)·s + e mod 2 + output_padding`
+/// ('same'), with `e = d·(k−1)+1` the dilated kernel.
+#[allow(clippy::too_many_arguments)]
+pub fn plan_transpose_axis(
+    op: &'static str,
+    axis: &'static str,
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    padding: Padding,
+    output_padding: Option<usize>,
+) -> Result<TransposePlan> {
+    if kernel == 0 || stride == 0 || dilation == 0 || input == 0 {
+        return Err(Error::InvalidConfig {
+            op,
+            reason: format!(
+                "{axis}: input {input}, kernel {kernel}, stride {stride} and dilation {dilation} must all be at least 1"
+            ),
+        });
+    }
+    let overflow = || Error::Overflow { op, what: "output" };
+    let e = (kernel - 1)
+        .checked_mul(dilation)
+        .and_then(|x| x.checked_add(1))
+        .ok_or_else(overflow)?;
+    // JAX's padding of the spread-out input, (left, right).
+    let (left, right) = match padding {
+        Padding::Valid => {
+            let extra = output_padding.unwrap_or(e.max(stride) - e);
+            (e - 1, (e - 1).checked_add(extra).ok_or_else(overflow)?)
+        }
+        Padding::Same => {
+            let total = match output_padding {
+                None => stride + e - 2,
+                Some(extra) => (e + e % 2 - 2).checked_add(extra).ok_or_else(overflow)?,
+            };
+            let left = (total / 2 + total % 2).min(e - 1);
+            (left, total - left)
+        }
+    };
+    // Spread-out length (in − 1)·s + 1, padded, minus the window: + 1 − e.
+    let output = (input - 1)
+        .checked_mul(stride)
+        .and_then(|x| x.checked_add(1 + left))
+        .and_then(|x| x.checked_add(right))
+        .and_then(|x| x.checked_sub(e - 1))
+        .ok_or_else(overflow)?;
+    if output == 0 {
+        return Err(Error::InvalidConfig {
+            op,
+            reason: format!("{axis}: the output would be empty"),
+        });
+    }
+    Ok(TransposePlan {
+        output,
+        pad_before: left,
+    })
+}
+
+/// UpSampling2D's size: `out = in · factor`.
+pub fn plan_scale(op: &'static str, input: usize, factor: usize) -> Result<usize> {
+    if factor == 0 {
+        return Err(Error::InvalidConfig {
+            op,
+            reason: "size must be at least 1".into(),
+        });
+    }
+    input
+        .checked_mul(factor)
+        .ok_or(Error::Overflow { op, what: "output" })
 }
 
 /// `shape` as an NHWC input shape, or an error naming `op` if it is not rank 4.

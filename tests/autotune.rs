@@ -77,6 +77,17 @@ fn without_autotuning_nothing_is_measured_and_the_wide_kernel_is_used() {
         reference::conv2d(&spec, &x, &k, Some(&b)).unwrap()
     );
     assert!(gpu.autotune_choices().is_empty());
-    assert_eq!(ConvVariant::choose(4), ConvVariant::Wide);
-    assert_eq!(ConvVariant::choose(6), ConvVariant::Wide);
+    assert_eq!(
+        ConvVariant::choose(&Conv2dSpec::new(4, [3, 3])),
+        ConvVariant::Wide
+    );
+    assert_eq!(
+        ConvVariant::choose(&Conv2dSpec::new(6, [3, 3])),
+        ConvVariant::Wide
+    );
+    // Grouped convolutions only run on the direct kernel.
+    assert_eq!(
+        ConvVariant::choose(&Conv2dSpec::new(6, [3, 3]).groups(3)),
+        ConvVariant::Direct
+    );
 }

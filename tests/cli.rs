@@ -453,7 +453,7 @@ fn bad_models_fail_cleanly() {
             &["run", arg(&every), "--input", arg(&x), "--output", arg(&y)],
             "input has shape [1, 9, 8, 2]",
         ),
-        (&["summary", arg(&branching)], "not supported yet"),
+        (&["summary", arg(&branching)], "not supported"),
         (&["summary", arg(&missing)], "missing.keras"),
     ];
     for (args, needle) in cases {

@@ -87,7 +87,7 @@ fn a_grid_beyond_both_dimensions_is_a_limit_error() {
 fn a_buffer_larger_than_the_binding_limit_is_an_error_before_allocation() {
     let gpu = gpu_with(|l| l.max_storage_buffer_binding_size = 4096);
     let spec = Conv2dSpec::new(2, [3, 3]);
-    // 1·40·40·1 floats = 6400 bytes > 4096.
+    // The output, 1·38·38·2 floats = 11552 bytes > 4096 (the input is 6400 bytes).
     let x = Tensor::from_fn(vec![1, 40, 40, 1], |_| 1.0).unwrap();
     let k = Tensor::from_fn(spec.kernel_shape(1).to_vec(), |_| 1.0).unwrap();
     let b = Tensor::new(vec![2], vec![0.0, 0.0]).unwrap();
@@ -100,10 +100,10 @@ fn a_buffer_larger_than_the_binding_limit_is_an_error_before_allocation() {
             limit,
             ..
         } => {
-            assert!(what.contains("input"), "{err}");
+            assert!(what.contains("conv2d"), "{err}");
             assert_eq!(
                 (*needed, *limit_name, *limit),
-                (6400, "max_storage_buffer_binding_size", 4096)
+                (11552, "max_storage_buffer_binding_size", 4096)
             );
         }
         other => panic!("expected a limit error, got {other}"),

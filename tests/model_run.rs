@@ -37,7 +37,7 @@ fn gpu_matches_keras_and_the_reference() {
         let model = Model::load(fixture(&format!("{name}.keras"))).unwrap();
         let x = read_npy(fixture(&format!("{name}.input.npy"))).unwrap();
         let expected = read_npy(fixture(&format!("{name}.output.npy"))).unwrap();
-        let mut compiled = gpu.compile(&model, 64).unwrap();
+        let mut compiled = model.compile(gpu, 64).unwrap();
         let y = compiled.run(&x).unwrap();
         assert_close(
             &y,
@@ -56,107 +56,86 @@ fn gpu_matches_keras_and_the_reference() {
     }
 }
 
-/// Random weights of the shapes Keras would store, for every layer of `model`; positive
-/// variances for BatchNormalization.
+use wgcnn::layers::{
+    ActivationLayer, AveragePooling2d, BatchNormalization, Conv2d, Dense, Flatten, GlobalPooling2d,
+    Identity, LayerActivation, MaxPooling2d, Reduce, Relu, ZeroPadding2d,
+};
+use wgcnn::model::Sequential;
+use wgcnn::{Activation, Conv2dSpec, Padding, Pool2dSpec};
+
 fn randomize(model: &mut Model, seed: u64) {
-    let mut rng = common::Rng::new(seed);
-    let shapes = model.shapes().to_vec();
-    let layers = model.layers().to_vec();
-    for (i, l) in layers.iter().enumerate().skip(1) {
-        let tensors: Vec<wgcnn::Tensor> = l
-            .layer
-            .weight_shapes(&shapes[i - 1])
-            .iter()
-            .enumerate()
-            .map(|(k, (shape, _))| {
-                let t = common::uniform_tensor(&mut rng, shape);
-                let moving_variance = matches!(l.layer, Layer::BatchNorm { .. })
-                    && k + 1 == l.layer.weight_shapes(&shapes[i - 1]).len();
-                if moving_variance {
-                    wgcnn::Tensor::from_fn(shape.clone(), |j| t.data()[j].abs() + 0.5).unwrap()
-                } else {
-                    t
-                }
-            })
-            .collect();
-        if !tensors.is_empty() {
-            model.set_weights(&l.name, tensors).unwrap();
-        }
+    common::randomize(model, seed);
+}
+
+fn dense(units: usize, use_bias: bool, activation: LayerActivation) -> Dense {
+    Dense {
+        units,
+        use_bias,
+        activation,
     }
 }
 
-use wgcnn::model::{Layer, LayerActivation, ReluSpec, Sequential};
-use wgcnn::{Activation, Conv2dSpec, Padding, Pool2dSpec};
-
 fn built_models() -> Vec<Model> {
-    let relu6 = ReluSpec {
+    let relu = Relu {
         max_value: Some(0.6),
         negative_slope: 0.2,
         threshold: -0.1,
     };
     vec![
         Sequential::new([9, 7, 3])
-            .conv2d(
+            .layer(Conv2d::new(
                 Conv2dSpec::new(4, [3, 3])
                     .padding(Padding::Same)
                     .activation(Activation::Relu),
-            )
-            .layer(Layer::BatchNorm {
-                epsilon: 1e-3,
-                center: true,
-                scale: false,
-            })
-            .layer(Layer::Relu(relu6))
-            .layer(Layer::MaxPool2d(
-                Pool2dSpec::new([2, 2]).padding(Padding::Same),
             ))
-            .layer(Layer::Dense {
-                units: 6,
-                use_bias: true,
-                activation: LayerActivation::Elementwise(Activation::Tanh),
+            .layer(BatchNormalization::new().with(true, false))
+            .layer(relu)
+            .layer(MaxPooling2d(Pool2dSpec::new([2, 2]).padding(Padding::Same)))
+            .layer(dense(
+                6,
+                true,
+                LayerActivation::Elementwise(Activation::Tanh),
+            ))
+            .layer(GlobalPooling2d {
+                reduce: Reduce::Max,
+                keepdims: true,
             })
-            .layer(Layer::GlobalMaxPool2d { keepdims: true })
-            .layer(Layer::Flatten)
-            .layer(Layer::Dense {
-                units: 3,
-                use_bias: false,
-                activation: LayerActivation::Softmax,
-            })
+            .layer(Flatten)
+            .layer(dense(3, false, LayerActivation::Softmax))
             .build()
             .unwrap(),
         Sequential::new([6, 8, 2])
-            .layer(Layer::ZeroPadding2d([[2, 0], [1, 3]]))
-            .layer(Layer::Conv2d {
+            .layer(ZeroPadding2d([[2, 0], [1, 3]]))
+            .layer(Conv2d {
                 spec: Conv2dSpec::new(5, [2, 3]).strides([2, 1]),
-                softmax: true,
+                softmax: Some(false),
             })
-            .layer(Layer::AvgPool2d(
+            .layer(AveragePooling2d(
                 Pool2dSpec::new([3, 2])
                     .strides([1, 2])
                     .padding(Padding::Same),
             ))
-            .layer(Layer::Dropout)
-            .layer(Layer::Activation(LayerActivation::Elementwise(
+            .layer(Identity { class: "Dropout" })
+            .layer(ActivationLayer(LayerActivation::Elementwise(
                 Activation::Sigmoid,
             )))
-            .layer(Layer::GlobalAvgPool2d { keepdims: false })
-            .layer(Layer::Activation(LayerActivation::Softmax))
+            .layer(GlobalPooling2d {
+                reduce: Reduce::Average,
+                keepdims: false,
+            })
+            .layer(ActivationLayer(LayerActivation::Softmax))
             .build()
             .unwrap(),
         // Dense with units % 4 == 0 runs on the register-blocked conv kernels, on a 3-D input
         // (each position) and on a flat one.
         Sequential::new([5, 3, 4])
-            .layer(Layer::Dense {
-                units: 8,
-                use_bias: true,
-                activation: LayerActivation::Elementwise(Activation::Relu),
-            })
-            .layer(Layer::Flatten)
-            .layer(Layer::Dense {
-                units: 12,
-                use_bias: false,
-                activation: LayerActivation::Softmax,
-            })
+            .layer(dense(
+                8,
+                true,
+                LayerActivation::Elementwise(Activation::Relu),
+            ))
+            .layer(Flatten)
+            .layer(dense(12, false, LayerActivation::Softmax))
             .build()
             .unwrap(),
     ]
@@ -173,7 +152,7 @@ fn built_models_agree_on_gpu_and_cpu_in_any_chunking() {
         let x = common::uniform_tensor(&mut rng, &shape);
         let cpu = model.run_reference(&x).unwrap();
         for max_batch in [1, 2, 5, 64] {
-            let mut compiled = gpu.compile(&model, max_batch).unwrap();
+            let mut compiled = model.compile(gpu, max_batch).unwrap();
             assert_eq!(compiled.chunk_size(), max_batch.min(64));
             assert_close(
                 &compiled.run(&x).unwrap(),
@@ -197,7 +176,7 @@ fn tight_device_limits_shrink_the_chunks() {
         ..common::options()
     })
     .unwrap();
-    let mut compiled = small.compile(&model, 100).unwrap();
+    let mut compiled = model.compile(&small, 100).unwrap();
     assert_eq!(compiled.chunk_size(), 4096 / (9 * 7 * 4 * 4));
     let x = common::uniform_tensor(&mut common::Rng::new(3), &[7, 9, 7, 3]);
     assert_close(
@@ -214,7 +193,7 @@ fn tight_device_limits_shrink_the_chunks() {
         ..common::options()
     })
     .unwrap();
-    let err = tiny.compile(&model, 1).unwrap_err();
+    let err = model.compile(&tiny, 1).unwrap_err();
     assert!(matches!(err, wgcnn::Error::LimitExceeded { .. }), "{err}");
 }
 
@@ -222,7 +201,7 @@ fn tight_device_limits_shrink_the_chunks() {
 fn bad_inputs_and_missing_weights_are_errors() {
     let gpu = common::gpu();
     let model = built_models().remove(0);
-    let err = gpu.compile(&model, 4).unwrap_err();
+    let err = model.compile(gpu, 4).unwrap_err();
     assert!(matches!(err, wgcnn::Error::ModelWeights { .. }), "{err}");
     assert!(model
         .run_reference(&wgcnn::Tensor::from_fn(vec![1, 9, 7, 3], |_| 0.0).unwrap())
@@ -231,7 +210,7 @@ fn bad_inputs_and_missing_weights_are_errors() {
     let mut model = model;
     randomize(&mut model, 1);
     let wrong = wgcnn::Tensor::from_fn(vec![2, 7, 9, 3], |_| 0.0).unwrap();
-    let mut compiled = gpu.compile(&model, 4).unwrap();
+    let mut compiled = model.compile(gpu, 4).unwrap();
     assert!(matches!(
         compiled.run(&wrong),
         Err(wgcnn::Error::ShapeMismatch { .. })
@@ -257,11 +236,11 @@ fn a_loaded_input_stays_resident_across_runs() {
     randomize(&mut model, 4);
     let x = common::uniform_tensor(&mut common::Rng::new(8), &[3, 6, 8, 2]);
     let expected = model.run_reference(&x).unwrap();
-    let mut compiled = gpu.compile(&model, 3).unwrap();
-    compiled.load(&x).unwrap();
+    let mut compiled = model.compile(gpu, 3).unwrap();
+    compiled.load(&[&x]).unwrap();
     for run in 0..3 {
         assert_close(
-            &compiled.run_loaded().unwrap(),
+            &compiled.run_loaded().unwrap()[0],
             &expected,
             1e-5,
             &format!("run {run}"),
@@ -269,7 +248,7 @@ fn a_loaded_input_stays_resident_across_runs() {
     }
     let too_many = common::uniform_tensor(&mut common::Rng::new(8), &[4, 6, 8, 2]);
     assert!(matches!(
-        compiled.load(&too_many),
+        compiled.load(&[&too_many]),
         Err(wgcnn::Error::LimitExceeded { .. })
     ));
 }

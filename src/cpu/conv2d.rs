@@ -24,6 +24,9 @@ pub fn conv2d(
     bias: Option<&Tensor>,
 ) -> Result<Tensor> {
     let g = spec.check(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
+    if spec.groups > 1 {
+        return grouped(spec, &g, input, kernel, bias);
+    }
     let [batch, out_h, out_w, filters] = g.output;
     let k = g.window[0] * g.window[1] * g.input[3];
     let m = batch * out_h * out_w;
@@ -91,4 +94,45 @@ fn gather_patches(g: &Window2d, x: &[f32], first: usize, count: usize, patches: 
             }
         }
     }
+}
+
+/// A grouped convolution as one ungrouped convolution per group: each group's input channels
+/// and filters are copied out, convolved, and copied into the group's output channels.
+fn grouped(
+    spec: &Conv2dSpec,
+    g: &Window2d,
+    input: &Tensor,
+    kernel: &Tensor,
+    bias: Option<&Tensor>,
+) -> Result<Tensor> {
+    let [batch, h, w, cin] = g.input;
+    let filters = spec.filters;
+    let (gin, gout) = (cin / spec.groups, filters / spec.groups);
+    let [kh, kw] = spec.kernel_size;
+    let part_spec = Conv2dSpec {
+        filters: gout,
+        groups: 1,
+        use_bias: false,
+        activation: crate::activation::Activation::Linear,
+        ..*spec
+    };
+    let positions = batch * g.output[1] * g.output[2];
+    let mut out = vec![0.0f32; positions * filters];
+    for group in 0..spec.groups {
+        let x = Tensor::from_fn(vec![batch, h, w, gin], |i| {
+            input.data()[(i / gin) * cin + group * gin + i % gin]
+        })?;
+        let k = Tensor::from_fn(vec![kh, kw, gin, gout], |i| {
+            kernel.data()[(i / gout) * filters + group * gout + i % gout]
+        })?;
+        let y = conv2d(&part_spec, &x, &k, None)?;
+        for (row, part) in out
+            .chunks_exact_mut(filters)
+            .zip(y.data().chunks_exact(gout))
+        {
+            row[group * gout..(group + 1) * gout].copy_from_slice(part);
+        }
+    }
+    finish_rows(&mut out, filters, bias, spec.activation);
+    Tensor::new(g.output.to_vec(), out)
 }

@@ -1,18 +1,20 @@
 //! The fast CPU backend: the compute-bound ops (Conv2D, Dense) as multi-threaded SIMD GEMMs,
-//! so that "GPU versus CPU" compares against a CPU path worth comparing against. Everything
-//! else — memory-bound pooling, padding, element-wise layers — reuses [`crate::reference`].
+//! element-wise layers in parallel chunks, so that "GPU versus CPU" compares against a CPU path
+//! worth comparing against. Layers without a fast path here use [`crate::reference`].
 //!
 //! Results equal the reference up to float32 rounding (it accumulates in f64; the GEMM in f32,
 //! in its own order); the tests hold them to a tolerance that grows with the reduction length.
 
 mod conv2d;
 mod dense;
+mod elementwise;
 mod gemm;
 
 use rayon::prelude::*;
 
 pub use conv2d::conv2d;
 pub use dense::dense;
+pub use elementwise::{affine, map};
 
 use crate::activation::Activation;
 use crate::error::Error;

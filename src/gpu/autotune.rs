@@ -60,6 +60,11 @@ impl Autotuner {
         }
     }
 
+    /// Whether choices are measured (otherwise the first candidate is taken).
+    pub(super) fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     /// Every remembered choice.
     pub(super) fn choices(&self) -> Vec<(String, ConvVariant)> {
         self.choices

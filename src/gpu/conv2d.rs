@@ -1,23 +1,22 @@
+//! Conv2D's kernel variants, the choice between them, and the single-op API.
+
 use std::borrow::Cow;
 
-use super::{autotune, Gpu, Input, Kernel};
+use super::autotune;
+use super::ops::{emit_conv2d, ConvWeights};
+use super::program::ProgramBuilder;
+use super::{Gpu, Kernel};
 use crate::error::{Error, Result};
 use crate::ops::Conv2dSpec;
 use crate::tensor::Tensor;
 
-/// Output positions per invocation in `shaders/conv2d_blocked.wgsl` (`RM`).
-pub(super) const BLOCK_ROWS: usize = 4;
-/// Output positions per invocation in `shaders/conv2d_wide.wgsl` (`RM`).
-pub(super) const WIDE_ROWS: usize = 8;
-/// Filters per invocation in `shaders/conv2d_wide.wgsl` (`4 · FN4`).
-pub(super) const WIDE_FILTERS: usize = 16;
-
 /// The GPU kernels that compute Conv2D. All give the same results (up to float32 summation
 /// order); which is fastest depends on the adapter and the shape.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum ConvVariant {
-    /// One output per invocation (`shaders/conv2d.wgsl`): any shape.
+    /// One output per invocation (`shaders/conv2d.wgsl`): any shape, and the only variant with
+    /// grouped convolution.
     Direct,
     /// Implicit GEMM, 4 positions × 4 filters per invocation, vec4 kernel loads
     /// (`shaders/conv2d_blocked.wgsl`): needs `filters % 4 == 0`. Spreads a layer over 8× as
@@ -25,10 +24,9 @@ pub enum ConvVariant {
     /// (Dense on a batch of one or two).
     Blocked,
     /// Implicit GEMM, 8 positions × 16 filters per invocation, 4 input channels per load when
-    /// `in_channels % 4 == 0` (`shaders/conv2d_wide.wgsl`): any shape (the kernel's filter axis
-    /// is padded to a multiple of 4 on upload). Made for adapters where loads dominate
-    /// (lavapipe and llvmpipe run each storage load as a loop over SIMD lanes): it loads a
-    /// quarter as often per multiply-add as the blocked kernel.
+    /// `in_channels % 4 == 0` (`shaders/conv2d_wide.wgsl`): any filter count (the kernel's
+    /// filter axis is padded to a multiple of 4 on upload). Made for adapters where loads
+    /// dominate (lavapipe and llvmpipe run each storage load as a loop over SIMD lanes).
     Wide,
     /// Implicit GEMM with 32 × 32 output tiles per workgroup and the reduction staged in
     /// workgroup memory (`shaders/conv2d_tiled.wgsl`): needs `filters % 4 == 0`. Made for
@@ -45,29 +43,44 @@ impl ConvVariant {
         ConvVariant::Tiled,
     ];
 
-    /// Whether this variant can compute a layer with `filters` output channels.
+    /// Whether this variant can compute an ungrouped convolution with `filters` output
+    /// channels into a tensor of its own.
     pub fn supports(self, filters: usize) -> bool {
+        self.fits(filters, 1, filters, 0)
+    }
+
+    /// Whether this variant can compute `filters` output channels in `groups` groups, written
+    /// into rows of `pitch` floats at channel `offset`.
+    pub(crate) fn fits(self, filters: usize, groups: usize, pitch: usize, offset: usize) -> bool {
+        let vec4 = filters.is_multiple_of(4) && pitch.is_multiple_of(4) && offset.is_multiple_of(4);
         match self {
-            ConvVariant::Direct | ConvVariant::Wide => true,
-            ConvVariant::Blocked | ConvVariant::Tiled => filters.is_multiple_of(4),
+            ConvVariant::Direct => true,
+            ConvVariant::Wide => groups == 1,
+            ConvVariant::Blocked | ConvVariant::Tiled => groups == 1 && vec4,
         }
     }
 
-    /// The variant wgcnn uses for `filters` output channels when it does not autotune: the
-    /// wide register-blocked kernel, which applies to every shape and is the fastest on
-    /// lavapipe, the only adapter measured so far.
-    pub fn choose(filters: usize) -> Self {
-        if ConvVariant::Wide.supports(filters) {
+    /// The variant wgcnn uses when it does not autotune: the wide kernel (fastest on lavapipe,
+    /// the only adapter measured so far) wherever it applies.
+    pub fn choose(spec: &Conv2dSpec) -> Self {
+        if ConvVariant::Wide.fits(spec.filters, spec.groups, spec.filters, 0) {
             ConvVariant::Wide
         } else {
             ConvVariant::Direct
         }
     }
 
-    /// The compiled kernel for this variant on inputs with `in_channels` channels and
-    /// `filters` output channels.
-    pub(super) fn kernel(self, in_channels: usize, filters: usize) -> Kernel {
-        let (in4, out4) = (in_channels.is_multiple_of(4), filters.is_multiple_of(4));
+    /// The compiled kernel for this variant on `in_channels` input channels and `filters`
+    /// output channels written into rows of `pitch` at `offset`.
+    pub(crate) fn kernel(
+        self,
+        in_channels: usize,
+        filters: usize,
+        pitch: usize,
+        offset: usize,
+    ) -> Kernel {
+        let in4 = in_channels.is_multiple_of(4);
+        let out4 = filters.is_multiple_of(4) && pitch.is_multiple_of(4) && offset.is_multiple_of(4);
         match self {
             ConvVariant::Direct => Kernel::Conv2d,
             ConvVariant::Blocked => Kernel::Conv2dBlocked,
@@ -83,7 +96,7 @@ impl ConvVariant {
 
     /// The kernel (HWIO) or bias values as this variant reads them: the wide kernel reads whole
     /// vec4s of filters, so its filter axis (the last) is padded with zeros to a multiple of 4.
-    pub(super) fn filter_layout(self, data: &[f32], filters: usize) -> Cow<'_, [f32]> {
+    pub fn filter_layout(self, data: &[f32], filters: usize) -> Cow<'_, [f32]> {
         let padded = filters.next_multiple_of(4);
         if self != ConvVariant::Wide || padded == filters || filters == 0 {
             return Cow::Borrowed(data);
@@ -107,24 +120,24 @@ impl Gpu {
         kernel: &Tensor,
         bias: Option<&Tensor>,
     ) -> Result<Tensor> {
-        const OP: &str = "conv2d";
-        let input4 = crate::shape::nhwc(OP, input.shape())?;
-        let variant = self.conv_variant(spec, input4)?;
+        let g = spec.check(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
+        let variant = self.conv_variant(spec, g.input)?;
         self.conv2d_with(variant, spec, input, kernel, bias)
     }
 
     /// The kernel variant for `spec` on inputs of shape `input`: the autotuner's choice
     /// (measured once per adapter and shape, on zeros of the same shapes), or
     /// [`ConvVariant::choose`] when autotuning is off.
-    pub(super) fn conv_variant(&self, spec: &Conv2dSpec, input: [usize; 4]) -> Result<ConvVariant> {
+    pub fn conv_variant(&self, spec: &Conv2dSpec, input: [usize; 4]) -> Result<ConvVariant> {
+        let filters = spec.filters;
         let mut candidates: Vec<ConvVariant> = ConvVariant::ALL
             .into_iter()
-            .filter(|v| v.supports(spec.filters))
+            .filter(|v| v.fits(filters, spec.groups, filters, 0))
             .collect();
         let info = self.adapter_info();
         // The candidates are part of the key: a choice made before a variant existed is stale.
         let key = format!(
-            "{} | {:?} | {} | {candidates:?} | conv2d in {:?} kernel {:?} filters {} strides {:?} dilation {:?} {} bias {}",
+            "{} | {:?} | {} | {candidates:?} | conv2d in {:?} kernel {:?} filters {} strides {:?} dilation {:?} groups {} {} bias {}",
             info.name,
             info.backend,
             info.driver_info,
@@ -133,12 +146,16 @@ impl Gpu {
             spec.filters,
             spec.strides,
             spec.dilation,
+            spec.groups,
             spec.padding,
             spec.use_bias
         );
         // The untuned choice first: it is what the tuner takes when tuning is off.
-        let preferred = ConvVariant::choose(spec.filters);
+        let preferred = ConvVariant::choose(spec);
         candidates.sort_by_key(|v| *v != preferred);
+        if candidates.len() < 2 || !self.tuner.enabled() {
+            return Ok(candidates.first().copied().unwrap_or(ConvVariant::Direct));
+        }
         let zeros = |shape: Vec<usize>| Tensor::from_fn(shape, |_| 0.0);
         let x = zeros(input.to_vec())?;
         let k = zeros(spec.kernel_shape(input[3]).to_vec())?;
@@ -165,46 +182,37 @@ impl Gpu {
         kernel: &Tensor,
         bias: Option<&Tensor>,
     ) -> Result<Tensor> {
-        const OP: &str = "conv2d";
         let g = spec.check(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
-        if !variant.supports(spec.filters) {
+        if !variant.fits(spec.filters, spec.groups, spec.filters, 0) {
             return Err(Error::InvalidConfig {
-                op: OP,
+                op: "conv2d",
                 reason: format!(
-                    "the {variant:?} kernel does not support {} filters",
-                    spec.filters
+                    "the {variant:?} kernel does not support {} filters in {} groups",
+                    spec.filters, spec.groups
                 ),
             });
         }
-        let kernel_id = variant.kernel(g.input[3], spec.filters);
-        let mut d = self.window_dispatch(OP, &g, kernel_id)?;
-        d.params.has_bias = u32::from(bias.is_some());
-        d.params.activation = spec.activation.shader_code();
-        // A binding cannot be empty (and the blocked kernel reads it as vec4): without a bias
-        // the shaders never read this placeholder.
-        let no_bias = [0.0f32; 4];
-        let kernel_data = variant.filter_layout(kernel.data(), spec.filters);
-        let bias_data = match bias {
-            Some(b) => variant.filter_layout(b.data(), spec.filters),
-            None => Cow::Borrowed(&no_bias[..]),
+        let [batch, h, w, c] = g.input;
+        let mut b = ProgramBuilder::new(self);
+        b.set_label("conv2d");
+        let x = b.input(&[h, w, c])?;
+        let out = b.value(&g.output[1..])?;
+        let weights = ConvWeights {
+            kernel: b.weight(
+                "kernel",
+                &variant.filter_layout(kernel.data(), spec.filters),
+            )?,
+            bias: match bias {
+                Some(t) => Some(b.weight("bias", &variant.filter_layout(t.data(), spec.filters))?),
+                None => None,
+            },
         };
-        let inputs = [
-            Input {
-                name: "input",
-                data: input.data(),
-            },
-            Input {
-                name: "kernel",
-                data: &kernel_data,
-            },
-            Input {
-                name: "bias",
-                data: &bias_data,
-            },
-        ];
-        let params = bytemuck::bytes_of(&d.params);
-        let total = g.output.iter().product();
-        let out = self.run(OP, kernel_id, params, &inputs, total, d.grid)?;
-        Tensor::new(g.output.to_vec(), out)
+        emit_conv2d(&mut b, variant, spec, [h, w, c], x, weights, out)?;
+        // One op: its errors need no layer context.
+        let mut program = b.build(&[x], &[out], batch).map_err(Error::into_root)?;
+        let y = program
+            .run(&[input.data()], batch)
+            .map_err(Error::into_root)?;
+        Tensor::new(g.output.to_vec(), y.into_iter().next().unwrap_or_default())
     }
 }

@@ -1,36 +1,60 @@
-//! The compute kernels: which exist, their WGSL sources as compiled, and the parameter block
-//! the sliding-window kernels share.
+//! The compute kernels: which exist, the WGSL each one compiles (shared preludes first, the
+//! op's own file last), its entry point, workgroup size and uniform block. Everything about a
+//! kernel is looked up by `match` on [`Kernel`], so nothing depends on the order of a list.
 
-/// Invocations per workgroup in every shader (`WG_SIZE` in `shaders/window.wgsl`).
-pub(super) const WORKGROUP_SIZE: u64 = 64;
+/// Invocations per workgroup: passed to every shader as the `WG_SIZE` pipeline constant.
+pub(crate) const WORKGROUP_SIZE: u32 = 64;
 
-/// The compute kernels; `Kernel as usize` indexes [`SHADERS`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Kernel {
+/// Output positions per invocation in `shaders/conv2d_blocked.wgsl` (`RM`).
+pub(crate) const BLOCK_ROWS: usize = 4;
+/// Output positions per invocation in `shaders/conv2d_wide.wgsl` (`RM`).
+pub(crate) const WIDE_ROWS: usize = 8;
+/// Filters per invocation in `shaders/conv2d_wide.wgsl` (`4 · FN4`).
+pub(crate) const WIDE_FILTERS: usize = 16;
+/// Output positions and filters per workgroup tile in `shaders/conv2d_tiled.wgsl` (`TM`).
+pub(crate) const TILE: usize = 32;
+
+/// Every compute kernel wgcnn dispatches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kernel {
+    /// Direct Conv2D, one output per invocation; the only one with `groups`.
     Conv2d,
+    /// Implicit-GEMM Conv2D, 4 positions × 4 filters per invocation.
     Conv2dBlocked,
+    /// Implicit-GEMM Conv2D with 32 × 32 workgroup tiles.
     Conv2dTiled,
+    /// Implicit-GEMM Conv2D, 8 positions × 16 filters, vec4 input and output.
     Conv2dWide,
+    /// [`Kernel::Conv2dWide`] reading one input channel at a time.
     Conv2dWideIn1,
+    /// [`Kernel::Conv2dWide`] writing one float at a time.
     Conv2dWideOut1,
+    /// [`Kernel::Conv2dWide`] reading and writing one value at a time.
     Conv2dWideIn1Out1,
+    /// MaxPooling2D and GlobalMaxPooling2D.
     MaxPool2d,
+    /// AveragePooling2D and GlobalAveragePooling2D.
     AvgPool2d,
-    ZeroPadding2d,
-    Elementwise,
-    Elementwise4,
+    /// ZeroPadding2D and Cropping2D.
+    Border2d,
+    /// Element-wise layers, one value per invocation.
+    Unary,
+    /// Element-wise layers, one vec4 per invocation.
+    Unary4,
+    /// Softmax and log-softmax over the last axis.
     Softmax,
 }
 
 /// A shader's full source: shared preludes first, the op's own file last.
-macro_rules! shader {
+macro_rules! wgsl {
     ($($file:literal),+) => {
         concat!($(include_str!(concat!("../../shaders/", $file))),+)
     };
 }
 
-/// One compute shader as compiled: a name for labels and errors, its full WGSL source (shared
-/// preludes first, the op's own file last) and the entry point the pipeline runs.
+/// One compute shader as compiled: a name for labels and errors, its full WGSL source and the
+/// entry point the pipeline runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Shader {
     /// The kernel's name, used as the pipeline label.
@@ -41,104 +65,195 @@ pub struct Shader {
     pub entry_point: &'static str,
 }
 
-const fn shader(name: &'static str, source: &'static str) -> Shader {
-    Shader {
-        name,
-        source,
-        entry_point: "main",
+const CONV: &str = wgsl!(
+    "common.wgsl",
+    "window.wgsl",
+    "activation.wgsl",
+    "conv2d.wgsl"
+);
+const CONV_BLOCKED: &str = wgsl!(
+    "common.wgsl",
+    "window.wgsl",
+    "activation.wgsl",
+    "conv2d_blocked.wgsl"
+);
+const CONV_TILED: &str = wgsl!(
+    "common.wgsl",
+    "window.wgsl",
+    "activation.wgsl",
+    "conv2d_tiled.wgsl"
+);
+const CONV_WIDE: &str = wgsl!(
+    "common.wgsl",
+    "window.wgsl",
+    "activation.wgsl",
+    "conv2d_wide.wgsl"
+);
+const MAX_POOL: &str = wgsl!("common.wgsl", "window.wgsl", "max_pool2d.wgsl");
+const AVG_POOL: &str = wgsl!("common.wgsl", "window.wgsl", "avg_pool2d.wgsl");
+const BORDER: &str = wgsl!("common.wgsl", "window.wgsl", "border2d.wgsl");
+const UNARY: &str = wgsl!("common.wgsl", "activation.wgsl", "unary.wgsl");
+const SOFTMAX: &str = wgsl!("common.wgsl", "softmax.wgsl");
+
+impl Kernel {
+    /// Every kernel.
+    pub const ALL: [Kernel; 13] = [
+        Kernel::Conv2d,
+        Kernel::Conv2dBlocked,
+        Kernel::Conv2dTiled,
+        Kernel::Conv2dWide,
+        Kernel::Conv2dWideIn1,
+        Kernel::Conv2dWideOut1,
+        Kernel::Conv2dWideIn1Out1,
+        Kernel::MaxPool2d,
+        Kernel::AvgPool2d,
+        Kernel::Border2d,
+        Kernel::Unary,
+        Kernel::Unary4,
+        Kernel::Softmax,
+    ];
+
+    /// The shader this kernel runs.
+    pub fn shader(self) -> Shader {
+        let (name, source, entry_point) = match self {
+            Kernel::Conv2d => ("conv2d", CONV, "main"),
+            Kernel::Conv2dBlocked => ("conv2d_blocked", CONV_BLOCKED, "main"),
+            Kernel::Conv2dTiled => ("conv2d_tiled", CONV_TILED, "main"),
+            Kernel::Conv2dWide => ("conv2d_wide", CONV_WIDE, "main"),
+            Kernel::Conv2dWideIn1 => ("conv2d_wide_in1", CONV_WIDE, "main_in1"),
+            Kernel::Conv2dWideOut1 => ("conv2d_wide_out1", CONV_WIDE, "main_out1"),
+            Kernel::Conv2dWideIn1Out1 => ("conv2d_wide_in1_out1", CONV_WIDE, "main_in1_out1"),
+            Kernel::MaxPool2d => ("max_pool2d", MAX_POOL, "main"),
+            Kernel::AvgPool2d => ("avg_pool2d", AVG_POOL, "main"),
+            Kernel::Border2d => ("border2d", BORDER, "main"),
+            Kernel::Unary => ("unary", UNARY, "main"),
+            Kernel::Unary4 => ("unary4", UNARY, "main4"),
+            Kernel::Softmax => ("softmax", SOFTMAX, "main"),
+        };
+        Shader {
+            name,
+            source,
+            entry_point,
+        }
+    }
+
+    /// The size in bytes of the kernel's uniform block (binding 0), from its `Pod` mirror.
+    pub fn params_size(self) -> usize {
+        match self {
+            Kernel::Conv2d
+            | Kernel::Conv2dBlocked
+            | Kernel::Conv2dTiled
+            | Kernel::Conv2dWide
+            | Kernel::Conv2dWideIn1
+            | Kernel::Conv2dWideOut1
+            | Kernel::Conv2dWideIn1Out1
+            | Kernel::MaxPool2d
+            | Kernel::AvgPool2d
+            | Kernel::Border2d => std::mem::size_of::<WindowParams>(),
+            Kernel::Unary | Kernel::Unary4 => std::mem::size_of::<UnaryParams>(),
+            Kernel::Softmax => std::mem::size_of::<SoftmaxParams>(),
+        }
+    }
+
+    /// Constants the host's dispatch arithmetic assumes about the shader's structure (block and
+    /// tile shapes written into the WGSL as `const`s); a test checks each against the source.
+    pub fn structure(self) -> &'static [(&'static str, usize)] {
+        match self {
+            Kernel::Conv2dBlocked => &[("RM", BLOCK_ROWS)],
+            Kernel::Conv2dWide
+            | Kernel::Conv2dWideIn1
+            | Kernel::Conv2dWideOut1
+            | Kernel::Conv2dWideIn1Out1 => &[("RM", WIDE_ROWS), ("FN4", WIDE_FILTERS / 4)],
+            Kernel::Conv2dTiled => &[("TM", TILE), ("TN4", TILE / 4)],
+            _ => &[],
+        }
+    }
+
+    /// The pipeline constants the kernel is compiled with.
+    pub fn constants(self) -> Vec<(&'static str, f64)> {
+        vec![("WG_SIZE", f64::from(WORKGROUP_SIZE))]
     }
 }
-
-/// One of the entry points of `shaders/conv2d_wide.wgsl`.
-const fn wide(name: &'static str, entry_point: &'static str) -> Shader {
-    Shader {
-        name,
-        source: shader!("window.wgsl", "activation.wgsl", "conv2d_wide.wgsl"),
-        entry_point,
-    }
-}
-
-/// Every compute shader as compiled, in the order of the internal `Kernel` enum. Public so that
-/// a test can validate exactly these sources with naga.
-pub const SHADERS: [Shader; 13] = [
-    shader(
-        "conv2d",
-        shader!("window.wgsl", "activation.wgsl", "conv2d.wgsl"),
-    ),
-    shader(
-        "conv2d_blocked",
-        shader!("window.wgsl", "activation.wgsl", "conv2d_blocked.wgsl"),
-    ),
-    shader(
-        "conv2d_tiled",
-        shader!("window.wgsl", "activation.wgsl", "conv2d_tiled.wgsl"),
-    ),
-    wide("conv2d_wide", "main"),
-    wide("conv2d_wide_in1", "main_in1"),
-    wide("conv2d_wide_out1", "main_out1"),
-    wide("conv2d_wide_in1_out1", "main_in1_out1"),
-    shader("max_pool2d", shader!("window.wgsl", "max_pool2d.wgsl")),
-    shader("avg_pool2d", shader!("window.wgsl", "avg_pool2d.wgsl")),
-    shader(
-        "zero_padding2d",
-        shader!("window.wgsl", "zero_padding2d.wgsl"),
-    ),
-    shader(
-        "elementwise",
-        shader!("activation.wgsl", "elementwise.wgsl"),
-    ),
-    Shader {
-        name: "elementwise4",
-        source: shader!("activation.wgsl", "elementwise.wgsl"),
-        entry_point: "main4",
-    },
-    shader("softmax", shader!("softmax.wgsl")),
-];
 
 /// Mirrors `Params` in `shaders/window.wgsl`, field for field.
 #[repr(C)]
-#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
-pub(super) struct WindowParams {
-    pub(super) batch: u32,
-    pub(super) in_h: u32,
-    pub(super) in_w: u32,
-    pub(super) in_c: u32,
-    pub(super) out_h: u32,
-    pub(super) out_w: u32,
-    pub(super) out_c: u32,
-    pub(super) win_h: u32,
-    pub(super) win_w: u32,
-    pub(super) stride_h: u32,
-    pub(super) stride_w: u32,
-    pub(super) dil_h: u32,
-    pub(super) dil_w: u32,
-    pub(super) pad_top: u32,
-    pub(super) pad_left: u32,
-    pub(super) has_bias: u32,
-    pub(super) activation: u32,
-    pub(super) total: u32,
-    pub(super) groups_x: u32,
-    pub(super) _pad: u32,
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct WindowParams {
+    pub batch: u32,
+    pub in_h: u32,
+    pub in_w: u32,
+    pub in_c: u32,
+    pub out_h: u32,
+    pub out_w: u32,
+    pub out_c: u32,
+    pub win_h: u32,
+    pub win_w: u32,
+    pub stride_h: u32,
+    pub stride_w: u32,
+    pub dil_h: u32,
+    pub dil_w: u32,
+    pub pad_top: i32,
+    pub pad_left: i32,
+    pub has_bias: u32,
+    pub activation: u32,
+    pub total: u32,
+    pub groups_x: u32,
+    pub group_in: u32,
+    pub group_out: u32,
+    pub out_pitch: u32,
+    pub out_offset: u32,
+    pub _pad: u32,
 }
 
-/// A sliding-window op ready to dispatch: its uniform parameters and workgroup grid.
-pub(super) struct WindowDispatch {
-    pub(super) params: WindowParams,
-    pub(super) total: usize,
-    pub(super) grid: [u32; 2],
+/// Mirrors `Params` in `shaders/unary.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct UnaryParams {
+    pub total: u32,
+    pub channels: u32,
+    pub mode: u32,
+    pub activation: u32,
+    pub per_channel: u32,
+    pub has_max: u32,
+    pub max_value: f32,
+    pub negative_slope: f32,
+    pub threshold: f32,
+    pub alpha: f32,
+    pub scalar_scale: f32,
+    pub scalar_shift: f32,
+    pub groups_x: u32,
+    pub out_pitch: u32,
+    pub out_offset: u32,
+    pub _pad: u32,
 }
 
-pub(super) fn pipeline(device: &wgpu::Device, shader: &Shader) -> wgpu::ComputePipeline {
+/// Mirrors `Params` in `shaders/softmax.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct SoftmaxParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub groups_x: u32,
+    pub log: u32,
+}
+
+/// Compiles `kernel`'s pipeline on `device`.
+pub(crate) fn pipeline(device: &wgpu::Device, kernel: Kernel) -> wgpu::ComputePipeline {
+    let shader = kernel.shader();
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(shader.name),
         source: wgpu::ShaderSource::Wgsl(shader.source.into()),
     });
+    let constants = kernel.constants();
     device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
         label: Some(shader.name),
         layout: None,
         module: &module,
         entry_point: Some(shader.entry_point),
-        compilation_options: Default::default(),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants: &constants,
+            ..Default::default()
+        },
         cache: None,
     })
 }

@@ -1,20 +1,27 @@
-use super::{Gpu, Input, Kernel};
-use crate::error::Result;
+//! The single-op MaxPooling2D API.
+
+use super::ops::{emit_pool2d, PoolKind};
+use super::program::ProgramBuilder;
+use super::Gpu;
+use crate::error::{Error, Result};
 use crate::ops::Pool2dSpec;
 use crate::tensor::Tensor;
 
 impl Gpu {
     /// MaxPooling2D on the GPU; the same contract as [`crate::reference::max_pool2d`].
     pub fn max_pool2d(&self, spec: &Pool2dSpec, input: &Tensor) -> Result<Tensor> {
-        const OP: &str = "max_pool2d";
         let g = spec.check(input.shape())?;
-        let d = self.window_dispatch(OP, &g, Kernel::MaxPool2d)?;
-        let inputs = [Input {
-            name: "input",
-            data: input.data(),
-        }];
-        let params = bytemuck::bytes_of(&d.params);
-        let out = self.run(OP, Kernel::MaxPool2d, params, &inputs, d.total, d.grid)?;
-        Tensor::new(g.output.to_vec(), out)
+        let [batch, h, w, c] = g.input;
+        let mut b = ProgramBuilder::new(self);
+        b.set_label("max_pool2d");
+        let x = b.input(&[h, w, c])?;
+        let out = b.value(&g.output[1..])?;
+        emit_pool2d(&mut b, PoolKind::Max, spec, [h, w, c], x, out)?;
+        // One op: its errors need no layer context.
+        let mut program = b.build(&[x], &[out], batch).map_err(Error::into_root)?;
+        let y = program
+            .run(&[input.data()], batch)
+            .map_err(Error::into_root)?;
+        Tensor::new(g.output.to_vec(), y.into_iter().next().unwrap_or_default())
     }
 }

@@ -1,127 +1,110 @@
-//! Keras models: load a `.keras` file (or bare architecture JSON), print Keras's summary, run
-//! the forward pass.
+//! Keras models: load a `.keras` file, a legacy Keras 2 `.h5` file or an architecture JSON,
+//! print Keras's summary, run the forward pass.
 //!
-//! A model is a chain of [`Layer`]s starting at an input layer; every layer's output shape is
-//! inferred when the model is built, with the same formulas as the single ops.
+//! A model is a graph ([`graph`]): Sequential models are chains, Functional ones any DAG — several
+//! inputs and outputs, merges, shared layers, nested models. Every shape is inferred when the
+//! model is built, by the layers themselves ([`crate::layers::Layer`]).
 
-mod config;
-mod forward;
-mod layer;
+mod compile;
+mod graph;
+mod keras_json;
+mod legacy_h5;
+mod run;
 mod summary;
 mod weights;
 
 use std::path::Path;
 
-pub use layer::{Layer, LayerActivation, ReluSpec};
+pub use compile::GpuModel;
+pub use graph::{InputSpec, LayerEntry, Node, TensorRef};
 pub use summary::{Summary, SummaryRow};
 
+use graph::{Graph, LayerOp};
+
 use crate::error::{Error, Result};
-use crate::ops::Conv2dSpec;
+use crate::layers::Layer;
 use crate::tensor::Tensor;
 
-/// Where [`Model::run`] computes.
-#[derive(Debug, Clone, Copy)]
-pub enum Backend<'g> {
+/// Where [`Model::run`] computes: one type for the library, the CLI and the Python package.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Backend {
+    /// WGSL compute shaders on the default device ([`crate::Gpu::shared`]).
+    #[default]
+    Gpu,
     /// The fast CPU backend (multi-threaded SIMD GEMMs).
     Cpu,
     /// The CPU reference (plain loops, f64 accumulation): slow, obviously correct.
     Reference,
-    /// WGSL compute shaders on this device.
-    Gpu(&'g crate::Gpu),
 }
 
-/// A layer in a model: its name, what it computes, and whether its weights are trainable.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelLayer {
-    /// The layer's name (`conv2d_1`).
-    pub name: String,
-    /// What it computes.
-    pub layer: Layer,
-    /// The Keras class it was declared as (`Softmax` and `Activation('softmax')` compute the
-    /// same [`Layer`] but print differently).
-    pub class_name: String,
-    /// Keras's `trainable` flag: if false, its weights count as non-trainable.
-    pub trainable: bool,
-    /// The input shape the config declares, if any (used when a Sequential has no InputLayer).
-    pub(crate) declared_input: Option<Vec<usize>>,
-}
+impl Backend {
+    /// Every backend.
+    pub const ALL: [Backend; 3] = [Backend::Gpu, Backend::Cpu, Backend::Reference];
 
-impl ModelLayer {
-    fn input(shape: Vec<usize>) -> Self {
-        Self {
-            name: "input_layer".into(),
-            layer: Layer::Input(shape),
-            class_name: "InputLayer".into(),
-            trainable: true,
-            declared_input: None,
+    /// The name the CLI and Python use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Gpu => "gpu",
+            Backend::Cpu => "cpu",
+            Backend::Reference => "reference",
         }
     }
 }
 
-/// A Keras model whose layers form a chain. Build one with [`Model::load`],
-/// [`Model::from_json`] or [`Sequential`].
-#[derive(Debug, Clone, PartialEq)]
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Backend {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Backend::ALL
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| format!("unknown backend '{s}' (expected gpu, cpu or reference)"))
+    }
+}
+
+/// A Keras model. Build one with [`Model::load`], [`Model::from_json`] or [`Sequential`].
+#[derive(Debug)]
 pub struct Model {
     name: String,
-    sequential: bool,
-    layers: Vec<ModelLayer>,
-    /// Output shape of each layer (without batch); `shapes[0]` is the input shape.
-    shapes: Vec<Vec<usize>>,
-    /// Weights per layer, in Keras's order; empty for layers without weights or when none were
-    /// loaded.
-    weights: Vec<Vec<Tensor>>,
+    class_name: String,
+    trainable: bool,
+    graph: Graph,
 }
 
 impl Model {
-    fn new(name: String, sequential: bool, layers: Vec<ModelLayer>) -> Result<Self> {
-        let Some(Layer::Input(input)) = layers.first().map(|l| &l.layer) else {
-            return Err(Error::ModelConfig {
-                layer: name,
-                message: "a model must start with an input layer".into(),
-            });
-        };
-        let mut shapes = vec![input.clone()];
-        for l in &layers[1..] {
-            if matches!(l.layer, Layer::Input(_)) {
-                return Err(Error::ModelConfig {
-                    layer: l.name.clone(),
-                    message: "an input layer inside the chain is not supported".into(),
-                });
-            }
-            let previous = shapes.last().map(Vec::as_slice).unwrap_or_default();
-            let out = l
-                .layer
-                .output_shape(previous)
-                .map_err(|e| Error::ModelConfig {
-                    layer: format!("{} ({})", l.name, l.class_name),
-                    message: format!("on input (None, {}): {e}", join(previous)),
-                })?;
-            shapes.push(out);
-        }
-        let weights = vec![Vec::new(); layers.len()];
+    fn new(name: String, class_name: String, trainable: bool, graph: Graph) -> Result<Self> {
         Ok(Self {
             name,
-            sequential,
-            layers,
-            shapes,
-            weights,
+            class_name,
+            trainable,
+            graph: graph.finish()?,
         })
     }
 
-    /// Reads a model: a `.keras` file (architecture and weights) or a JSON architecture
-    /// (`model.to_json()` or an unzipped `config.json`; no weights, enough for a summary).
+    /// Reads a model: a `.keras` file (architecture and weights), a legacy Keras 2 HDF5 file
+    /// (`model.save("m.h5")`), or a JSON architecture (`model.to_json()` or an unzipped
+    /// `config.json`; no weights, enough for a summary).
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
+        let label = path.display().to_string();
         if bytes.starts_with(b"PK") {
-            weights::load_keras_archive(&path.display().to_string(), &bytes)
+            weights::load_keras_archive(&label, &bytes)
+        } else if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
+            legacy_h5::load(&label, bytes)
         } else {
             let text = String::from_utf8(bytes).map_err(|_| Error::ModelConfig {
-                layer: path.display().to_string(),
-                message: "neither a .keras (zip) file nor UTF-8 JSON".into(),
+                layer: label,
+                message: "neither a .keras (zip) file, an HDF5 file nor UTF-8 JSON".into(),
             })?;
             Self::from_json(&text)
         }
@@ -135,7 +118,7 @@ impl Model {
 
     /// Builds a model (without weights) from Keras's architecture JSON.
     pub fn from_json(text: &str) -> Result<Self> {
-        config::model_from_json(text)
+        keras_json::model_from_json(text)
     }
 
     /// The model's name.
@@ -143,60 +126,136 @@ impl Model {
         &self.name
     }
 
-    /// The layers, starting with the input layer.
-    pub fn layers(&self) -> &[ModelLayer] {
-        &self.layers
+    /// `Sequential` or `Functional`.
+    pub fn class_name(&self) -> &str {
+        &self.class_name
     }
 
-    /// The per-example input shape (without batch).
+    /// The layers, in Keras's order (a Sequential model's input layer first, unlisted).
+    pub fn layers(&self) -> &[LayerEntry] {
+        &self.graph.layers
+    }
+
+    /// The nodes (layer calls), in an order where producers come first.
+    pub fn nodes(&self) -> impl Iterator<Item = (usize, &Node)> {
+        self.graph.order.iter().map(|&i| (i, &self.graph.nodes[i]))
+    }
+
+    /// The input shapes of node `i` (per example).
+    pub fn node_input_shapes(&self, i: usize) -> Vec<&[usize]> {
+        self.graph.input_shapes(i)
+    }
+
+    /// The model's inputs: name, shape (per example) and dtype.
+    pub fn inputs(&self) -> Vec<(&str, &InputSpec)> {
+        self.graph
+            .inputs
+            .iter()
+            .filter_map(|r| {
+                let entry = &self.graph.layers[self.graph.nodes[r.node].layer];
+                match &entry.op {
+                    LayerOp::Input(spec) => Some((entry.name.as_str(), spec)),
+                    _ => None,
+                }
+            })
+            .collect()
+    }
+
+    /// The per-example input shapes.
+    pub fn input_shapes(&self) -> Vec<Vec<usize>> {
+        self.graph
+            .inputs
+            .iter()
+            .map(|r| self.graph.shape(*r).to_vec())
+            .collect()
+    }
+
+    /// The per-example output shapes.
+    pub fn output_shapes(&self) -> Vec<Vec<usize>> {
+        self.graph
+            .outputs
+            .iter()
+            .map(|r| self.graph.shape(*r).to_vec())
+            .collect()
+    }
+
+    /// The names of the layers producing the outputs.
+    pub fn output_names(&self) -> Vec<&str> {
+        self.graph
+            .outputs
+            .iter()
+            .map(|r| {
+                self.graph.layers[self.graph.nodes[r.node].layer]
+                    .name
+                    .as_str()
+            })
+            .collect()
+    }
+
+    /// The first input's per-example shape.
     pub fn input_shape(&self) -> &[usize] {
-        &self.shapes[0]
+        self.graph
+            .inputs
+            .first()
+            .map_or(&[][..], |r| self.graph.shape(*r))
     }
 
-    /// The per-example output shape (without batch).
+    /// The first output's per-example shape.
     pub fn output_shape(&self) -> &[usize] {
-        self.shapes.last().map(Vec::as_slice).unwrap_or_default()
+        self.graph
+            .outputs
+            .first()
+            .map_or(&[][..], |r| self.graph.shape(*r))
     }
 
-    /// Each layer's output shape (without batch), aligned with [`Model::layers`].
-    pub fn shapes(&self) -> &[Vec<usize>] {
-        &self.shapes
+    /// The layer named `name`.
+    pub fn layer(&self, name: &str) -> Option<&LayerEntry> {
+        self.graph.layers.iter().find(|l| l.name == name)
     }
 
-    /// The weights of layer `index`, in Keras's order (kernel, bias; gamma, beta, moving mean,
-    /// moving variance).
-    pub fn weights(&self, index: usize) -> &[Tensor] {
-        self.weights
-            .get(index)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
+    /// The weights layer `index` needs (shapes from its first call), in Keras's order.
+    pub fn weight_specs(&self, index: usize) -> Result<Vec<crate::layers::WeightSpec>> {
+        self.graph.weight_specs(index)
     }
 
-    /// Whether every layer that needs weights has them.
+    /// Whether every layer that needs weights has them (nested models included).
     pub fn has_weights(&self) -> bool {
         self.first_without_weights().is_none()
     }
 
-    /// The first layer that needs weights and has none.
-    fn first_without_weights(&self) -> Option<usize> {
-        (0..self.layers.len()).find(|&i| {
-            !self.layers[i]
-                .layer
-                .weight_shapes(self.input_of(i))
-                .is_empty()
-                && self.weights[i].is_empty()
-        })
+    /// The first layer (as `path/name (Class)`) that needs weights and has none.
+    fn first_without_weights(&self) -> Option<String> {
+        for (i, entry) in self.graph.layers.iter().enumerate() {
+            match &entry.op {
+                LayerOp::Model(m) => {
+                    if let Some(inner) = m.first_without_weights() {
+                        return Some(format!("{}/{inner}", entry.name));
+                    }
+                }
+                LayerOp::Layer(_) => {
+                    let needs = self.graph.weight_specs(i).map_or(0, |w| w.len());
+                    if needs > 0 && entry.weights.len() != needs {
+                        return Some(entry.label());
+                    }
+                }
+                LayerOp::Input(_) => {}
+            }
+        }
+        None
     }
 
-    /// The input shape of layer `index`.
-    fn input_of(&self, index: usize) -> &[usize] {
-        &self.shapes[index.saturating_sub(1)]
-    }
-
-    /// Sets the weights of the layer named `name`, checking them against the shapes Keras
-    /// would store.
+    /// Sets the weights of the layer named `name` (a nested model's layer as
+    /// `outer/inner`), checking them against the shapes Keras would store.
     pub fn set_weights(&mut self, name: &str, tensors: Vec<Tensor>) -> Result<()> {
+        if let Some((outer, inner)) = name.split_once('/') {
+            if let Some(entry) = self.graph.layers.iter_mut().find(|l| l.name == outer) {
+                if let LayerOp::Model(m) = &mut entry.op {
+                    return m.set_weights(inner, tensors);
+                }
+            }
+        }
         let index = self
+            .graph
             .layers
             .iter()
             .position(|l| l.name == name)
@@ -204,58 +263,100 @@ impl Model {
                 layer: name.to_string(),
                 message: "no layer of this name".into(),
             })?;
-        let expected = self.layers[index].layer.weight_shapes(self.input_of(index));
-        let describe = |shapes: Vec<String>| shapes.join(", ");
-        let want: Vec<String> = expected.iter().map(|(s, _)| format!("{s:?}")).collect();
-        let got: Vec<String> = tensors.iter().map(|t| format!("{:?}", t.shape())).collect();
-        if expected.len() != tensors.len()
-            || expected
+        let expected = self.graph.weight_specs(index)?;
+        let fits = expected.len() == tensors.len()
+            && expected
                 .iter()
                 .zip(&tensors)
-                .any(|((s, _), t)| s != t.shape())
-        {
+                .all(|(s, t)| s.shape == t.shape());
+        if !fits {
+            let want: Vec<String> = expected.iter().map(|s| format!("{:?}", s.shape)).collect();
+            let got: Vec<String> = tensors.iter().map(|t| format!("{:?}", t.shape())).collect();
             return Err(Error::ModelWeights {
-                layer: format!("{} ({})", name, self.layers[index].class_name),
+                layer: self.graph.layers[index].label(),
                 message: format!(
                     "expected weights [{}], got [{}]",
-                    describe(want),
-                    describe(got)
+                    want.join(", "),
+                    got.join(", ")
                 ),
             });
         }
-        self.weights[index] = tensors;
+        self.graph.layers[index].weights = tensors;
         Ok(())
     }
 
-    /// Checks, without running anything, that the model has its weights and that an input of
-    /// shape `input` is `(batch, ..input_shape)`.
+    /// Checks, without running anything, that the model has its weights and that `inputs`
+    /// are `(batch, ..input_shape)` for each model input, with one batch size; returns it.
+    pub fn check_inputs(&self, inputs: &[&[usize]]) -> Result<usize> {
+        if let Some(layer) = self.first_without_weights() {
+            return Err(Error::ModelWeights {
+                layer,
+                message: "has no weights: load a .keras or .h5 file, or set them with \
+                          Model::set_weights"
+                    .into(),
+            });
+        }
+        let expected = self.input_shapes();
+        if inputs.len() != expected.len() {
+            return Err(Error::ShapeMismatch {
+                op: "model",
+                what: "inputs",
+                expected: format!("{} inputs ({})", expected.len(), self.input_names()),
+                actual: vec![inputs.len()],
+            });
+        }
+        let mut batch = None;
+        for (shape, want) in inputs.iter().zip(&expected) {
+            let b = batch_size(want, shape)?;
+            if *batch.get_or_insert(b) != b {
+                return Err(Error::ShapeMismatch {
+                    op: "model",
+                    what: "inputs",
+                    expected: format!("one batch size for all inputs ({})", batch.unwrap_or(0)),
+                    actual: shape.to_vec(),
+                });
+            }
+        }
+        Ok(batch.unwrap_or(0))
+    }
+
+    /// [`Model::check_inputs`] for a single-input model.
     pub fn check_input(&self, input: &[usize]) -> Result<()> {
-        if let Some(i) = self.first_without_weights() {
-            return Err(self.missing_weights(i));
-        }
-        batch_size(self.input_shape(), input).map(drop)
+        self.check_inputs(&[input]).map(drop)
     }
 
-    fn missing_weights(&self, index: usize) -> Error {
-        let l = &self.layers[index];
-        Error::ModelWeights {
-            layer: format!("{} ({})", l.name, l.class_name),
-            message: "has no weights: load a .keras file, or set them with Model::set_weights"
-                .into(),
-        }
+    fn input_names(&self) -> String {
+        let names: Vec<&str> = self.inputs().iter().map(|(n, _)| *n).collect();
+        names.join(", ")
     }
 
-    /// Runs the forward pass on `backend`. `input` is `(batch, ..input_shape)`.
+    /// Runs the forward pass of a single-input, single-output model on `backend`. `input` is
+    /// `(batch, ..input_shape)`.
     ///
-    /// On the GPU this uploads the weights for this one call; to run a model repeatedly, keep a
-    /// [`crate::gpu::GpuModel`] from [`Gpu::compile`](crate::Gpu::compile) instead.
-    pub fn run(&self, backend: Backend<'_>, input: &Tensor) -> Result<Tensor> {
+    /// [`Backend::Gpu`] compiles the model for this one call; to run it repeatedly, keep a
+    /// [`GpuModel`] from [`Model::compile`] instead.
+    pub fn run(&self, backend: Backend, input: &Tensor) -> Result<Tensor> {
+        let mut out = self.run_many(backend, &[input])?;
+        if out.len() != 1 {
+            return Err(Error::ShapeMismatch {
+                op: "model",
+                what: "outputs",
+                expected: "one output (use run_many for several)".into(),
+                actual: vec![out.len()],
+            });
+        }
+        Ok(out.remove(0))
+    }
+
+    /// Runs the forward pass on one tensor per model input; returns one per model output.
+    pub fn run_many(&self, backend: Backend, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
         match backend {
-            Backend::Cpu => self.run_cpu(input),
-            Backend::Reference => self.run_reference(input),
-            Backend::Gpu(gpu) => {
-                self.check_input(input.shape())?;
-                gpu.compile(self, input.shape()[0])?.run(input)
+            Backend::Cpu => self.forward(inputs, true, &mut |_, _| {}),
+            Backend::Reference => self.forward(inputs, false, &mut |_, _| {}),
+            Backend::Gpu => {
+                let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
+                let batch = self.check_inputs(&shapes)?;
+                self.compile(crate::Gpu::shared()?, batch)?.run_many(inputs)
             }
         }
     }
@@ -264,28 +365,45 @@ impl Model {
     pub fn summary(&self) -> Summary {
         Summary::new(self)
     }
+
+    /// FLOPs of each node for one example (2 per multiply-add), in [`Model::nodes`] order.
+    pub fn node_flops(&self) -> Vec<(usize, u64)> {
+        self.nodes()
+            .map(|(i, node)| {
+                let entry = &self.graph.layers[node.layer];
+                let inputs = self.graph.input_shapes(i);
+                let flops = match &entry.op {
+                    LayerOp::Layer(l) => l.flops(&inputs, &node.outputs[0]),
+                    LayerOp::Model(m) => m.node_flops().iter().map(|(_, f)| f).sum(),
+                    LayerOp::Input(_) => 0,
+                };
+                (i, flops)
+            })
+            .collect()
+    }
 }
 
 /// Builds a Sequential model in code, Keras-style: layers get Keras's default names
 /// (`conv2d`, `conv2d_1`, ...).
 ///
 /// ```
-/// use wgcnn::model::{Layer, Sequential};
+/// use wgcnn::layers::{Conv2d, MaxPooling2d};
+/// use wgcnn::model::Sequential;
 /// use wgcnn::{Conv2dSpec, Padding, Pool2dSpec};
 ///
 /// let model = Sequential::new([28, 28, 3])
-///     .conv2d(Conv2dSpec::new(32, [5, 5]).use_bias(false))
-///     .layer(Layer::MaxPool2d(Pool2dSpec::new([2, 2]).padding(Padding::Same)))
+///     .layer(Conv2d::new(Conv2dSpec::new(32, [5, 5]).use_bias(false)))
+///     .layer(MaxPooling2d(Pool2dSpec::new([2, 2]).padding(Padding::Same)))
 ///     .build()?;
 /// assert_eq!(model.output_shape(), &[12, 12, 32]);
 /// assert_eq!(model.summary().total_params, 2400);
 /// # Ok::<(), wgcnn::Error>(())
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Sequential {
     name: String,
     input: Vec<usize>,
-    layers: Vec<Layer>,
+    layers: Vec<Box<dyn Layer>>,
 }
 
 impl Sequential {
@@ -305,38 +423,35 @@ impl Sequential {
     }
 
     /// Appends a layer (Keras's `model.add`).
-    pub fn layer(mut self, layer: Layer) -> Self {
-        self.layers.push(layer);
+    pub fn layer(mut self, layer: impl Layer + 'static) -> Self {
+        self.layers.push(Box::new(layer));
         self
     }
 
-    /// Appends a `Conv2D` (its spec's activation is fused).
-    pub fn conv2d(self, spec: Conv2dSpec) -> Self {
-        self.layer(Layer::Conv2d {
-            spec,
-            softmax: false,
-        })
+    /// Appends a boxed layer.
+    pub fn boxed(mut self, layer: Box<dyn Layer>) -> Self {
+        self.layers.push(layer);
+        self
     }
 
     /// Infers every shape; fails like Keras would on an impossible layer.
     pub fn build(self) -> Result<Model> {
         let mut names = weights::KerasNames::default();
-        let mut layers = vec![ModelLayer::input(self.input)];
-        for layer in self.layers {
-            let name = names.next(layer.class_name());
-            layers.push(ModelLayer {
-                name,
-                class_name: layer.class_name().to_string(),
-                layer,
-                trainable: true,
-                declared_input: None,
-            });
-        }
-        Model::new(self.name, true, layers)
+        let input = LayerOp::Input(InputSpec {
+            shape: self.input,
+            dtype: "float32".into(),
+        });
+        let ops = std::iter::once(("input_layer".to_string(), "InputLayer", input)).chain(
+            self.layers.into_iter().map(|l| {
+                let class = l.class_name();
+                (names.next(class), class, LayerOp::Layer(l))
+            }),
+        );
+        keras_json::chain(self.name, "Sequential", true, ops.collect())
     }
 }
 
-/// The batch size of an input of shape `input` for a model taking per-example
+/// The batch size of an input of shape `input` for a model input of per-example
 /// `input_shape`: `input` must be `(batch ≥ 1, ..input_shape)`.
 pub(crate) fn batch_size(input_shape: &[usize], input: &[usize]) -> Result<usize> {
     match input.split_first() {

@@ -1,7 +1,13 @@
 //! Keras 3's `model.summary()`: the same table, the same totals, as text or JSON.
+//!
+//! Keras prints a three-column table for Sequential models and for Functional models whose
+//! graph is a chain, and a four-column one, with `Connected to`, for every other graph. A
+//! nested model is one row (Keras's default `expand_nested=False`). The column widths follow
+//! rich, which Keras renders the table with.
 
 use serde_json::json;
 
+use super::graph::{shape_text, LayerOp};
 use super::Model;
 
 /// One row of the summary: a layer with its output shape and parameter counts.
@@ -11,12 +17,17 @@ pub struct SummaryRow {
     pub name: String,
     /// Keras class name.
     pub class_name: String,
-    /// Output shape without the batch dimension (printed with a leading `None`).
+    /// Output shape without the batch dimension (printed with a leading `None`); the first
+    /// output's, for a layer with several.
     pub output_shape: Vec<usize>,
-    /// Parameters of this layer.
+    /// The `Output Shape` cell as Keras prints it.
+    pub output_text: String,
+    /// Parameters of this layer (a nested model's: all of its weights).
     pub params: usize,
     /// Of which trainable.
     pub trainable_params: usize,
+    /// The tensors each call reads, as `(layer, node index, tensor index)`.
+    pub inbound: Vec<(String, usize, usize)>,
     /// The derivation of the shape and parameter count, with numbers filled in.
     pub explain: Vec<String>,
 }
@@ -28,64 +39,158 @@ pub struct Summary {
     pub name: String,
     /// One row per layer (a Sequential model's input layer is not listed, as in Keras).
     pub rows: Vec<SummaryRow>,
+    /// Whether Keras prints the table without `Connected to` (Sequential, or a chain).
+    pub sequential_like: bool,
     /// All parameters.
     pub total_params: usize,
     /// Trainable parameters.
     pub trainable_params: usize,
     /// Non-trainable parameters (BatchNormalization's moving statistics, frozen layers).
     pub non_trainable_params: usize,
+    /// The model's inputs and outputs, as `(layer, node index, tensor index)`.
+    pub inputs: Vec<(String, usize, usize)>,
+    /// See [`Summary::inputs`].
+    pub outputs: Vec<(String, usize, usize)>,
 }
 
 /// The table width Keras uses when printing to a non-terminal: `min(88, 80 − 4)`.
 pub const KERAS_LINE_LENGTH: usize = 76;
 
-/// The content widths of Keras's three columns for a table `line_length` wide. Keras asks
-/// rich for columns at 45%, 80% and 100% of the line; rich then takes the 10 characters of
-/// borders and padding back from them, 3, 4 and 3 (its `ratio_reduce` over equal ratios).
-fn column_widths(line_length: usize) -> [usize; 3] {
-    let first = line_length * 45 / 100;
-    let second = line_length * 80 / 100;
-    [
-        first.saturating_sub(3).max(1),
-        (second - first).saturating_sub(4).max(1),
-        (line_length - second).saturating_sub(3).max(1),
-    ]
+/// Parameter counts of a model: `(total, trainable)`, saturating (a model whose count does not
+/// fit in `usize` cannot be loaded anyway).
+pub(crate) fn count_params(model: &Model, trainable_parent: bool) -> (usize, usize) {
+    let mut total = 0usize;
+    let mut trainable = 0usize;
+    let parent = trainable_parent && model.trainable;
+    for (i, entry) in model.graph.layers.iter().enumerate() {
+        let (t, tr) = layer_params(model, i, parent && entry.trainable);
+        total = total.saturating_add(t);
+        trainable = trainable.saturating_add(tr);
+    }
+    (total, trainable)
+}
+
+/// `(params, trainable params)` of layer `i`, which is trainable if `trainable`.
+fn layer_params(model: &Model, i: usize, trainable: bool) -> (usize, usize) {
+    let entry = &model.graph.layers[i];
+    match &entry.op {
+        LayerOp::Model(m) => count_params(m, trainable),
+        _ => {
+            let specs = model.graph.weight_specs(i).unwrap_or_default();
+            specs.iter().fold((0usize, 0usize), |(t, tr), s| {
+                let n = s.count().unwrap_or(usize::MAX);
+                (
+                    t.saturating_add(n),
+                    if s.trainable && trainable {
+                        tr.saturating_add(n)
+                    } else {
+                        tr
+                    },
+                )
+            })
+        }
+    }
+}
+
+/// Whether Keras treats a Functional model as sequential-like: every depth of its graph holds
+/// one node reading at most one tensor, and no layer is called twice.
+fn sequential_like(model: &Model) -> bool {
+    if model.class_name == "Sequential" {
+        return true;
+    }
+    let g = &model.graph;
+    // Depth as Keras counts it: outputs at 0, every producer one deeper than its deepest
+    // consumer, over the nodes the outputs depend on.
+    let mut depth: Vec<Option<usize>> = vec![None; g.nodes.len()];
+    for r in &g.outputs {
+        depth[r.node] = Some(0);
+    }
+    for &i in g.order.iter().rev() {
+        let Some(d) = depth[i] else { continue };
+        for r in &g.nodes[i].inputs {
+            let p = &mut depth[r.node];
+            *p = Some(p.map_or(d + 1, |old| old.max(d + 1)));
+        }
+    }
+    let mut per_depth = std::collections::HashMap::new();
+    for (i, d) in depth.iter().enumerate() {
+        if let Some(d) = d {
+            *per_depth.entry(*d).or_insert(0) += 1;
+            if g.nodes[i].inputs.len() > 1 {
+                return false;
+            }
+        }
+    }
+    if per_depth.values().any(|&n| n > 1) {
+        return false;
+    }
+    g.layers
+        .iter()
+        .all(|l| l.nodes.iter().filter(|&&n| depth[n].is_some()).count() <= 1)
 }
 
 impl Summary {
     pub(super) fn new(model: &Model) -> Self {
+        let g = &model.graph;
+        let reference = |r: &super::TensorRef| {
+            let layer = &g.layers[g.nodes[r.node].layer];
+            let node_index = layer.nodes.iter().position(|&n| n == r.node).unwrap_or(0);
+            (layer.name.clone(), node_index, r.index)
+        };
         let mut rows = Vec::new();
-        for (i, l) in model.layers.iter().enumerate() {
-            if i == 0 && model.sequential {
+        for (i, entry) in g.layers.iter().enumerate() {
+            if !entry.listed {
                 continue;
             }
-            let input = model.input_of(i);
-            let output = &model.shapes[i];
-            let (mut params, mut trainable) = (0, 0);
-            for (shape, trainable_by_nature) in l.layer.weight_shapes(input) {
-                let n: usize = shape.iter().product();
-                params += n;
-                if trainable_by_nature && l.trainable {
-                    trainable += n;
+            let last = entry.nodes.last().map(|&n| &g.nodes[n]);
+            let outputs: Vec<Vec<usize>> = last.map(|n| n.outputs.clone()).unwrap_or_default();
+            let output_text = match outputs.as_slice() {
+                [] => "?".to_string(),
+                [one] => shape_text(one),
+                many => {
+                    let texts: Vec<String> = many.iter().map(|s| shape_text(s)).collect();
+                    format!("[{}]", texts.join(", "))
                 }
-            }
+            };
+            let (params, trainable_params) =
+                layer_params(model, i, model.trainable && entry.trainable);
+            let inbound = entry
+                .nodes
+                .iter()
+                .flat_map(|&n| g.nodes[n].inputs.iter().map(reference))
+                .collect();
+            let explain = match (&entry.op, entry.nodes.first()) {
+                (LayerOp::Layer(layer), Some(&n)) => {
+                    let inputs = g.input_shapes(n);
+                    layer.explain(&inputs, &g.nodes[n].outputs[0])
+                }
+                (LayerOp::Model(_), _) => vec![format!(
+                    "a nested {} model; params = its weights = {params}",
+                    entry.class_name
+                )],
+                _ => vec!["the model's input; params = 0".into()],
+            };
             rows.push(SummaryRow {
-                name: l.name.clone(),
-                class_name: l.class_name.clone(),
-                output_shape: output.clone(),
+                name: entry.name.clone(),
+                class_name: entry.class_name.clone(),
+                output_shape: outputs.first().cloned().unwrap_or_default(),
+                output_text,
                 params,
-                trainable_params: trainable,
-                explain: l.layer.explain(input, output),
+                trainable_params,
+                inbound,
+                explain,
             });
         }
-        let total_params = rows.iter().map(|r| r.params).sum();
-        let trainable_params = rows.iter().map(|r| r.trainable_params).sum();
+        let (total_params, trainable_params) = count_params(model, true);
         Self {
             name: model.name.clone(),
             rows,
+            sequential_like: sequential_like(model),
             total_params,
             trainable_params,
             non_trainable_params: total_params - trainable_params,
+            inputs: g.inputs.iter().map(reference).collect(),
+            outputs: g.outputs.iter().map(reference).collect(),
         }
     }
 
@@ -96,24 +201,55 @@ impl Summary {
     }
 
     /// The table as Keras 3 prints it with `line_length` (in a terminal Keras uses
-    /// `min(88, columns − 4)`). Widths under 20 are raised to 20.
+    /// `min(88, columns − 4)` for a sequential-like model, `min(108, columns − 4)` otherwise).
+    /// Widths under 20 are raised to 20.
     pub fn table_with_line_length(&self, line_length: usize) -> String {
-        let widths = column_widths(line_length.max(20));
+        let line_length = line_length.max(20);
+        let (positions, header, right): (&[f64], &[&str], usize) = if self.sequential_like {
+            (
+                &[0.45, 0.80, 1.0],
+                &["Layer (type)", "Output Shape", "Param #"],
+                2,
+            )
+        } else {
+            (
+                &[0.3, 0.56, 0.74, 1.0],
+                &["Layer (type)", "Output Shape", "Param #", "Connected to"],
+                2,
+            )
+        };
+        let widths = column_widths(line_length, positions);
         let border = |l: &str, fill: &str, mid: &str, r: &str| {
             let parts: Vec<String> = widths.iter().map(|w| fill.repeat(w + 2)).collect();
             format!("{l}{}{r}\n", parts.join(mid))
         };
         let mut out = format!("Model: \"{}\"\n", self.name);
         out += &border("┏", "━", "┳", "┓");
-        out += &row_lines("┃", ["Layer (type)", "Output Shape", "Param #"], widths);
+        out += &row_lines("┃", header, &widths, right);
         out += &border("┡", "━", "╇", "┩");
         for (i, row) in self.rows.iter().enumerate() {
             if i > 0 {
                 out += &border("├", "─", "┼", "┤");
             }
             let name = format!("{} ({})", row.name, row.class_name);
-            let (shape, params) = (shape_text(&row.output_shape), thousands(row.params));
-            out += &row_lines("│", [&name, &shape, &params], widths);
+            let params = thousands(row.params);
+            let connected = if row.inbound.is_empty() {
+                "-".to_string()
+            } else {
+                let refs: Vec<String> = row
+                    .inbound
+                    .iter()
+                    .map(|(l, n, t)| format!("{l}[{n}][{t}]"))
+                    .collect();
+                refs.join(", ")
+            };
+            let cells = [
+                name.as_str(),
+                row.output_text.as_str(),
+                params.as_str(),
+                connected.as_str(),
+            ];
+            out += &row_lines("│", &cells[..header.len()], &widths, right);
         }
         out += &border("└", "─", "┴", "┘");
         out += &self.totals();
@@ -128,7 +264,7 @@ impl Summary {
                 "{} ({}) -> {}, {} params\n",
                 row.name,
                 row.class_name,
-                shape_text(&row.output_shape),
+                row.output_text,
                 thousands(row.params)
             );
             for line in &row.explain {
@@ -141,7 +277,11 @@ impl Summary {
 
     fn totals(&self) -> String {
         let line = |label: &str, n: usize| {
-            format!(" {label}: {} ({})\n", thousands(n), memory_size(n * 4))
+            format!(
+                " {label}: {} ({})\n",
+                thousands(n),
+                memory_size(n as f64 * 4.0)
+            )
         };
         line("Total params", self.total_params)
             + &line("Trainable params", self.trainable_params)
@@ -149,8 +289,12 @@ impl Summary {
     }
 
     /// The summary as JSON: name, layers (name, class_name, output_shape with `null` batch,
-    /// params) and the three totals.
+    /// params, trainable_params, inbound tensors), the model's inputs and outputs, and the
+    /// three totals.
     pub fn to_json(&self) -> String {
+        let refs = |r: &[(String, usize, usize)]| -> Vec<serde_json::Value> {
+            r.iter().map(|(l, n, t)| json!([l, n, t])).collect()
+        };
         let layers: Vec<_> = self
             .rows
             .iter()
@@ -162,12 +306,16 @@ impl Summary {
                     "class_name": r.class_name,
                     "output_shape": shape,
                     "params": r.params,
+                    "trainable_params": r.trainable_params,
+                    "inbound": refs(&r.inbound),
                 })
             })
             .collect();
         json!({
             "name": self.name,
             "layers": layers,
+            "inputs": refs(&self.inputs),
+            "outputs": refs(&self.outputs),
             "total_params": self.total_params,
             "trainable_params": self.trainable_params,
             "non_trainable_params": self.non_trainable_params,
@@ -176,12 +324,32 @@ impl Summary {
     }
 }
 
-/// `(None, 32, 32, 3)`.
-fn shape_text(shape: &[usize]) -> String {
-    let dims: Vec<String> = std::iter::once("None".to_string())
-        .chain(shape.iter().map(usize::to_string))
-        .collect();
-    format!("({})", dims.join(", "))
+/// The content widths of Keras's columns for a table `line_length` wide. Keras asks rich for
+/// columns at the given fractions of the line; rich then takes the borders and padding back
+/// from them with its `ratio_reduce` over equal ratios (Python's round-half-to-even included).
+fn column_widths(line_length: usize, positions: &[f64]) -> Vec<usize> {
+    let mut widths = Vec::new();
+    let mut current = 0usize;
+    for &p in positions {
+        let edge = (p * line_length as f64) as usize;
+        widths.push(edge.saturating_sub(current));
+        current = edge.max(current);
+    }
+    // Each column is its width plus 2 of padding; the table has n + 1 border characters.
+    let padded: Vec<usize> = widths.iter().map(|w| w + 2).collect();
+    let available = line_length.saturating_sub(widths.len() + 1);
+    let excess = padded.iter().sum::<usize>().saturating_sub(available);
+    let mut remaining = excess as f64;
+    let mut ratio_left = padded.len() as f64;
+    padded
+        .iter()
+        .map(|&w| {
+            let distributed = ((remaining / ratio_left).round_ties_even() as usize).min(w);
+            remaining -= distributed as f64;
+            ratio_left -= 1.0;
+            (w - distributed).saturating_sub(2).max(1)
+        })
+        .collect()
 }
 
 /// `1250858` → `1,250,858`.
@@ -198,8 +366,8 @@ fn thousands(n: usize) -> String {
 }
 
 /// Keras's `readable_memory_size`: 1024-based units, two decimals.
-fn memory_size(bytes: usize) -> String {
-    let mut size = bytes as f64;
+fn memory_size(bytes: f64) -> String {
+    let mut size = bytes;
     for unit in ["B", "KB", "MB", "GB", "TB"] {
         if size / 1024.0 < 1.0 {
             return format!("{size:.2} {unit}");
@@ -217,7 +385,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     for word in text.split(' ').filter(|w| !w.is_empty()) {
         let word: String = if word.chars().count() > width {
             word.chars()
-                .take(width - 1)
+                .take(width.saturating_sub(1))
                 .chain(std::iter::once('…'))
                 .collect()
         } else {
@@ -236,9 +404,9 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
-/// One table row: each cell wrapped to its column, the last (Param #) right-aligned.
-fn row_lines(bar: &str, cells: [&str; 3], widths: [usize; 3]) -> String {
-    let wrapped: Vec<Vec<String>> = cells.iter().zip(widths).map(|(c, w)| wrap(c, w)).collect();
+/// One table row: each cell wrapped to its column, column `right` right-aligned.
+fn row_lines(bar: &str, cells: &[&str], widths: &[usize], right: usize) -> String {
+    let wrapped: Vec<Vec<String>> = cells.iter().zip(widths).map(|(c, w)| wrap(c, *w)).collect();
     let height = wrapped.iter().map(Vec::len).max().unwrap_or(1);
     let mut out = String::new();
     for i in 0..height {
@@ -246,7 +414,7 @@ fn row_lines(bar: &str, cells: [&str; 3], widths: [usize; 3]) -> String {
         for (col, (lines, width)) in wrapped.iter().zip(widths).enumerate() {
             let text = lines.get(i).map(String::as_str).unwrap_or("");
             let pad = width.saturating_sub(text.chars().count());
-            if col == 2 {
+            if col == right {
                 out += &format!(" {}{text} {bar}", " ".repeat(pad));
             } else {
                 out += &format!(" {text}{} {bar}", " ".repeat(pad));

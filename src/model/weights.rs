@@ -4,9 +4,11 @@
 
 use std::io::Read;
 
+use hdf5_reader::group::Group;
 use hdf5_reader::Hdf5File;
 
-use super::{Layer, Model};
+use super::graph::LayerOp;
+use super::Model;
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
@@ -124,60 +126,95 @@ impl KerasNames {
     }
 }
 
-/// Reads every layer's `vars` from a Keras 3 weights file into `model`.
+/// Reads every layer's weights from a Keras 3 weights file into `model`.
 fn load_weights(model: &mut Model, file: &Hdf5File) -> Result<()> {
-    let layers_group = file.group("layers").map_err(|e| Error::ModelWeights {
+    let layers = file.group("layers").map_err(|e| Error::ModelWeights {
         layer: model.name.clone(),
         message: format!("the weights file has no 'layers' group: {e}"),
     })?;
+    load_layers(model, &layers, "layers")
+}
+
+/// Reads the weights of `model`'s layers from `group` (a `layers` group at `path`). Keras
+/// names each layer's group after its class, numbered per class in layer order; a nested
+/// model's layers sit in its own `layers` group.
+fn load_layers(model: &mut Model, group: &Group, path: &str) -> Result<()> {
     let mut names = KerasNames::default();
-    for index in 0..model.layers.len() {
-        let layer = &model.layers[index];
-        // Keras's `model.layers` leaves out a Sequential model's input layer.
-        if model.sequential && matches!(layer.layer, Layer::Input(_)) {
+    for index in 0..model.graph.layers.len() {
+        let entry = &model.graph.layers[index];
+        if !entry.listed || entry.is_op {
             continue;
         }
-        let path_name = names.next(&layer.class_name);
-        let expected = layer.layer.weight_shapes(model.input_of(index));
-        if expected.is_empty() {
-            continue;
-        }
-        let label = format!("{} ({})", layer.name, layer.class_name);
+        let path_name = names.next(&entry.class_name);
+        let label = entry.label();
         let missing = |what: String| Error::ModelWeights {
             layer: label.clone(),
             message: what,
         };
-        let vars = layers_group
+        if let LayerOp::Model(nested) = &mut model.graph.layers[index].op {
+            let inner = group
+                .group(&path_name)
+                .and_then(|g| g.group("layers"))
+                .map_err(|e| missing(format!("missing {path}/{path_name}/layers: {e}")))?;
+            load_layers(nested, &inner, &format!("{path}/{path_name}/layers"))
+                .map_err(|e| e.in_layer(label.clone()))?;
+            continue;
+        }
+        let expected = model.graph.weight_specs(index)?;
+        if expected.is_empty() {
+            continue;
+        }
+        let layer_group = group
             .group(&path_name)
-            .and_then(|g| g.group("vars"))
-            .map_err(|e| missing(format!("missing weights at layers/{path_name}/vars: {e}")))?;
+            .map_err(|e| missing(format!("missing weights at {path}/{path_name}: {e}")))?;
         let mut tensors = Vec::new();
-        for (i, (shape, _)) in expected.iter().enumerate() {
+        let mut counts: Vec<(&str, usize)> = Vec::new();
+        for spec in &expected {
+            let i = match counts.iter_mut().find(|(g, _)| *g == spec.group) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n - 1
+                }
+                None => {
+                    counts.push((spec.group, 1));
+                    0
+                }
+            };
+            let at = format!("{path}/{path_name}/{}/{i}", spec.group);
+            let vars = spec
+                .group
+                .split('/')
+                .try_fold(layer_group.clone(), |g, part| g.group(part))
+                .map_err(|e| missing(format!("missing {at} ({}): {e}", spec.name)))?;
             let dataset = vars
                 .dataset(&i.to_string())
-                .map_err(|e| missing(format!("missing weight layers/{path_name}/vars/{i}: {e}")))?;
+                .map_err(|e| missing(format!("missing weight {at} ({}): {e}", spec.name)))?;
             let found: Vec<usize> = dataset.shape().iter().map(|&d| d as usize).collect();
-            if &found != shape {
+            if found != spec.shape {
                 return Err(missing(format!(
-                    "weight layers/{path_name}/vars/{i} has shape {found:?}, expected {shape:?}"
+                    "weight {at} ({}) has shape {found:?}, expected {:?}",
+                    spec.name, spec.shape
                 )));
             }
             let values = dataset.read_array::<f32>().map_err(|e| {
-                missing(format!(
-                    "cannot read layers/{path_name}/vars/{i} as float32: {e}"
-                ))
+                missing(format!("cannot read {at} ({}) as float32: {e}", spec.name))
             })?;
             tensors.push(Tensor::new(found, values.iter().copied().collect())?);
         }
-        let (_, names) = vars.member_names().unwrap_or_default();
-        if names.len() != expected.len() {
-            return Err(missing(format!(
-                "layers/{path_name}/vars holds {} weights, the layer needs {}",
-                names.len(),
-                expected.len()
-            )));
+        for (g, n) in &counts {
+            let held = g
+                .split('/')
+                .try_fold(layer_group.clone(), |grp, part| grp.group(part))
+                .ok()
+                .and_then(|grp| grp.member_names().ok())
+                .map_or(0, |(_, names)| names.len());
+            if held != *n {
+                return Err(missing(format!(
+                    "{path}/{path_name}/{g} holds {held} weights, the layer needs {n}"
+                )));
+            }
         }
-        let name = layer.name.clone();
+        let name = model.graph.layers[index].name.clone();
         model.set_weights(&name, tensors)?;
     }
     Ok(())

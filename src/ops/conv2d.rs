@@ -32,6 +32,9 @@ pub struct Conv2dSpec {
     pub use_bias: bool,
     /// Activation fused into the output.
     pub activation: Activation,
+    /// Grouped convolution (Keras `groups`): input channels and filters split into this many
+    /// groups, each filter seeing only its group's channels.
+    pub groups: usize,
 }
 
 impl Conv2dSpec {
@@ -45,7 +48,14 @@ impl Conv2dSpec {
             dilation: [1, 1],
             use_bias: true,
             activation: Activation::Linear,
+            groups: 1,
         }
+    }
+
+    /// Sets the number of groups.
+    pub const fn groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
+        self
     }
 
     /// Sets the strides.
@@ -93,6 +103,12 @@ impl Conv2dSpec {
         if self.dilation.contains(&0) {
             return invalid(format!("dilation_rate {:?} has a zero", self.dilation));
         }
+        if self.groups == 0 || !self.filters.is_multiple_of(self.groups) {
+            return invalid(format!(
+                "filters {} must be a multiple of groups {}",
+                self.filters, self.groups
+            ));
+        }
         if self.dilation.iter().any(|&d| d > 1) && self.strides.iter().any(|&s| s > 1) {
             return invalid(format!(
                 "dilation_rate {:?} > 1 cannot be combined with strides {:?} > 1 (Keras refuses it too)",
@@ -105,6 +121,15 @@ impl Conv2dSpec {
     /// Plans this layer on an NHWC input shape.
     pub fn plan(&self, input: [usize; 4]) -> Result<Window2d> {
         self.validate()?;
+        if !input[3].is_multiple_of(self.groups) {
+            return Err(Error::InvalidConfig {
+                op: OP,
+                reason: format!(
+                    "input channels {} must be a multiple of groups {}",
+                    input[3], self.groups
+                ),
+            });
+        }
         Window2d::new(
             OP,
             input,
@@ -121,12 +146,12 @@ impl Conv2dSpec {
         Ok(self.plan(input)?.output)
     }
 
-    /// The kernel shape Keras stores, HWIO: `(kh, kw, in_channels, filters)`.
+    /// The kernel shape Keras stores, HWIO: `(kh, kw, in_channels / groups, filters)`.
     pub fn kernel_shape(&self, in_channels: usize) -> [usize; 4] {
         [
             self.kernel_size[0],
             self.kernel_size[1],
-            in_channels,
+            in_channels / self.groups.max(1),
             self.filters,
         ]
     }
@@ -162,7 +187,7 @@ impl Conv2dSpec {
                 op: OP,
                 what: "kernel",
                 expected: format!(
-                    "{expected_kernel:?} = (kh, kw, in_channels of input {input4:?}, filters)"
+                    "{expected_kernel:?} = (kh, kw, in_channels of input {input4:?} / groups, filters)"
                 ),
                 actual: kernel.to_vec(),
             });

@@ -10,7 +10,7 @@ pub fn batch_norm(
     beta: Option<&Tensor>,
     mean: &Tensor,
     variance: &Tensor,
-    epsilon: f32,
+    epsilon: f64,
 ) -> Result<Tensor> {
     let channels = input.shape().last().copied().unwrap_or(0);
     for (what, t) in [
@@ -39,7 +39,7 @@ pub fn batch_norm(
             let scale = gamma.map_or(1.0, |g| f64::from(g.data()[c]));
             let shift = beta.map_or(0.0, |b| f64::from(b.data()[c]));
             let norm = (f64::from(x) - f64::from(mean.data()[c]))
-                / (f64::from(variance.data()[c]) + f64::from(epsilon)).sqrt();
+                / (f64::from(variance.data()[c]) + epsilon).sqrt();
             (norm * scale + shift) as f32
         })
         .collect();

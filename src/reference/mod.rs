@@ -3,15 +3,28 @@
 //! Not fast, on purpose.
 
 mod batch_norm;
+mod border2d;
 mod conv2d;
 mod dense;
 mod pool2d;
 mod softmax;
-mod zero_padding2d;
 
 pub use batch_norm::batch_norm;
+pub use border2d::border2d;
 pub use conv2d::conv2d;
 pub use dense::dense;
 pub use pool2d::{avg_pool2d, max_pool2d};
 pub use softmax::softmax;
-pub use zero_padding2d::zero_padding2d;
+
+use crate::error::Result;
+use crate::tensor::Tensor;
+
+/// Applies `f` (in f64) to every value: the element-wise layers' reference.
+pub fn map(input: &Tensor, f: impl Fn(f64) -> f64) -> Result<Tensor> {
+    let data = input
+        .data()
+        .iter()
+        .map(|&v| f(f64::from(v)) as f32)
+        .collect();
+    Tensor::new(input.shape().to_vec(), data)
+}

@@ -1,3 +1,4 @@
+use crate::activation::nan_max;
 use crate::error::Result;
 use crate::ops::Pool2dSpec;
 use crate::tensor::Tensor;
@@ -37,10 +38,13 @@ fn pool2d(spec: &Pool2dSpec, input: &Tensor, reduce: impl Fn(&[f32]) -> f32) -> 
     Tensor::new(g.output.to_vec(), out)
 }
 
-/// MaxPooling2D on the CPU. Padded cells are skipped, so they never win the max.
+/// MaxPooling2D on the CPU. Padded cells are skipped, so they never win the max; a NaN in the
+/// window wins, as in Keras (XLA's max keeps NaN).
 pub fn max_pool2d(spec: &Pool2dSpec, input: &Tensor) -> Result<Tensor> {
     pool2d(spec, input, |cells| {
-        cells.iter().copied().fold(f32::NEG_INFINITY, f32::max)
+        cells
+            .iter()
+            .fold(f64::NEG_INFINITY, |m, &v| nan_max(m, f64::from(v))) as f32
     })
 }
 

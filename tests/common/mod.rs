@@ -71,10 +71,15 @@ pub fn uniform_tensor(rng: &mut Rng, shape: &[usize]) -> Tensor {
     Tensor::from_fn(shape.to_vec(), |_| rng.uniform()).unwrap()
 }
 
-/// Asserts same shape and `|a − b| ≤ tol·(1 + |b|)` everywhere, naming the first bad element.
+/// Asserts same shape and `|a − b| ≤ tol·(1 + |b|)` everywhere (equal infinities and NaN
+/// against NaN agree), naming the first bad element.
 pub fn assert_close(actual: &Tensor, expected: &Tensor, tol: f32, context: &str) {
     assert_eq!(actual.shape(), expected.shape(), "{context}: shapes differ");
     for (i, (a, b)) in actual.data().iter().zip(expected.data()).enumerate() {
+        // Equal infinities and NaN against NaN agree; anything else non-finite does not.
+        if a == b || (a.is_nan() && b.is_nan()) {
+            continue;
+        }
         assert!(
             (a - b).abs() <= tol * (1.0 + b.abs()),
             "{context}: element {i} is {a}, expected {b} (tolerance {tol})"
@@ -86,4 +91,60 @@ pub fn assert_close(actual: &Tensor, expected: &Tensor, tol: f32, context: &str)
 /// rounding error grows with the number of terms.
 pub fn reduction_tolerance(k: usize) -> f32 {
     2e-6 * (k as f32 + 1.0)
+}
+
+/// Random weights of the shapes Keras would store for every layer of `model` (nested models
+/// included), uniform in [-1, 1); BatchNormalization's moving variances in [0.5, 1.5).
+pub fn randomize(model: &mut wgcnn::Model, seed: u64) {
+    let mut rng = Rng::new(seed);
+    randomize_with(model, "", &mut rng);
+}
+
+fn randomize_with(model: &mut wgcnn::Model, prefix: &str, rng: &mut Rng) {
+    for i in 0..model.layers().len() {
+        let name = model.layers()[i].name.clone();
+        if model.layers()[i].submodel().is_some() {
+            // Nested layers are set through the outer model as `outer/inner`.
+            let inner: Vec<(String, Vec<wgcnn::layers::WeightSpec>)> = {
+                let sub = model.layers()[i].submodel().unwrap();
+                (0..sub.layers().len())
+                    .map(|j| (sub.layers()[j].name.clone(), sub.weight_specs(j).unwrap()))
+                    .collect()
+            };
+            for (inner_name, specs) in inner {
+                let tensors = random_weights(&specs, rng);
+                if !tensors.is_empty() {
+                    model
+                        .set_weights(&format!("{name}/{inner_name}"), tensors)
+                        .unwrap();
+                }
+            }
+            continue;
+        }
+        let specs = model.weight_specs(i).unwrap();
+        let tensors = random_weights(&specs, rng);
+        if !tensors.is_empty() {
+            model
+                .set_weights(&name, tensors)
+                .unwrap_or_else(|e| panic!("{prefix}{name}: {e}"));
+        }
+    }
+}
+
+fn random_weights(specs: &[wgcnn::layers::WeightSpec], rng: &mut Rng) -> Vec<Tensor> {
+    specs
+        .iter()
+        .map(|spec| {
+            let variance = spec.name.contains("variance");
+            Tensor::from_fn(spec.shape.clone(), |_| {
+                let v = rng.uniform();
+                if variance {
+                    v.abs() + 0.5
+                } else {
+                    v
+                }
+            })
+            .unwrap()
+        })
+        .collect()
 }

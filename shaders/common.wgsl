@@ -1,0 +1,21 @@
+// Shared by every shader; prepended at build time (see Kernel::shader in src/gpu/kernels.rs).
+
+// Invocations per workgroup. The host passes it as a pipeline constant (Kernel::workgroup_size),
+// so the value the dispatch grid is computed with and the one the shader runs with are the same.
+override WG_SIZE: u32 = 64u;
+
+// The flat index of this invocation in a 2-D grid of workgroups that is `groups_x` wide: the host
+// folds grids past the per-dimension limit into y.
+fn invocation(wg: vec3<u32>, lane: u32, groups_x: u32) -> u32 {
+    return (wg.y * groups_x + wg.x) * WG_SIZE + lane;
+}
+
+// NaN tests: WGSL leaves min/max/clamp on NaN to the implementation, and Keras keeps NaN through
+// relu, max and max-pooling, so the shaders decide explicitly.
+fn is_nan(x: f32) -> bool {
+    return x != x;
+}
+
+fn is_nan4(v: vec4<f32>) -> vec4<bool> {
+    return v != v;
+}

@@ -1,0 +1,184 @@
+//! Conv2D (and Dense, as a 1×1 convolution over rows) on the Conv2D kernel variants.
+
+use std::sync::Arc;
+
+use super::super::conv2d::ConvVariant;
+use super::super::lower::Lowering;
+use super::super::program::{Binding, ProgramBuilder, Value, Weight};
+use super::window::dispatch;
+use crate::activation::Activation;
+use crate::error::{Error, Result};
+use crate::layers::weight;
+use crate::ops::Conv2dSpec;
+
+/// A convolution's uploaded weights, in the chosen variant's layout
+/// ([`ConvVariant::filter_layout`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ConvWeights {
+    pub kernel: Weight,
+    pub bias: Option<Weight>,
+}
+
+/// Records a Conv2D of `spec` on per-example images `hwc` from `x` into `out` (which may be a
+/// channel slice), with `variant`'s kernel.
+pub(crate) fn emit_conv2d(
+    b: &mut ProgramBuilder<'_>,
+    variant: ConvVariant,
+    spec: &Conv2dSpec,
+    hwc: [usize; 3],
+    x: Value,
+    weights: ConvWeights,
+    out: Value,
+) -> Result<()> {
+    let (offset, pitch) = b.layout(out);
+    if !variant.fits(spec.filters, spec.groups, pitch, offset) {
+        return Err(Error::InvalidConfig {
+            op: "conv2d",
+            reason: format!(
+                "the {variant:?} kernel does not support {} filters in {} groups written at \
+                 channel {offset} of {pitch}",
+                spec.filters, spec.groups
+            ),
+        });
+    }
+    let kernel = variant.kernel(hwc[2], spec.filters, pitch, offset);
+    let bias = match weights.bias {
+        Some(w) => w,
+        None => b.unused()?,
+    };
+    let spec = *spec;
+    let per_dim = b.gpu().limits().max_compute_workgroups_per_dimension;
+    let [h, w, c] = hwc;
+    let params = Arc::new(move |batch: usize| {
+        let g = spec.plan([batch, h, w, c])?;
+        dispatch("conv2d", kernel, &(&g).into(), per_dim, |p| {
+            p.has_bias = u32::from(weights.bias.is_some());
+            p.activation = spec.activation.shader_code();
+            p.group_in = (c / spec.groups) as u32;
+            p.group_out = (spec.filters / spec.groups) as u32;
+            p.out_pitch = pitch as u32;
+            p.out_offset = offset as u32;
+        })
+    });
+    b.dispatch(
+        kernel,
+        vec![
+            Binding::Read(x),
+            Binding::Weight(weights.kernel),
+            Binding::Weight(bias),
+            Binding::Write(out),
+        ],
+        params,
+    );
+    Ok(())
+}
+
+/// Lowers a Conv2D whose kernel and bias are the node's weights `kernel` and `bias`: picks the
+/// variant (autotuned, or the default where the tuned one cannot write `out`'s layout), uploads
+/// the weights in its layout (once per layer) and records the dispatch.
+pub(crate) fn lower_conv2d(
+    l: &mut Lowering<'_, '_>,
+    spec: &Conv2dSpec,
+    hwc: [usize; 3],
+    x: Value,
+    out: Value,
+    kernel: usize,
+    bias: Option<usize>,
+) -> Result<()> {
+    let [h, w, c] = hwc;
+    let (offset, pitch) = l.builder().layout(out);
+    let tuned = l.gpu().conv_variant(spec, [l.tune_batch(), h, w, c])?;
+    let variant = if tuned.fits(spec.filters, spec.groups, pitch, offset) {
+        tuned
+    } else {
+        ConvVariant::choose(spec)
+    };
+    let filters = spec.filters;
+    let kernel = l.upload(&format!("kernel {kernel} {variant:?}"), |w| {
+        Ok(variant
+            .filter_layout(weight(w, kernel)?.data(), filters)
+            .into_owned())
+    })?;
+    let bias = match bias {
+        Some(b) => Some(l.upload(&format!("bias {b} {variant:?}"), |w| {
+            Ok(variant
+                .filter_layout(weight(w, b)?.data(), filters)
+                .into_owned())
+        })?),
+        None => None,
+    };
+    emit_conv2d(
+        l.builder(),
+        variant,
+        spec,
+        hwc,
+        x,
+        ConvWeights { kernel, bias },
+        out,
+    )
+}
+
+/// Records Dense on the last axis — `rows` rows of `features` per example — as 1×1
+/// convolutions. A kernel larger than one binding is split into blocks of units, each written
+/// into its columns of `out`; `upload(first, count, variant)` uploads the kernel (and bias) of
+/// units `first..first + count` in `variant`'s layout.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn emit_dense(
+    b: &mut ProgramBuilder<'_>,
+    rows: usize,
+    features: usize,
+    units: usize,
+    activation: Activation,
+    tune_batch: usize,
+    x: Value,
+    out: Value,
+    mut upload: impl FnMut(&mut ProgramBuilder<'_>, usize, usize, ConvVariant) -> Result<ConvWeights>,
+) -> Result<()> {
+    let limit = b.gpu().limits().max_storage_buffer_binding_size / 4;
+    let (out_offset, _) = b.layout(out);
+    // Units per block: as many as fit one binding, a multiple of 4 where possible so the
+    // blocks keep the vec4 stores.
+    let fit = (limit / features.max(1) as u64) as usize;
+    let block = if fit >= units {
+        units
+    } else if fit >= 4 {
+        fit - fit % 4
+    } else {
+        fit
+    };
+    if block == 0 {
+        return Err(Error::LimitExceeded {
+            op: "dense",
+            what: format!("one column of the kernel ({features} floats)"),
+            needed: features as u64 * 4,
+            limit_name: "max_storage_buffer_binding_size",
+            limit: limit * 4,
+        });
+    }
+    let mut first = 0;
+    while first < units {
+        let count = block.min(units - first);
+        let spec = Conv2dSpec::new(count, [1, 1]).activation(activation);
+        let slice = if count == units {
+            out
+        } else {
+            let shape = [rows, 1, count];
+            let whole_shape = [rows, 1, units];
+            let whole = b.view(out, &whole_shape)?;
+            b.channel_slice(whole, out_offset + first, &shape)?
+        };
+        let variant = b
+            .gpu()
+            .conv_variant(&spec, [tune_batch, rows, 1, features])?;
+        let (offset, pitch) = b.layout(slice);
+        let variant = if variant.fits(count, 1, pitch, offset) {
+            variant
+        } else {
+            ConvVariant::Wide
+        };
+        let weights = upload(b, first, count, variant)?;
+        emit_conv2d(b, variant, &spec, [rows, 1, features], x, weights, slice)?;
+        first += count;
+    }
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! Softmax and log-softmax over the last axis.
+
+use std::sync::Arc;
+
+use super::super::kernels::{Kernel, SoftmaxParams};
+use super::super::program::{Binding, Dispatch, ProgramBuilder, Value};
+use super::window::grid;
+use crate::error::Result;
+
+/// Records a softmax over rows of `cols` values, `rows` rows per example, from `x` into `out`.
+pub(crate) fn emit_softmax(
+    b: &mut ProgramBuilder<'_>,
+    rows: usize,
+    cols: usize,
+    log: bool,
+    x: Value,
+    out: Value,
+) -> Result<()> {
+    let per_dim = b.gpu().limits().max_compute_workgroups_per_dimension;
+    let params = Arc::new(move |batch: usize| {
+        let total = batch * rows;
+        let grid = grid("softmax", total, per_dim)?;
+        let p = SoftmaxParams {
+            rows: total as u32,
+            cols: cols as u32,
+            groups_x: grid[0],
+            log: u32::from(log),
+        };
+        Ok(Dispatch {
+            bytes: bytemuck::bytes_of(&p).to_vec(),
+            grid,
+        })
+    });
+    b.dispatch(
+        Kernel::Softmax,
+        vec![Binding::Read(x), Binding::Write(out)],
+        params,
+    );
+    Ok(())
+}

@@ -1,0 +1,150 @@
+//! Element-wise layers: `f(x·scale + shift)` with an activation or a parametrized ReLU/ELU.
+
+use std::sync::Arc;
+
+use super::super::kernels::{Kernel, UnaryParams};
+use super::super::program::{Binding, Dispatch, ProgramBuilder, Value, Weight};
+use super::window::grid;
+use crate::activation::Activation;
+use crate::error::Result;
+
+/// The function applied after the affine map.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum UnaryMode {
+    /// A Keras activation.
+    Activation(Activation),
+    /// Keras's ReLU layer.
+    ReluLayer {
+        max_value: Option<f32>,
+        negative_slope: f32,
+        threshold: f32,
+    },
+    /// LeakyReLU with this slope.
+    LeakyRelu(f32),
+    /// ELU with this alpha.
+    Elu(f32),
+}
+
+/// One element-wise step.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Unary {
+    pub mode: UnaryMode,
+    /// `x·scalar_scale + scalar_shift` first (1 and 0 for none).
+    pub scalar_scale: f32,
+    pub scalar_shift: f32,
+    /// Then per-channel `x·scale[c] + shift[c]`.
+    pub per_channel: Option<(Weight, Weight)>,
+}
+
+impl Unary {
+    /// Just an activation.
+    pub(crate) fn activation(a: Activation) -> Self {
+        Self::mode(UnaryMode::Activation(a))
+    }
+
+    /// Just `mode`.
+    pub(crate) fn mode(mode: UnaryMode) -> Self {
+        Self {
+            mode,
+            scalar_scale: 1.0,
+            scalar_shift: 0.0,
+            per_channel: None,
+        }
+    }
+}
+
+/// Records `unary` over `x` (per-example `shape`, channels last) into `out` (which may be a
+/// channel slice).
+pub(crate) fn emit_unary(
+    b: &mut ProgramBuilder<'_>,
+    unary: Unary,
+    x: Value,
+    out: Value,
+) -> Result<()> {
+    let shape = b.shape(x).to_vec();
+    let channels = shape.last().copied().unwrap_or(1).max(1);
+    let per_example: usize = shape.iter().product();
+    let (offset, pitch) = b.layout(out);
+    let dense = offset == 0 && pitch == channels;
+    // Four values per invocation when whole vec4s line up with channels and rows.
+    let lanes = if per_example.is_multiple_of(4)
+        && ((dense && unary.per_channel.is_none())
+            || (channels % 4 == 0 && pitch % 4 == 0 && offset % 4 == 0))
+    {
+        4
+    } else {
+        1
+    };
+    // With a dense output and no per-channel map, vec4s need not respect channels: one example
+    // is one row.
+    let (row, row_pitch, row_offset) = if lanes == 4 && dense && unary.per_channel.is_none() {
+        (per_example, per_example, 0)
+    } else {
+        (channels, pitch, offset)
+    };
+    let kernel = if lanes == 4 {
+        Kernel::Unary4
+    } else {
+        Kernel::Unary
+    };
+    let (scale, shift) = match unary.per_channel {
+        Some(pair) => pair,
+        None => {
+            let u = b.unused()?;
+            (u, u)
+        }
+    };
+    let per_dim = b.gpu().limits().max_compute_workgroups_per_dimension;
+    let params = Arc::new(move |batch: usize| {
+        let total = batch * per_example / lanes;
+        let grid = grid("elementwise", total, per_dim)?;
+        let mut p = UnaryParams {
+            total: total as u32,
+            channels: (row / lanes) as u32,
+            per_channel: u32::from(unary.per_channel.is_some()),
+            scalar_scale: unary.scalar_scale,
+            scalar_shift: unary.scalar_shift,
+            groups_x: grid[0],
+            out_pitch: (row_pitch / lanes) as u32,
+            out_offset: (row_offset / lanes) as u32,
+            ..UnaryParams::default()
+        };
+        match unary.mode {
+            UnaryMode::Activation(a) => p.activation = a.shader_code(),
+            UnaryMode::ReluLayer {
+                max_value,
+                negative_slope,
+                threshold,
+            } => {
+                p.mode = 1;
+                p.has_max = u32::from(max_value.is_some());
+                p.max_value = max_value.unwrap_or(0.0);
+                p.negative_slope = negative_slope;
+                p.threshold = threshold;
+            }
+            UnaryMode::LeakyRelu(alpha) => {
+                p.mode = 2;
+                p.alpha = alpha;
+            }
+            UnaryMode::Elu(alpha) => {
+                p.mode = 3;
+                p.alpha = alpha;
+            }
+        }
+        Ok(Dispatch {
+            bytes: bytemuck::bytes_of(&p).to_vec(),
+            grid,
+        })
+    });
+    b.dispatch(
+        kernel,
+        vec![
+            Binding::Read(x),
+            Binding::Weight(scale),
+            Binding::Weight(shift),
+            Binding::Write(out),
+        ],
+        params,
+    );
+    Ok(())
+}

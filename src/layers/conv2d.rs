@@ -1,0 +1,147 @@
+//! Keras `Conv2D`: NHWC input, HWIO kernel `(kh, kw, in_channels / groups, filters)`.
+
+use super::config::Config;
+use super::shapes::{hwc, mul_add, product};
+use super::{explain, Layer, WeightSpec};
+use crate::error::Result;
+use crate::gpu::ops::{emit_softmax, lower_conv2d};
+use crate::gpu::Lowering;
+use crate::ops::Conv2dSpec;
+use crate::tensor::Tensor;
+use crate::{cpu, reference};
+
+/// `Conv2D`: the spec carries geometry, bias, groups and the element-wise activation; a softmax
+/// activation (`activation='softmax'`) runs after it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conv2d {
+    /// Geometry, bias, groups and fused element-wise activation.
+    pub spec: Conv2dSpec,
+    /// Softmax (`Some(false)`) or log-softmax (`Some(true)`) over channels after it.
+    pub softmax: Option<bool>,
+}
+
+impl Conv2d {
+    /// A Conv2D of `spec` (its element-wise activation fused).
+    pub fn new(spec: Conv2dSpec) -> Self {
+        Self {
+            spec,
+            softmax: None,
+        }
+    }
+
+    /// Reads Keras's config.
+    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+        c.check_keys(&[
+            "filters",
+            "kernel_size",
+            "strides",
+            "padding",
+            "data_format",
+            "dilation_rate",
+            "groups",
+            "activation",
+            "use_bias",
+        ])?;
+        c.channels_last()?;
+        let activation = c.activation()?;
+        let spec = Conv2dSpec::new(c.usize("filters")?, c.pair("kernel_size", None)?)
+            .strides(c.pair("strides", Some([1, 1]))?)
+            .padding(c.padding()?)
+            .dilation(c.pair("dilation_rate", Some([1, 1]))?)
+            .use_bias(c.bool("use_bias", true)?)
+            .groups(c.usize_or("groups", 1)?)
+            .activation(activation.elementwise());
+        spec.validate()?;
+        Ok(Self {
+            spec,
+            softmax: activation.softmax(),
+        })
+    }
+
+    fn then_softmax(&self, y: Tensor) -> Result<Tensor> {
+        match self.softmax {
+            Some(log) => reference::softmax(&y, log),
+            None => Ok(y),
+        }
+    }
+}
+
+impl Layer for Conv2d {
+    fn class_name(&self) -> &'static str {
+        "Conv2D"
+    }
+
+    fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
+        let [h, w, c] = hwc("conv2d", inputs[0])?;
+        Ok(self.spec.output_shape([1, h, w, c])?[1..].to_vec())
+    }
+
+    fn weights(&self, inputs: &[&[usize]]) -> Result<Vec<WeightSpec>> {
+        let [_, _, c] = hwc("conv2d", inputs[0])?;
+        let mut w = vec![WeightSpec::trainable(
+            "kernel",
+            self.spec.kernel_shape(c).to_vec(),
+        )];
+        if self.spec.use_bias {
+            w.push(WeightSpec::trainable("bias", vec![self.spec.filters]));
+        }
+        Ok(w)
+    }
+
+    fn explain(&self, inputs: &[&[usize]], output: &[usize]) -> Vec<String> {
+        let s = &self.spec;
+        let mut lines = explain::window(
+            inputs[0],
+            output,
+            s.kernel_size,
+            s.strides,
+            s.dilation,
+            s.padding,
+        );
+        let cin = inputs[0].last().copied().unwrap_or(0) / s.groups.max(1);
+        let [kh, kw] = s.kernel_size;
+        lines.push(explain::params(s.filters, &[kh, kw, cin], s.use_bias));
+        lines
+    }
+
+    fn reference(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
+        let y = reference::conv2d(&self.spec, inputs[0], &weights[0], weights.get(1))?;
+        self.then_softmax(y)
+    }
+
+    fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
+        let y = cpu::conv2d(&self.spec, inputs[0], &weights[0], weights.get(1))?;
+        self.then_softmax(y)
+    }
+
+    fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
+        let shape = hwc("conv2d", l.input_shape(0))?;
+        let x = l.input(0);
+        let bias = self.spec.use_bias.then_some(1);
+        match self.softmax {
+            None => {
+                let out = l.output()?;
+                lower_conv2d(l, &self.spec, shape, x, out, 0, bias)
+            }
+            Some(log) => {
+                let out_shape = l.output_shape().to_vec();
+                let tmp = l.temp(&out_shape)?;
+                lower_conv2d(l, &self.spec, shape, x, tmp, 0, bias)?;
+                let rows = product("conv2d", &out_shape[..out_shape.len() - 1])?;
+                let out = l.output()?;
+                emit_softmax(l.builder(), rows, self.spec.filters, log, tmp, out)
+            }
+        }
+    }
+
+    fn flops(&self, inputs: &[&[usize]], output: &[usize]) -> u64 {
+        let cin = inputs[0].last().copied().unwrap_or(0) / self.spec.groups.max(1);
+        let [kh, kw] = self.spec.kernel_size;
+        let k = mul_add("conv2d", kh * kw, cin, 0).unwrap_or(usize::MAX) as u64;
+        2 * output.iter().product::<usize>() as u64 * k
+    }
+
+    fn writes_channel_slices(&self) -> bool {
+        self.softmax.is_none()
+    }
+}

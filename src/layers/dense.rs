@@ -1,0 +1,160 @@
+//! Keras `Dense` on the last axis: kernel `(in_features, units)`, bias `(units,)`.
+
+use super::config::{Config, LayerActivation};
+use super::shapes::{last, mismatch, product};
+use super::{explain, weight, Layer, WeightSpec};
+use crate::error::Result;
+use crate::gpu::ops::{emit_dense, emit_softmax, ConvWeights};
+use crate::gpu::Lowering;
+use crate::tensor::Tensor;
+use crate::{cpu, reference};
+
+/// `Dense(units, activation, use_bias)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense {
+    /// Output features.
+    pub units: usize,
+    /// Whether there is a bias.
+    pub use_bias: bool,
+    /// Activation.
+    pub activation: LayerActivation,
+}
+
+impl Dense {
+    /// `Dense(units)` with a bias and no activation.
+    pub fn new(units: usize) -> Self {
+        Self {
+            units,
+            use_bias: true,
+            activation: LayerActivation::default(),
+        }
+    }
+
+    /// Reads Keras's config.
+    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+        c.check_keys(&["units", "activation", "use_bias"])?;
+        Ok(Self {
+            units: c.positive("units", None)?,
+            use_bias: c.bool("use_bias", true)?,
+            activation: c.activation()?,
+        })
+    }
+
+    fn finish(&self, y: Tensor) -> Result<Tensor> {
+        match self.activation.softmax() {
+            Some(log) => reference::softmax(&y, log),
+            None => Ok(y),
+        }
+    }
+}
+
+impl Layer for Dense {
+    fn class_name(&self) -> &'static str {
+        "Dense"
+    }
+
+    fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
+        let input = inputs[0];
+        if last("dense", input)? == 0 {
+            return Err(mismatch("dense", "at least one input feature", input));
+        }
+        let mut out = input.to_vec();
+        if let Some(l) = out.last_mut() {
+            *l = self.units;
+        }
+        Ok(out)
+    }
+
+    fn weights(&self, inputs: &[&[usize]]) -> Result<Vec<WeightSpec>> {
+        let fin = last("dense", inputs[0])?;
+        let mut w = vec![WeightSpec::trainable("kernel", vec![fin, self.units])];
+        if self.use_bias {
+            w.push(WeightSpec::trainable("bias", vec![self.units]));
+        }
+        Ok(w)
+    }
+
+    fn explain(&self, inputs: &[&[usize]], _output: &[usize]) -> Vec<String> {
+        let fin = inputs[0].last().copied().unwrap_or(0);
+        vec![explain::params(self.units, &[fin], self.use_bias)]
+    }
+
+    fn reference(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
+        let bias = if self.use_bias { weights.get(1) } else { None };
+        let y = reference::dense(
+            inputs[0],
+            weight(weights, 0)?,
+            bias,
+            self.activation.elementwise(),
+        )?;
+        self.finish(y)
+    }
+
+    fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
+        let bias = if self.use_bias { weights.get(1) } else { None };
+        let y = cpu::dense(
+            inputs[0],
+            weight(weights, 0)?,
+            bias,
+            self.activation.elementwise(),
+        )?;
+        self.finish(y)
+    }
+
+    fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
+        let input = l.input_shape(0).to_vec();
+        let features = last("dense", &input)?;
+        let rows = product("dense", &input[..input.len() - 1])?;
+        let units = self.units;
+        let x = l.input(0);
+        let out_shape = l.output_shape().to_vec();
+        let softmax = self.activation.softmax();
+        let out = match softmax {
+            Some(_) => l.temp(&out_shape)?,
+            None => l.output()?,
+        };
+        let use_bias = self.use_bias;
+        let tune_batch = l.tune_batch();
+        let weights = l.weights();
+        emit_dense(
+            l.builder(),
+            rows,
+            features,
+            units,
+            self.activation.elementwise(),
+            tune_batch,
+            x,
+            out,
+            |b, first, count, variant| {
+                // Columns first..first + count of the (features × units) kernel.
+                let kernel = weight(weights, 0)?.data();
+                let block: Vec<f32> = if count == units {
+                    kernel.to_vec()
+                } else {
+                    kernel
+                        .chunks_exact(units)
+                        .flat_map(|row| row[first..first + count].iter().copied())
+                        .collect()
+                };
+                let kernel = b.weight("kernel", &variant.filter_layout(&block, count))?;
+                let bias = if use_bias {
+                    let bias = &weight(weights, 1)?.data()[first..first + count];
+                    Some(b.weight("bias", &variant.filter_layout(bias, count))?)
+                } else {
+                    None
+                };
+                Ok(ConvWeights { kernel, bias })
+            },
+        )?;
+        if let Some(log) = softmax {
+            let final_out = l.output()?;
+            emit_softmax(l.builder(), rows, units, log, out, final_out)?;
+        }
+        Ok(())
+    }
+
+    fn flops(&self, inputs: &[&[usize]], output: &[usize]) -> u64 {
+        let fin = inputs[0].last().copied().unwrap_or(0) as u64;
+        2 * output.iter().product::<usize>() as u64 * fin
+    }
+}

@@ -1,0 +1,107 @@
+//! Keras `LeakyReLU(negative_slope)` and `ELU(alpha)`: the parametrized element-wise layers.
+
+use super::config::Config;
+use super::shapes::last;
+use super::Layer;
+use crate::error::{Error, Result};
+use crate::gpu::ops::{emit_unary, Unary, UnaryMode};
+use crate::gpu::Lowering;
+use crate::reference;
+use crate::tensor::Tensor;
+
+/// `LeakyReLU(negative_slope=0.3)`: `x` if `x ≥ 0`, else `negative_slope · x`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LeakyRelu {
+    /// The slope below zero.
+    pub negative_slope: f32,
+}
+
+impl LeakyRelu {
+    /// Reads Keras's config (`negative_slope`; Keras 2 called it `alpha`).
+    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+        c.check_keys(&["negative_slope", "alpha"])?;
+        let slope = match c.f64("negative_slope")? {
+            Some(s) => s,
+            None => c.f64_or("alpha", 0.3)?,
+        };
+        if slope < 0.0 {
+            return Err(Error::InvalidConfig {
+                op: "leaky_relu",
+                reason: format!("negative_slope {slope} must be ≥ 0 (Keras refuses it too)"),
+            });
+        }
+        Ok(Self {
+            negative_slope: slope as f32,
+        })
+    }
+}
+
+impl Layer for LeakyRelu {
+    fn class_name(&self) -> &'static str {
+        "LeakyReLU"
+    }
+
+    fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
+        last("leaky_relu", inputs[0])?;
+        Ok(inputs[0].to_vec())
+    }
+
+    fn reference(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
+        let s = f64::from(self.negative_slope);
+        reference::map(inputs[0], |x| if x >= 0.0 { x } else { s * x })
+    }
+
+    fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
+        let x = l.input(0);
+        let out = l.output()?;
+        let mode = UnaryMode::LeakyRelu(self.negative_slope);
+        emit_unary(l.builder(), Unary::mode(mode), x, out)
+    }
+
+    fn writes_channel_slices(&self) -> bool {
+        true
+    }
+}
+
+/// `ELU(alpha=1.0)`: `x` if `x > 0`, else `alpha · (e^x − 1)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Elu {
+    /// The scale of the negative part.
+    pub alpha: f32,
+}
+
+impl Elu {
+    /// Reads Keras's config.
+    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+        c.check_keys(&["alpha"])?;
+        Ok(Self {
+            alpha: c.f64_or("alpha", 1.0)? as f32,
+        })
+    }
+}
+
+impl Layer for Elu {
+    fn class_name(&self) -> &'static str {
+        "ELU"
+    }
+
+    fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
+        last("elu", inputs[0])?;
+        Ok(inputs[0].to_vec())
+    }
+
+    fn reference(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
+        let a = f64::from(self.alpha);
+        reference::map(inputs[0], |x| if x > 0.0 { x } else { a * x.exp_m1() })
+    }
+
+    fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
+        let x = l.input(0);
+        let out = l.output()?;
+        emit_unary(l.builder(), Unary::mode(UnaryMode::Elu(self.alpha)), x, out)
+    }
+
+    fn writes_channel_slices(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,257 @@
+//! Keras layers, one file each. Every layer implements [`Layer`]: it reads its config, infers
+//! its output shape, names its weights, explains its arithmetic, and computes — on the CPU
+//! reference, on the fast CPU backend and, lowered to kernels, on the GPU. [`REGISTRY`] maps
+//! Keras class names to layers; adding a layer means one new file, one registry line and its
+//! tests.
+//!
+//! Shapes passed to a layer never include the batch dimension (Keras prints it as `None`);
+//! tensors passed to it always do.
+
+mod config;
+mod explain;
+
+mod activation;
+mod average_pooling2d;
+mod batch_normalization;
+mod conv2d;
+mod dense;
+mod dropout;
+mod flatten;
+mod global_pooling2d;
+mod leaky_relu;
+mod max_pooling2d;
+mod relu;
+mod softmax;
+mod zero_padding2d;
+
+use std::fmt;
+
+pub use activation::ActivationLayer;
+pub use average_pooling2d::AveragePooling2d;
+pub use batch_normalization::BatchNormalization;
+pub(crate) use config::as_usize;
+pub use config::{Config, LayerActivation};
+pub use conv2d::Conv2d;
+pub use dense::Dense;
+pub use dropout::Identity;
+pub use flatten::Flatten;
+pub use global_pooling2d::{GlobalPooling2d, Reduce};
+pub use leaky_relu::{Elu, LeakyRelu};
+pub use max_pooling2d::MaxPooling2d;
+pub use relu::Relu;
+pub use softmax::Softmax;
+pub use zero_padding2d::ZeroPadding2d;
+
+use crate::error::{Error, Result};
+use crate::gpu::Lowering;
+use crate::tensor::Tensor;
+
+/// One weight a layer stores, as Keras saves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WeightSpec {
+    /// Keras's variable name (`kernel`, `bias`, `moving_mean`, ...).
+    pub name: &'static str,
+    /// Its shape.
+    pub shape: Vec<usize>,
+    /// Whether it is trainable by nature (BatchNormalization's moving statistics are not).
+    pub trainable: bool,
+    /// Where Keras 3 stores it under the layer's path: `vars`, or `cell/vars` for recurrent
+    /// layers.
+    pub group: &'static str,
+}
+
+impl WeightSpec {
+    /// A trainable weight under `vars`.
+    pub fn trainable(name: &'static str, shape: Vec<usize>) -> Self {
+        Self {
+            name,
+            shape,
+            trainable: true,
+            group: "vars",
+        }
+    }
+
+    /// A non-trainable weight under `vars` (statistics, counts).
+    pub fn frozen(name: &'static str, shape: Vec<usize>) -> Self {
+        Self {
+            trainable: false,
+            ..Self::trainable(name, shape)
+        }
+    }
+
+    /// The number of values, checked.
+    pub fn count(&self) -> Result<usize> {
+        crate::tensor::element_count(&self.shape).ok_or(Error::Overflow {
+            op: "weights",
+            what: "parameter count",
+        })
+    }
+}
+
+/// A Keras layer: everything wgcnn knows about one kind of layer, in one place.
+pub trait Layer: fmt::Debug + Send + Sync {
+    /// The Keras class name (`Conv2D`).
+    fn class_name(&self) -> &'static str;
+
+    /// How many inputs the layer takes, `(min, max)`.
+    fn arity(&self) -> (usize, usize) {
+        (1, 1)
+    }
+
+    /// The output shape for these input shapes (all without batch), as Keras infers it.
+    fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>>;
+
+    /// The weights Keras stores for this layer on these inputs, in its order.
+    fn weights(&self, inputs: &[&[usize]]) -> Result<Vec<WeightSpec>> {
+        let _ = inputs;
+        Ok(Vec::new())
+    }
+
+    /// Lines deriving the output size and parameter count with the numbers filled in, as the
+    /// seed documents do (`wgcnn summary --explain`).
+    fn explain(&self, inputs: &[&[usize]], output: &[usize]) -> Vec<String> {
+        let _ = (inputs, output);
+        vec!["shape unchanged; params = 0".into()]
+    }
+
+    /// The CPU reference: obviously correct, slow. `weights` are in [`Layer::weights`]'s order.
+    fn reference(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor>;
+
+    /// The fast CPU backend; the reference unless the layer has something faster.
+    fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
+        self.reference(inputs, weights)
+    }
+
+    /// Lowers the layer to GPU kernels: reads [`Lowering::input`], writes
+    /// [`Lowering::output`] (or aliases an input to it).
+    fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()>;
+
+    /// Floating-point operations for one example (2 per multiply-add), for `bench`.
+    fn flops(&self, inputs: &[&[usize]], output: &[usize]) -> u64 {
+        let _ = (inputs, output);
+        0
+    }
+
+    /// Whether [`Layer::lower`] can write its output into a channel slice of a larger tensor
+    /// (so that a Concatenate after it needs no copy).
+    fn writes_channel_slices(&self) -> bool {
+        false
+    }
+}
+
+/// Builds a layer from its Keras config.
+pub type Constructor = fn(&Config<'_>) -> Result<Box<dyn Layer>>;
+
+fn boxed<L: Layer + 'static>(layer: L) -> Result<Box<dyn Layer>> {
+    Ok(Box::new(layer))
+}
+
+/// Keras layer classes wgcnn reads, and how.
+pub const REGISTRY: &[(&str, Constructor)] = &[
+    ("Activation", |c| boxed(ActivationLayer::from_config(c)?)),
+    ("AveragePooling2D", |c| {
+        boxed(AveragePooling2d::from_config(c)?)
+    }),
+    ("BatchNormalization", |c| {
+        boxed(BatchNormalization::from_config(c)?)
+    }),
+    ("Conv2D", |c| boxed(Conv2d::from_config(c)?)),
+    ("Dense", |c| boxed(Dense::from_config(c)?)),
+    ("ELU", |c| boxed(Elu::from_config(c)?)),
+    ("Dropout", |c| boxed(Identity::from_config(c, "Dropout")?)),
+    ("Flatten", |c| boxed(Flatten::from_config(c)?)),
+    ("GaussianDropout", |c| {
+        boxed(Identity::from_config(c, "GaussianDropout")?)
+    }),
+    ("GaussianNoise", |c| {
+        boxed(Identity::from_config(c, "GaussianNoise")?)
+    }),
+    ("AlphaDropout", |c| {
+        boxed(Identity::from_config(c, "AlphaDropout")?)
+    }),
+    ("SpatialDropout2D", |c| {
+        boxed(Identity::from_config(c, "SpatialDropout2D")?)
+    }),
+    ("GlobalAveragePooling2D", |c| {
+        boxed(GlobalPooling2d::from_config(c, Reduce::Average)?)
+    }),
+    ("GlobalMaxPooling2D", |c| {
+        boxed(GlobalPooling2d::from_config(c, Reduce::Max)?)
+    }),
+    ("LeakyReLU", |c| boxed(LeakyRelu::from_config(c)?)),
+    ("MaxPooling2D", |c| boxed(MaxPooling2d::from_config(c)?)),
+    ("ReLU", |c| boxed(Relu::from_config(c)?)),
+    ("Softmax", |c| boxed(Softmax::from_config(c)?)),
+    ("ZeroPadding2D", |c| boxed(ZeroPadding2d::from_config(c)?)),
+];
+
+/// Operations Keras records when a model applies `keras.ops` functions (or Python operators)
+/// to symbolic tensors: serialized with a `keras.src.ops.*` module.
+pub const OPS_REGISTRY: &[(&str, Constructor)] = &[];
+
+/// The constructor for a Keras class; `module` tells `keras.ops` operations (`x + 3.0`) from
+/// layers of the same class name.
+pub fn constructor(class: &str, module: Option<&str>) -> Option<Constructor> {
+    let table = match module {
+        Some(m) if m.starts_with("keras.src.ops") => OPS_REGISTRY,
+        _ => REGISTRY,
+    };
+    table
+        .iter()
+        .find(|(name, _)| *name == class)
+        .map(|(_, c)| *c)
+}
+
+/// Weight `i` of a layer, or an internal error (the model checks weights against
+/// [`Layer::weights`] before anything runs, so this only guards against wgcnn bugs).
+pub(crate) fn weight(weights: &[Tensor], i: usize) -> Result<&Tensor> {
+    weights.get(i).ok_or_else(|| Error::Internal {
+        op: "layer",
+        message: format!("weight {i} missing ({} given)", weights.len()),
+    })
+}
+
+/// Shape helpers shared by the layers.
+pub(crate) mod shapes {
+    use crate::error::{Error, Result};
+
+    /// An [`Error::ShapeMismatch`] about a layer's input.
+    pub fn mismatch(op: &'static str, expected: impl Into<String>, actual: &[usize]) -> Error {
+        Error::ShapeMismatch {
+            op,
+            what: "input",
+            expected: expected.into(),
+            actual: actual.to_vec(),
+        }
+    }
+
+    /// `(h, w, c)` of a per-example image shape.
+    pub fn hwc(op: &'static str, input: &[usize]) -> Result<[usize; 3]> {
+        input
+            .try_into()
+            .map_err(|_| mismatch(op, "(height, width, channels)", input))
+    }
+
+    /// The last axis (features/channels) of a per-example shape of rank ≥ 1.
+    pub fn last(op: &'static str, input: &[usize]) -> Result<usize> {
+        input
+            .last()
+            .copied()
+            .ok_or_else(|| mismatch(op, "at least one feature axis", input))
+    }
+
+    /// The product of `dims`, checked.
+    pub fn product(op: &'static str, dims: &[usize]) -> Result<usize> {
+        crate::tensor::element_count(dims).ok_or(Error::Overflow { op, what: "size" })
+    }
+
+    /// `a · b + c`, checked (parameter counts).
+    pub fn mul_add(op: &'static str, a: usize, b: usize, c: usize) -> Result<usize> {
+        a.checked_mul(b)
+            .and_then(|x| x.checked_add(c))
+            .ok_or(Error::Overflow {
+                op,
+                what: "parameter count",
+            })
+    }
+}

@@ -1,0 +1,249 @@
+//! A model compiled for one device: every node lowered to kernels once, weights uploaded once,
+//! activation buffers shared by liveness, one command buffer and one readback per batch chunk.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use super::graph::{LayerOp, TensorRef};
+use super::Model;
+use crate::error::{Error, Result};
+use crate::gpu::{Gpu, Lowering, Memory, Program, ProgramBuilder, Value, WeightCache};
+use crate::tensor::Tensor;
+
+/// A model compiled for one device (see [`Model::compile`]): run it as often as needed;
+/// nothing is allocated per call. Running takes `&mut self` because the buffers are reused.
+#[derive(Debug)]
+pub struct GpuModel<'g> {
+    program: Program<'g>,
+    input_shapes: Vec<Vec<usize>>,
+    output_shapes: Vec<Vec<usize>>,
+}
+
+impl Model {
+    /// Uploads the weights and records every node's kernels for batches of up to `max_batch`
+    /// examples per chunk (fewer if the device's limits demand it; larger inputs run in
+    /// several chunks).
+    pub fn compile<'g>(&self, gpu: &'g Gpu, max_batch: usize) -> Result<GpuModel<'g>> {
+        let input_shapes = self.input_shapes();
+        let probe: Vec<Vec<usize>> = input_shapes
+            .iter()
+            .map(|s| [&[1][..], s].concat())
+            .collect();
+        let refs: Vec<&[usize]> = probe.iter().map(Vec::as_slice).collect();
+        self.check_inputs(&refs)?;
+        // Kernels are tuned for a full chunk: as many examples as the largest tensor allows.
+        let widest = self.widest_tensor().max(1) as u64 * 4;
+        let limit = gpu.limits().max_storage_buffer_binding_size;
+        let tune_batch = ((limit / widest).max(1) as usize).min(max_batch.max(1));
+        let mut builder = ProgramBuilder::new(gpu);
+        let inputs = input_shapes
+            .iter()
+            .map(|s| builder.input(s))
+            .collect::<Result<Vec<_>>>()?;
+        let mut cache = WeightCache::new();
+        let outputs = lower_graph(self, &mut builder, &inputs, &mut cache, tune_batch, "")?;
+        let program = builder.build(&inputs, &outputs, max_batch)?;
+        Ok(GpuModel {
+            program,
+            input_shapes,
+            output_shapes: self.output_shapes(),
+        })
+    }
+
+    /// The largest tensor of one example, in values (nested models included).
+    fn widest_tensor(&self) -> usize {
+        self.graph
+            .nodes
+            .iter()
+            .zip(&self.graph.layers)
+            .map(|(n, _)| {
+                n.outputs
+                    .iter()
+                    .map(|s| s.iter().product())
+                    .max()
+                    .unwrap_or(0)
+            })
+            .chain(self.graph.layers.iter().filter_map(|l| match &l.op {
+                LayerOp::Model(m) => Some(m.widest_tensor()),
+                _ => None,
+            }))
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+/// Lowers `model`'s nodes into `b`, reading `inputs`; returns its outputs. Nested models are
+/// lowered inline, their layers labelled `outer/inner (Class)`.
+fn lower_graph(
+    model: &Model,
+    b: &mut ProgramBuilder<'_>,
+    inputs: &[Value],
+    cache: &mut WeightCache,
+    tune_batch: usize,
+    prefix: &str,
+) -> Result<Vec<Value>> {
+    let g = &model.graph;
+    let mut values: HashMap<TensorRef, Value> = HashMap::new();
+    for &i in &g.order {
+        let node = &g.nodes[i];
+        let entry = &g.layers[node.layer];
+        let label = format!("{prefix}{}", entry.label());
+        let xs: Vec<Value> = node
+            .inputs
+            .iter()
+            .map(|r| values.get(r).copied())
+            .collect::<Option<_>>()
+            .ok_or_else(|| Error::Internal {
+                op: "model",
+                message: format!("{label}: an input was not lowered"),
+            })?;
+        let outs = match &entry.op {
+            LayerOp::Input(_) => {
+                let k = g.inputs.iter().position(|r| r.node == i).ok_or_else(|| {
+                    Error::ModelConfig {
+                        layer: label.clone(),
+                        message: "an input layer that is not one of the model's inputs".into(),
+                    }
+                })?;
+                vec![inputs[k]]
+            }
+            LayerOp::Layer(layer) => {
+                b.set_label(label.clone());
+                // Shared layers upload their weights once: the cache is keyed by the entry.
+                let key = entry as *const _ as usize;
+                let mut l = Lowering::new(
+                    b,
+                    &xs,
+                    &node.outputs[0],
+                    None,
+                    &entry.weights,
+                    cache,
+                    key,
+                    tune_batch,
+                );
+                layer.lower(&mut l).map_err(|e| e.in_layer(label.clone()))?;
+                let out = l.finish().ok_or_else(|| Error::Internal {
+                    op: "model",
+                    message: format!("{label} wrote no output"),
+                })?;
+                vec![out]
+            }
+            LayerOp::Model(m) => lower_graph(
+                m,
+                b,
+                &xs,
+                cache,
+                tune_batch,
+                &format!("{prefix}{}/", entry.name),
+            )?,
+        };
+        for (k, v) in outs.into_iter().enumerate() {
+            values.insert(TensorRef { node: i, index: k }, v);
+        }
+    }
+    g.outputs
+        .iter()
+        .map(|r| {
+            values.get(r).copied().ok_or_else(|| Error::Internal {
+                op: "model",
+                message: "a model output was not lowered".into(),
+            })
+        })
+        .collect()
+}
+
+impl GpuModel<'_> {
+    /// Examples per dispatch round.
+    pub fn chunk_size(&self) -> usize {
+        self.program.chunk_size()
+    }
+
+    /// Device memory the compiled model holds (weights, activation buffers shared by liveness,
+    /// the readback buffer).
+    pub fn memory(&self) -> Memory {
+        self.program.memory()
+    }
+
+    /// Compute dispatches per chunk.
+    pub fn dispatches(&self) -> usize {
+        self.program.dispatches()
+    }
+
+    /// Runs a single-input, single-output model on `input` (`(batch, ..input_shape)`), in
+    /// chunks of at most [`GpuModel::chunk_size`] examples.
+    pub fn run(&mut self, input: &Tensor) -> Result<Tensor> {
+        single(self.run_many(&[input])?)
+    }
+
+    /// Runs the model on one tensor per input; returns one per output.
+    pub fn run_many(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+        let batch = self.check(inputs)?;
+        let data: Vec<&[f32]> = inputs.iter().map(|t| t.data()).collect();
+        let outs = self.program.run(&data, batch)?;
+        self.tensors(outs, batch)
+    }
+
+    fn check(&self, inputs: &[&Tensor]) -> Result<usize> {
+        if inputs.len() != self.input_shapes.len() {
+            return Err(Error::ShapeMismatch {
+                op: "model",
+                what: "inputs",
+                expected: format!("{} inputs", self.input_shapes.len()),
+                actual: vec![inputs.len()],
+            });
+        }
+        let mut batch = None;
+        for (t, shape) in inputs.iter().zip(&self.input_shapes) {
+            let b = super::batch_size(shape, t.shape())?;
+            if *batch.get_or_insert(b) != b {
+                return Err(Error::ShapeMismatch {
+                    op: "model",
+                    what: "inputs",
+                    expected: "one batch size for all inputs".into(),
+                    actual: t.shape().to_vec(),
+                });
+            }
+        }
+        Ok(batch.unwrap_or(0))
+    }
+
+    fn tensors(&self, outs: Vec<Vec<f32>>, batch: usize) -> Result<Vec<Tensor>> {
+        outs.into_iter()
+            .zip(&self.output_shapes)
+            .map(|(data, shape)| Tensor::new([&[batch][..], shape].concat(), data))
+            .collect()
+    }
+
+    /// Uploads `inputs` (at most [`GpuModel::chunk_size`] examples) for
+    /// [`GpuModel::run_loaded`]: what a benchmark does to time the device work alone.
+    pub fn load(&mut self, inputs: &[&Tensor]) -> Result<()> {
+        let batch = self.check(inputs)?;
+        let data: Vec<&[f32]> = inputs.iter().map(|t| t.data()).collect();
+        self.program.load(&data, batch)
+    }
+
+    /// Runs the examples last loaded (or the last chunk [`GpuModel::run`] processed).
+    pub fn run_loaded(&mut self) -> Result<Vec<Tensor>> {
+        let batch = self.program.loaded();
+        let outs = self.program.run_loaded()?;
+        self.tensors(outs, batch)
+    }
+
+    /// Times every dispatch alone on the loaded input: `(layer label, time)` in order; a layer
+    /// with several dispatches appears once per dispatch.
+    pub fn profile_loaded(&mut self) -> Result<Vec<(String, Duration)>> {
+        self.program.profile_loaded()
+    }
+}
+
+fn single(mut outs: Vec<Tensor>) -> Result<Tensor> {
+    if outs.len() != 1 {
+        return Err(Error::ShapeMismatch {
+            op: "model",
+            what: "outputs",
+            expected: "one output (use run_many for several)".into(),
+            actual: vec![outs.len()],
+        });
+    }
+    Ok(outs.remove(0))
+}

@@ -1,0 +1,561 @@
+//! Keras architecture JSON (`config.json` in a `.keras` file, `model.to_json()`, the
+//! `model_config` of a legacy `.h5` file) into a [`Model`]. Keras 3 and Keras 2 node formats
+//! are both read. Everything that changes what a layer computes is read and checked (by the
+//! layer's own `from_config`); an unknown layer, option or connection is an error naming the
+//! layer, never silently ignored.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+
+use super::graph::{Graph, InputSpec, LayerEntry, LayerOp, Node, TensorRef};
+use super::Model;
+use crate::error::{Error, Result};
+use crate::layers::{self, Config};
+
+fn config_error(layer: &str, message: impl Into<String>) -> Error {
+    Error::ModelConfig {
+        layer: layer.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Builds a model from Keras's architecture JSON.
+pub(super) fn model_from_json(text: &str) -> Result<Model> {
+    let root: Value = serde_json::from_str(text)
+        .map_err(|e| config_error("architecture", format!("not valid JSON: {e}")))?;
+    model_from_value(&root, None)
+}
+
+/// A per-example shape from a Keras shape list with a leading batch dimension
+/// (`batch_shape`, `build_input_shape`); `None` if it is not one, an error if a dimension is
+/// unknown (wgcnn plans every buffer ahead, so it needs fixed sizes).
+fn batch_shape(layer: &str, v: &Value) -> Result<Option<Vec<usize>>> {
+    let Some(dims) = v.as_array() else {
+        return Ok(None);
+    };
+    if dims.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for d in &dims[1..] {
+        match layers::as_usize(d) {
+            Some(n) => out.push(n),
+            None if d.is_null() => {
+                let text: Vec<String> = dims
+                    .iter()
+                    .map(|d| d.as_u64().map_or("None".into(), |n| n.to_string()))
+                    .collect();
+                return Err(config_error(
+                    layer,
+                    format!(
+                        "input shape ({}) has dimensions of unknown size: wgcnn needs every \
+                         size but the batch fixed (build the model with a concrete input_shape)",
+                        text.join(", ")
+                    ),
+                ));
+            }
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(out))
+}
+
+/// The input shape a layer config declares: `batch_shape` (Keras 3), `batch_input_shape`
+/// (Keras 2) or `input_shape` (Keras 2, no batch).
+fn declared_input(layer: &str, config: &Map<String, Value>) -> Result<Option<Vec<usize>>> {
+    for key in ["batch_shape", "batch_input_shape"] {
+        if let Some(v) = config.get(key) {
+            if let Some(s) = batch_shape(layer, v)? {
+                return Ok(Some(s));
+            }
+        }
+    }
+    if let Some(Value::Array(dims)) = config.get("input_shape") {
+        let with_batch: Vec<Value> = std::iter::once(Value::Null)
+            .chain(dims.iter().cloned())
+            .collect();
+        return batch_shape(layer, &Value::Array(with_batch));
+    }
+    Ok(None)
+}
+
+fn entry_parts(entry: &Value) -> Result<(&str, &Map<String, Value>, String)> {
+    let class = entry
+        .get("class_name")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    let config = entry
+        .get("config")
+        .and_then(Value::as_object)
+        .ok_or_else(|| config_error(class, "layer has no config object"))?;
+    let name = config
+        .get("name")
+        .or_else(|| entry.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or(class)
+        .to_string();
+    Ok((class, config, name))
+}
+
+fn is_model_class(class: &str) -> bool {
+    matches!(class, "Sequential" | "Functional" | "Model")
+}
+
+/// A model (top-level or nested) from its `{"class_name": .., "config": {..}}`; `hint` is the
+/// input shape it is called on, for a nested Sequential that declares none.
+pub(super) fn model_from_value(root: &Value, hint: Option<Vec<usize>>) -> Result<Model> {
+    let class = root
+        .get("class_name")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    let config = root
+        .get("config")
+        .and_then(Value::as_object)
+        .ok_or_else(|| {
+            config_error("architecture", "no 'config' object: not a Keras model JSON")
+        })?;
+    let name = config
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("model")
+        .to_string();
+    let entries = config
+        .get("layers")
+        .and_then(Value::as_array)
+        .ok_or_else(|| config_error(&name, "the model config has no 'layers' list"))?;
+    let trainable = config
+        .get("trainable")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    match class {
+        "Sequential" => sequential(name, config, entries, trainable, hint),
+        "Functional" | "Model" => functional(name, config, entries, trainable),
+        other => Err(config_error(
+            &name,
+            format!("model class '{other}' is not supported (Sequential, Functional)"),
+        )),
+    }
+}
+
+/// One parsed layer entry: everything but its connections.
+struct Parsed {
+    name: String,
+    class: String,
+    trainable: bool,
+    is_op: bool,
+    op: LayerOp,
+}
+
+/// Parses one layer entry; `shape` is the input shape it is called on, when known (needed by
+/// nested models that declare none).
+fn parse_entry(entry: &Value, shape: Option<Vec<usize>>, args: &[Value]) -> Result<Parsed> {
+    let (class, config, name) = entry_parts(entry)?;
+    let label = format!("{name} ({class})");
+    let trainable = config
+        .get("trainable")
+        .and_then(Value::as_bool)
+        .unwrap_or(true);
+    let module = entry.get("module").and_then(Value::as_str);
+    let is_op = module.is_some_and(|m| m.starts_with("keras.src.ops"));
+    let op = if class == "InputLayer" {
+        let shape = declared_input(&label, config)?
+            .ok_or_else(|| config_error(&label, "no input shape"))?;
+        let dtype = match config.get("dtype") {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Object(o)) => o
+                .get("config")
+                .and_then(|c| c.get("name"))
+                .and_then(Value::as_str)
+                .unwrap_or("float32")
+                .to_string(),
+            _ => "float32".into(),
+        };
+        LayerOp::Input(InputSpec { shape, dtype })
+    } else if is_model_class(class) {
+        let hint = shape.or(entry
+            .get("build_config")
+            .and_then(|b| b.get("input_shape"))
+            .map(|v| batch_shape(&label, v))
+            .transpose()?
+            .flatten());
+        let mut nested = model_from_value(entry, hint).map_err(|e| e.in_layer(label.clone()))?;
+        nested.name = name.clone();
+        LayerOp::Model(Box::new(nested))
+    } else {
+        let constructor = layers::constructor(class, module).ok_or_else(|| {
+            config_error(
+                &label,
+                format!(
+                    "layer type '{class}'{} is not supported",
+                    module
+                        .filter(|m| !m.starts_with("keras.layers") && *m != "keras")
+                        .map(|m| format!(" (from {m})"))
+                        .unwrap_or_default()
+                ),
+            )
+        })?;
+        let reader = Config {
+            name: &name,
+            class,
+            config,
+            args,
+        };
+        LayerOp::Layer(constructor(&reader).map_err(|e| e.in_layer(label.clone()))?)
+    };
+    Ok(Parsed {
+        name,
+        class: class.to_string(),
+        trainable,
+        is_op,
+        op,
+    })
+}
+
+/// A Sequential model: its layers as a chain, an InputLayer first (the config's, or one made
+/// from the declared input shape).
+fn sequential(
+    name: String,
+    config: &Map<String, Value>,
+    entries: &[Value],
+    trainable: bool,
+    hint: Option<Vec<usize>>,
+) -> Result<Model> {
+    let mut ops: Vec<(String, String, LayerOp, bool)> = Vec::new();
+    let mut shape: Option<Vec<usize>> = None;
+    for (i, entry) in entries.iter().enumerate() {
+        let (class, layer_config, layer_name) = entry_parts(entry)?;
+        if i == 0 && class != "InputLayer" {
+            // No InputLayer: Keras takes the shape from the build config or the first layer.
+            let declared = match config.get("build_input_shape") {
+                Some(v) => batch_shape(&name, v)?,
+                None => None,
+            };
+            let declared = match declared {
+                Some(s) => Some(s),
+                None => declared_input(&layer_name, layer_config)?,
+            };
+            let input = declared
+                .or_else(|| hint.clone())
+                .ok_or_else(|| config_error(&name, "the model declares no input shape"))?;
+            shape = Some(input.clone());
+            ops.push((
+                "input_layer".into(),
+                "InputLayer".into(),
+                LayerOp::Input(InputSpec {
+                    shape: input,
+                    dtype: "float32".into(),
+                }),
+                true,
+            ));
+        }
+        let parsed = parse_entry(entry, shape.clone(), &[])?;
+        if i > 0 && matches!(parsed.op, LayerOp::Input(_)) {
+            return Err(config_error(
+                &parsed.name,
+                "an InputLayer inside a Sequential model",
+            ));
+        }
+        // Track the running shape, for nested models that declare none.
+        shape = match &parsed.op {
+            LayerOp::Input(spec) => Some(spec.shape.clone()),
+            LayerOp::Layer(layer) => match &shape {
+                Some(s) => layer.output_shape(&[s]).ok(),
+                None => None,
+            },
+            LayerOp::Model(m) => m.output_shapes().into_iter().next(),
+        };
+        ops.push((parsed.name, parsed.class, parsed.op, parsed.trainable));
+    }
+    let entries = ops.into_iter().collect();
+    chain_with_flags(name, "Sequential", trainable, entries)
+}
+
+/// A chain of layers (the first an input) as a model of class `class`.
+pub(super) fn chain(
+    name: String,
+    class: &str,
+    trainable: bool,
+    ops: Vec<(String, &str, LayerOp)>,
+) -> Result<Model> {
+    let ops = ops
+        .into_iter()
+        .map(|(n, c, op)| (n, c.to_string(), op, true))
+        .collect();
+    chain_with_flags(name, class, trainable, ops)
+}
+
+fn chain_with_flags(
+    name: String,
+    class: &str,
+    trainable: bool,
+    ops: Vec<(String, String, LayerOp, bool)>,
+) -> Result<Model> {
+    if !matches!(ops.first(), Some((_, _, LayerOp::Input(_), _))) {
+        return Err(config_error(
+            &name,
+            "a model must start with an input layer",
+        ));
+    }
+    let mut graph = Graph {
+        layers: Vec::new(),
+        nodes: Vec::new(),
+        order: Vec::new(),
+        inputs: vec![TensorRef { node: 0, index: 0 }],
+        outputs: Vec::new(),
+    };
+    for (i, (layer_name, class_name, op, layer_trainable)) in ops.into_iter().enumerate() {
+        let inputs = if i == 0 {
+            Vec::new()
+        } else {
+            vec![TensorRef {
+                node: i - 1,
+                index: 0,
+            }]
+        };
+        graph.nodes.push(Node {
+            layer: i,
+            inputs,
+            outputs: Vec::new(),
+        });
+        graph.layers.push(LayerEntry {
+            name: layer_name,
+            class_name,
+            trainable: layer_trainable,
+            is_op: false,
+            // Keras's `Sequential.layers` leaves out the input layer.
+            listed: i > 0,
+            op,
+            weights: Vec::new(),
+            nodes: vec![i],
+        });
+    }
+    graph.outputs = vec![TensorRef {
+        node: graph.nodes.len() - 1,
+        index: 0,
+    }];
+    Model::new(name, class.to_string(), trainable, graph)
+}
+
+/// A reference to a tensor as Keras writes it: `(layer name, node index, tensor index)`.
+type Ref = (String, usize, usize);
+
+/// The tensors a Keras 3 call reads (in argument order) and its positional arguments with
+/// tensors replaced by `null`.
+fn call_args(node: &Value) -> (Vec<Ref>, Vec<Value>) {
+    fn tensors(v: &Value, out: &mut Vec<Ref>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::Array(h)) = map
+                    .get("config")
+                    .and_then(|c| c.get("keras_history"))
+                    .or_else(|| map.get("keras_history"))
+                {
+                    if let Some(name) = h.first().and_then(Value::as_str) {
+                        let at = |i: usize| {
+                            h.get(i)
+                                .and_then(Value::as_u64)
+                                .and_then(|n| usize::try_from(n).ok())
+                                .unwrap_or(0)
+                        };
+                        out.push((name.to_string(), at(1), at(2)));
+                        return;
+                    }
+                }
+                map.values().for_each(|v| tensors(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| tensors(v, out)),
+            _ => {}
+        }
+    }
+    let mut refs = Vec::new();
+    let mut args = Vec::new();
+    match node {
+        // Keras 3: {"args": [...], "kwargs": {...}}
+        Value::Object(map) => {
+            for a in map
+                .get("args")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let before = refs.len();
+                tensors(a, &mut refs);
+                args.push(if refs.len() > before {
+                    Value::Null
+                } else {
+                    a.clone()
+                });
+            }
+            if let Some(kwargs) = map.get("kwargs") {
+                tensors(kwargs, &mut refs);
+            }
+        }
+        // Keras 2: [[name, node_index, tensor_index, kwargs], ...]
+        Value::Array(items) => {
+            for item in items {
+                if let Some(Value::String(name)) = item.get(0) {
+                    let at = |i: usize| {
+                        item.get(i)
+                            .and_then(Value::as_u64)
+                            .and_then(|n| usize::try_from(n).ok())
+                            .unwrap_or(0)
+                    };
+                    refs.push((name.clone(), at(1), at(2)));
+                    args.push(Value::Null);
+                }
+            }
+        }
+        _ => {}
+    }
+    (refs, args)
+}
+
+/// Endpoints listed in `input_layers` / `output_layers`: `["name", 0, 0]` or a list of those.
+fn endpoints(v: Option<&Value>) -> Vec<Ref> {
+    match v {
+        Some(Value::Array(items)) if items.first().is_some_and(Value::is_string) => {
+            let at = |i: usize| {
+                items
+                    .get(i)
+                    .and_then(Value::as_u64)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or(0)
+            };
+            vec![(
+                items[0].as_str().unwrap_or_default().to_string(),
+                at(1),
+                at(2),
+            )]
+        }
+        Some(Value::Array(items)) => items.iter().flat_map(|i| endpoints(Some(i))).collect(),
+        Some(Value::Object(map)) => map.values().flat_map(|i| endpoints(Some(i))).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A Functional model: layers, their calls (`inbound_nodes`), inputs and outputs.
+fn functional(
+    name: String,
+    config: &Map<String, Value>,
+    entries: &[Value],
+    trainable: bool,
+) -> Result<Model> {
+    // Every call first, so references can be resolved in any order.
+    struct Call {
+        layer: usize,
+        refs: Vec<Ref>,
+    }
+    let mut calls: Vec<Call> = Vec::new();
+    let mut layer_nodes: Vec<Vec<usize>> = Vec::new();
+    let mut parsed_layers = Vec::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for (l, entry) in entries.iter().enumerate() {
+        let (class, _, layer_name) = entry_parts(entry)?;
+        let nodes: Vec<(Vec<Ref>, Vec<Value>)> = entry
+            .get("inbound_nodes")
+            .and_then(Value::as_array)
+            .map(|n| n.iter().map(call_args).collect())
+            .unwrap_or_default();
+        let first_args = nodes.first().map(|(_, a)| a.clone()).unwrap_or_default();
+        let parsed = parse_entry(entry, None, &first_args)?;
+        if by_name.insert(layer_name.clone(), l).is_some() {
+            return Err(config_error(&layer_name, "two layers have this name"));
+        }
+        let mut ids = Vec::new();
+        if class == "InputLayer" || (nodes.is_empty() && matches!(parsed.op, LayerOp::Input(_))) {
+            calls.push(Call {
+                layer: l,
+                refs: Vec::new(),
+            });
+            ids.push(calls.len() - 1);
+        } else {
+            for (refs, _) in nodes {
+                calls.push(Call { layer: l, refs });
+                ids.push(calls.len() - 1);
+            }
+        }
+        layer_nodes.push(ids);
+        parsed_layers.push(parsed);
+    }
+    let resolve = |r: &Ref| -> Result<TensorRef> {
+        let (layer_name, node_index, tensor_index) = r;
+        let l = by_name
+            .get(layer_name)
+            .ok_or_else(|| config_error(layer_name, "is referenced but not defined"))?;
+        let node = layer_nodes[*l].get(*node_index).ok_or_else(|| {
+            config_error(
+                layer_name,
+                format!(
+                    "has no call number {node_index} (it is called {} times)",
+                    layer_nodes[*l].len()
+                ),
+            )
+        })?;
+        Ok(TensorRef {
+            node: *node,
+            index: *tensor_index,
+        })
+    };
+    let mut nodes = Vec::with_capacity(calls.len());
+    for call in &calls {
+        let inputs = call
+            .refs
+            .iter()
+            .map(&resolve)
+            .collect::<Result<Vec<_>>>()
+            .map_err(|e| {
+                let p = &parsed_layers[call.layer];
+                e.in_layer(format!("{} ({})", p.name, p.class))
+            })?;
+        nodes.push(Node {
+            layer: call.layer,
+            inputs,
+            outputs: Vec::new(),
+        });
+    }
+    let inputs = endpoints(config.get("input_layers"))
+        .iter()
+        .map(&resolve)
+        .collect::<Result<Vec<_>>>()?;
+    let outputs = endpoints(config.get("output_layers"))
+        .iter()
+        .map(&resolve)
+        .collect::<Result<Vec<_>>>()?;
+    if inputs.is_empty() || outputs.is_empty() {
+        return Err(config_error(
+            &name,
+            "the model lists no inputs or no outputs",
+        ));
+    }
+    for r in &inputs {
+        if !matches!(parsed_layers[nodes[r.node].layer].op, LayerOp::Input(_)) {
+            return Err(config_error(
+                &parsed_layers[nodes[r.node].layer].name,
+                "a model input that is not an InputLayer",
+            ));
+        }
+    }
+    let layers = parsed_layers
+        .into_iter()
+        .zip(layer_nodes)
+        .map(|(p, ids)| LayerEntry {
+            name: p.name,
+            class_name: p.class,
+            trainable: p.trainable,
+            is_op: p.is_op,
+            listed: true,
+            op: p.op,
+            weights: Vec::new(),
+            nodes: ids,
+        })
+        .collect();
+    let graph = Graph {
+        layers,
+        nodes,
+        order: Vec::new(),
+        inputs,
+        outputs,
+    };
+    Model::new(name, "Functional".into(), trainable, graph)
+}

@@ -1,0 +1,141 @@
+//! The forward pass on the CPU, node by node: through each layer's reference (the oracle for the
+//! GPU path and for Keras's own outputs), or its fast CPU path. A tensor is dropped as soon as
+//! its last reader has run.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use super::graph::{LayerOp, TensorRef};
+use super::Model;
+use crate::error::{Error, Result};
+use crate::tensor::Tensor;
+
+impl Model {
+    /// Runs a single-input, single-output model on the CPU reference (plain loops, f64
+    /// accumulation). `input` is `(batch, ..input_shape)`.
+    pub fn run_reference(&self, input: &Tensor) -> Result<Tensor> {
+        self.run(super::Backend::Reference, input)
+    }
+
+    /// Runs a single-input, single-output model on the fast CPU backend.
+    pub fn run_cpu(&self, input: &Tensor) -> Result<Tensor> {
+        self.run(super::Backend::Cpu, input)
+    }
+
+    /// The CPU forward pass — fast (`fast`) or the reference — calling `timed(node, time)`
+    /// after each node: what `wgcnn bench MODEL` reports per layer.
+    pub fn run_cpu_timed(
+        &self,
+        inputs: &[&Tensor],
+        fast: bool,
+        timed: &mut dyn FnMut(usize, Duration),
+    ) -> Result<Vec<Tensor>> {
+        self.forward(inputs, fast, timed)
+    }
+
+    pub(super) fn forward(
+        &self,
+        inputs: &[&Tensor],
+        fast: bool,
+        timed: &mut dyn FnMut(usize, Duration),
+    ) -> Result<Vec<Tensor>> {
+        let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
+        let batch = self.check_inputs(&shapes)?;
+        self.eval(inputs, fast, batch, timed)
+    }
+
+    /// Evaluates the graph on inputs already checked.
+    fn eval(
+        &self,
+        inputs: &[&Tensor],
+        fast: bool,
+        batch: usize,
+        timed: &mut dyn FnMut(usize, Duration),
+    ) -> Result<Vec<Tensor>> {
+        let g = &self.graph;
+        // Readers left per tensor; the model's outputs count as readers until the end.
+        let mut readers: HashMap<TensorRef, usize> = HashMap::new();
+        for node in &g.nodes {
+            for r in &node.inputs {
+                *readers.entry(*r).or_default() += 1;
+            }
+        }
+        for r in &g.outputs {
+            *readers.entry(*r).or_default() += 1;
+        }
+        let mut values: HashMap<TensorRef, Tensor> = HashMap::new();
+        for &i in &g.order {
+            let node = &g.nodes[i];
+            let entry = &g.layers[node.layer];
+            let started = Instant::now();
+            let outputs: Vec<Tensor> = {
+                let xs: Vec<&Tensor> = node
+                    .inputs
+                    .iter()
+                    .map(|r| values.get(r).ok_or_else(|| missing(&entry.label())))
+                    .collect::<Result<_>>()?;
+                match &entry.op {
+                    LayerOp::Input(_) => {
+                        let k = g.inputs.iter().position(|r| r.node == i).ok_or_else(|| {
+                            Error::ModelConfig {
+                                layer: entry.label(),
+                                message: "an input layer that is not one of the model's inputs"
+                                    .into(),
+                            }
+                        })?;
+                        vec![inputs[k].clone()]
+                    }
+                    LayerOp::Layer(layer) => {
+                        let y = if fast {
+                            layer.cpu(&xs, &entry.weights)
+                        } else {
+                            layer.reference(&xs, &entry.weights)
+                        };
+                        vec![y.map_err(|e| e.in_layer(entry.label()))?]
+                    }
+                    LayerOp::Model(m) => m
+                        .eval(&xs, fast, batch, &mut |_, _| {})
+                        .map_err(|e| e.in_layer(entry.label()))?,
+                }
+            };
+            for (k, (y, want)) in outputs.iter().zip(&node.outputs).enumerate() {
+                if y.shape().first() != Some(&batch) || &y.shape()[1..] != want.as_slice() {
+                    return Err(Error::Internal {
+                        op: "model",
+                        message: format!(
+                            "{} output {k} has shape {:?}, its layer promised (batch {batch}, {want:?})",
+                            entry.label(),
+                            y.shape()
+                        ),
+                    });
+                }
+            }
+            timed(i, started.elapsed());
+            for r in &node.inputs {
+                if let Some(n) = readers.get_mut(r) {
+                    *n -= 1;
+                    if *n == 0 {
+                        values.remove(r);
+                    }
+                }
+            }
+            for (k, y) in outputs.into_iter().enumerate() {
+                let r = TensorRef { node: i, index: k };
+                if readers.get(&r).copied().unwrap_or(0) > 0 {
+                    values.insert(r, y);
+                }
+            }
+        }
+        g.outputs
+            .iter()
+            .map(|r| values.get(r).cloned().ok_or_else(|| missing(&self.name)))
+            .collect()
+    }
+}
+
+fn missing(label: &str) -> Error {
+    Error::Internal {
+        op: "model",
+        message: format!("{label}: an input tensor was not computed"),
+    }
+}
