@@ -76,7 +76,7 @@ pub use activation::Activation;
 pub use error::{Error, Result};
 pub use gpu::{Gpu, GpuOptions};
 pub use model::{Backend, Model};
-pub use ops::{Conv2dSpec, Pool2dSpec};
+pub use ops::{Conv2dSpec, DepthwiseSpec, Pool2dSpec, Transpose2d, TransposeSpec};
 pub use shape::{Padding, Window2d};
 pub use tensor::Tensor;
 /// The README's Rust examples, compiled and run as doctests so they cannot go stale.

@@ -304,6 +304,33 @@ pub fn plan_scale(op: &'static str, input: usize, factor: usize) -> Result<usize
         .ok_or(Error::Overflow { op, what: "output" })
 }
 
+/// NumPy broadcasting of two per-example shapes (aligned at the end; a size-1 axis repeats),
+/// as Keras's merge layers do it: they pad the shorter shape with 1s after the batch axis.
+pub fn broadcast(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let rank = a.len().max(b.len());
+    let at = |s: &[usize], k: usize| {
+        let lead = rank - s.len();
+        if k < lead {
+            1
+        } else {
+            s[k - lead]
+        }
+    };
+    (0..rank)
+        .map(|k| match (at(a, k), at(b, k)) {
+            (x, y) if x == y => Ok(x),
+            (1, y) => Ok(y),
+            (x, 1) => Ok(x),
+            _ => Err(Error::ShapeMismatch {
+                op,
+                what: "inputs",
+                expected: format!("shapes that broadcast with {a:?}"),
+                actual: b.to_vec(),
+            }),
+        })
+        .collect()
+}
+
 /// `shape` as an NHWC input shape, or an error naming `op` if it is not rank 4.
 pub(crate) fn nhwc(op: &'static str, shape: &[usize]) -> Result<[usize; 4]> {
     shape.try_into().map_err(|_| Error::ShapeMismatch {

@@ -427,10 +427,13 @@ fn bad_models_fail_cleanly() {
     let mut bytes = std::fs::read(models("functional_chain.keras")).unwrap();
     bytes.truncate(bytes.len() / 2);
     std::fs::write(&corrupt, &bytes).unwrap();
-    let (json, every, branching, missing) = (
+    // A layer wgcnn does not have.
+    let unknown = dir.file("conv3d.json");
+    let config = std::fs::read_to_string(models("seed000_conv_valid.json")).unwrap();
+    std::fs::write(&unknown, config.replace("\"Conv2D\"", "\"Conv3D\"")).unwrap();
+    let (json, every, missing) = (
         models("functional_chain.json"),
         models("every_layer.keras"),
-        models("branching.json"),
         dir.file("missing.keras"),
     );
     let cases: [(&[&str], &str); 5] = [
@@ -453,7 +456,7 @@ fn bad_models_fail_cleanly() {
             &["run", arg(&every), "--input", arg(&x), "--output", arg(&y)],
             "input has shape [1, 9, 8, 2]",
         ),
-        (&["summary", arg(&branching)], "not supported"),
+        (&["summary", arg(&unknown)], "'Conv3D' is not supported"),
         (&["summary", arg(&missing)], "missing.keras"),
     ];
     for (args, needle) in cases {

@@ -133,14 +133,6 @@ def frozen_and_long_names():
     return m
 
 
-def branching():
-    inp = keras.Input((8, 8, 3))
-    a = layers.Conv2D(4, 3, padding="same")(inp)
-    b = layers.Conv2D(4, 1)(inp)
-    x = layers.Add()([a, b])
-    return keras.Model(inp, x, name="branching")
-
-
 def randomize(model):
     """Random weights, and BatchNormalization statistics far from the defaults."""
     for layer in model.layers:
@@ -189,7 +181,6 @@ def main():
     # Wider and narrower terminals: Keras sizes the table as min(88, columns - 4).
     for columns in (120, 50):
         (OUT / f"frozen.summary{columns}.txt").write_text(summary_text(summaries["frozen"], columns))
-    (OUT / "branching.json").write_text(branching().to_json() + "\n")
     for name, build, batch in [("every_layer", every_layer, 2), ("functional_chain", functional_chain, 3)]:
         model = build()
         randomize(model)

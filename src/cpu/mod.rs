@@ -6,14 +6,18 @@
 //! in its own order); the tests hold them to a tolerance that grows with the reduction length.
 
 mod conv2d;
+mod conv2d_transpose;
 mod dense;
+mod depthwise;
 mod elementwise;
 mod gemm;
 
 use rayon::prelude::*;
 
 pub use conv2d::conv2d;
+pub use conv2d_transpose::conv2d_transpose;
 pub use dense::dense;
+pub use depthwise::depthwise_conv2d;
 pub use elementwise::{affine, map};
 
 use crate::activation::Activation;

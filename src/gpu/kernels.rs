@@ -44,6 +44,24 @@ pub enum Kernel {
     Unary4,
     /// Softmax and log-softmax over the last axis.
     Softmax,
+    /// Broadcasting element-wise binary ops (merges, keras.ops arithmetic, PReLU).
+    Binary,
+    /// Rows of one tensor into a slice of another's rows (Concatenate).
+    Copy,
+    /// DepthwiseConv2D, one output value per invocation.
+    DepthwiseConv2d,
+    /// DepthwiseConv2D, four channels per invocation (depth multiplier 1).
+    DepthwiseConv2d4,
+    /// Conv2DTranspose, one output value per invocation.
+    Conv2dTranspose,
+    /// UpSampling2D (nearest, bilinear).
+    Resize2d,
+    /// LayerNormalization over the last axis.
+    LayerNorm,
+    /// Embedding lookups.
+    Embedding,
+    /// One time step of an LSTM or GRU.
+    Recurrent,
 }
 
 /// A shader's full source: shared preludes first, the op's own file last.
@@ -94,10 +112,28 @@ const AVG_POOL: &str = wgsl!("common.wgsl", "window.wgsl", "avg_pool2d.wgsl");
 const BORDER: &str = wgsl!("common.wgsl", "window.wgsl", "border2d.wgsl");
 const UNARY: &str = wgsl!("common.wgsl", "activation.wgsl", "unary.wgsl");
 const SOFTMAX: &str = wgsl!("common.wgsl", "softmax.wgsl");
+const BINARY: &str = wgsl!("common.wgsl", "binary.wgsl");
+const COPY: &str = wgsl!("common.wgsl", "copy.wgsl");
+const TRANSPOSE: &str = wgsl!(
+    "common.wgsl",
+    "window.wgsl",
+    "activation.wgsl",
+    "conv2d_transpose.wgsl"
+);
+const RESIZE: &str = wgsl!("common.wgsl", "resize2d.wgsl");
+const LAYER_NORM: &str = wgsl!("common.wgsl", "layer_norm.wgsl");
+const EMBEDDING: &str = wgsl!("common.wgsl", "embedding.wgsl");
+const RECURRENT: &str = wgsl!("common.wgsl", "activation.wgsl", "recurrent.wgsl");
+const DEPTHWISE: &str = wgsl!(
+    "common.wgsl",
+    "window.wgsl",
+    "activation.wgsl",
+    "depthwise_conv2d.wgsl"
+);
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 13] = [
+    pub const ALL: [Kernel; 22] = [
         Kernel::Conv2d,
         Kernel::Conv2dBlocked,
         Kernel::Conv2dTiled,
@@ -111,6 +147,15 @@ impl Kernel {
         Kernel::Unary,
         Kernel::Unary4,
         Kernel::Softmax,
+        Kernel::Binary,
+        Kernel::Copy,
+        Kernel::DepthwiseConv2d,
+        Kernel::DepthwiseConv2d4,
+        Kernel::Conv2dTranspose,
+        Kernel::Resize2d,
+        Kernel::LayerNorm,
+        Kernel::Embedding,
+        Kernel::Recurrent,
     ];
 
     /// The shader this kernel runs.
@@ -129,6 +174,15 @@ impl Kernel {
             Kernel::Unary => ("unary", UNARY, "main"),
             Kernel::Unary4 => ("unary4", UNARY, "main4"),
             Kernel::Softmax => ("softmax", SOFTMAX, "main"),
+            Kernel::Binary => ("binary", BINARY, "main"),
+            Kernel::Copy => ("copy", COPY, "main"),
+            Kernel::DepthwiseConv2d => ("depthwise_conv2d", DEPTHWISE, "main"),
+            Kernel::DepthwiseConv2d4 => ("depthwise_conv2d4", DEPTHWISE, "main4"),
+            Kernel::Conv2dTranspose => ("conv2d_transpose", TRANSPOSE, "main"),
+            Kernel::Resize2d => ("resize2d", RESIZE, "main"),
+            Kernel::LayerNorm => ("layer_norm", LAYER_NORM, "main"),
+            Kernel::Embedding => ("embedding", EMBEDDING, "main"),
+            Kernel::Recurrent => ("recurrent", RECURRENT, "main"),
         };
         Shader {
             name,
@@ -149,9 +203,18 @@ impl Kernel {
             | Kernel::Conv2dWideIn1Out1
             | Kernel::MaxPool2d
             | Kernel::AvgPool2d
-            | Kernel::Border2d => std::mem::size_of::<WindowParams>(),
+            | Kernel::Border2d
+            | Kernel::DepthwiseConv2d
+            | Kernel::DepthwiseConv2d4
+            | Kernel::Conv2dTranspose => std::mem::size_of::<WindowParams>(),
+            Kernel::Resize2d => std::mem::size_of::<ResizeParams>(),
+            Kernel::LayerNorm => std::mem::size_of::<LayerNormParams>(),
+            Kernel::Embedding => std::mem::size_of::<EmbeddingParams>(),
+            Kernel::Recurrent => std::mem::size_of::<RecurrentParams>(),
             Kernel::Unary | Kernel::Unary4 => std::mem::size_of::<UnaryParams>(),
             Kernel::Softmax => std::mem::size_of::<SoftmaxParams>(),
+            Kernel::Binary => std::mem::size_of::<BinaryParams>(),
+            Kernel::Copy => std::mem::size_of::<CopyParams>(),
         }
     }
 
@@ -235,6 +298,93 @@ pub(crate) struct SoftmaxParams {
     pub cols: u32,
     pub groups_x: u32,
     pub log: u32,
+    pub inner: u32,
+    pub _pad: [u32; 3],
+}
+
+/// Mirrors `Params` in `shaders/binary.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct BinaryParams {
+    pub total: u32,
+    pub rank: u32,
+    pub op: u32,
+    pub groups_x: u32,
+    pub accumulate: u32,
+    pub divisor: f32,
+    pub a_offset: u32,
+    pub _pad: u32,
+    pub dims: [u32; 8],
+    pub a_strides: [u32; 8],
+    pub b_strides: [u32; 8],
+}
+
+/// Mirrors `Params` in `shaders/copy.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct CopyParams {
+    pub total: u32,
+    pub in_row: u32,
+    pub out_row: u32,
+    pub offset: u32,
+    pub groups_x: u32,
+    pub _pad: [u32; 3],
+}
+
+/// Mirrors `Params` in `shaders/resize2d.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct ResizeParams {
+    pub total: u32,
+    pub in_h: u32,
+    pub in_w: u32,
+    pub channels: u32,
+    pub out_h: u32,
+    pub out_w: u32,
+    pub bilinear: u32,
+    pub groups_x: u32,
+}
+
+/// Mirrors `Params` in `shaders/layer_norm.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct LayerNormParams {
+    pub rows: u32,
+    pub cols: u32,
+    pub groups_x: u32,
+    pub epsilon: f32,
+    pub has_gamma: u32,
+    pub has_beta: u32,
+    pub rms: u32,
+    pub _pad: u32,
+}
+
+/// Mirrors `Params` in `shaders/embedding.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct EmbeddingParams {
+    pub total: u32,
+    pub dim: u32,
+    pub vocab: u32,
+    pub groups_x: u32,
+}
+
+/// Mirrors `Params` in `shaders/recurrent.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct RecurrentParams {
+    pub batch: u32,
+    pub steps: u32,
+    pub units: u32,
+    pub step: u32,
+    pub t: u32,
+    pub kind: u32,
+    pub activation: u32,
+    pub recurrent_activation: u32,
+    pub total: u32,
+    pub groups_x: u32,
+    pub has_recurrent_bias: u32,
+    pub _pad: u32,
 }
 
 /// Compiles `kernel`'s pipeline on `device`.

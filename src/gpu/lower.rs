@@ -74,6 +74,11 @@ impl<'b, 'g> Lowering<'b, 'g> {
         self.inputs[i]
     }
 
+    /// How many inputs the node reads.
+    pub(crate) fn input_count(&self) -> usize {
+        self.inputs.len()
+    }
+
     /// Input `i`'s per-example shape.
     pub(crate) fn input_shape(&self, i: usize) -> &[usize] {
         self.builder.shape(self.inputs[i])

@@ -209,6 +209,12 @@ impl<'g> ProgramBuilder<'g> {
         (info.offset, info.pitch)
     }
 
+    /// Whether `part` is the channel slice of `whole`'s storage that starts at `offset`.
+    pub(crate) fn is_slice_of(&self, part: Value, whole: Value, offset: usize) -> bool {
+        let (p, w) = (&self.values[part.0], &self.values[whole.0]);
+        p.storage == w.storage && p.offset == offset && p.pitch == w.pitch
+    }
+
     /// Whether a value is stored densely (not a channel slice of a larger tensor).
     pub(crate) fn is_dense(&self, v: Value) -> bool {
         let info = &self.values[v.0];

@@ -11,35 +11,67 @@ mod config;
 mod explain;
 
 mod activation;
+mod application_layers;
 mod average_pooling2d;
 mod batch_normalization;
+mod concatenate;
 mod conv2d;
+mod conv2d_transpose;
+mod cropping2d;
 mod dense;
+mod depthwise_conv2d;
 mod dropout;
+mod embedding;
 mod flatten;
 mod global_pooling2d;
+mod layer_normalization;
 mod leaky_relu;
 mod max_pooling2d;
+mod merge;
+mod normalization;
+mod numpy_ops;
+mod prelu;
+mod recurrent;
 mod relu;
+mod rescaling;
+mod reshape;
+mod separable_conv2d;
 mod softmax;
+mod upsampling2d;
 mod zero_padding2d;
 
 use std::fmt;
 
 pub use activation::ActivationLayer;
+pub use application_layers::{CustomScaleLayer, LayerScale};
 pub use average_pooling2d::AveragePooling2d;
 pub use batch_normalization::BatchNormalization;
+pub use concatenate::Concatenate;
 pub(crate) use config::as_usize;
 pub use config::{Config, LayerActivation};
 pub use conv2d::Conv2d;
+pub use conv2d_transpose::Conv2dTranspose;
+pub use cropping2d::Cropping2d;
 pub use dense::Dense;
-pub use dropout::Identity;
+pub use depthwise_conv2d::DepthwiseConv2d;
+pub use dropout::{Identity, RandomCrop};
+pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use global_pooling2d::{GlobalPooling2d, Reduce};
+pub use layer_normalization::LayerNormalization;
 pub use leaky_relu::{Elu, LeakyRelu};
 pub use max_pooling2d::MaxPooling2d;
+pub use merge::{Merge, MergeOp};
+pub use normalization::Normalization;
+pub use numpy_ops::{NumpyOp, NumpyOpKind};
+pub use prelu::Prelu;
+pub use recurrent::{Recurrent, RecurrentCell};
 pub use relu::Relu;
+pub use rescaling::Rescaling;
+pub use reshape::{Permute, Reshape};
+pub use separable_conv2d::SeparableConv2d;
 pub use softmax::Softmax;
+pub use upsampling2d::UpSampling2d;
 pub use zero_padding2d::ZeroPadding2d;
 
 use crate::error::{Error, Result};
@@ -58,6 +90,9 @@ pub struct WeightSpec {
     /// Where Keras 3 stores it under the layer's path: `vars`, or `cell/vars` for recurrent
     /// layers.
     pub group: &'static str,
+    /// Whether inference reads it (Normalization's integer `count` is only bookkeeping: the
+    /// loader accepts any dtype for it).
+    pub inference: bool,
 }
 
 impl WeightSpec {
@@ -68,6 +103,7 @@ impl WeightSpec {
             shape,
             trainable: true,
             group: "vars",
+            inference: true,
         }
     }
 
@@ -137,6 +173,13 @@ pub trait Layer: fmt::Debug + Send + Sync {
     fn writes_channel_slices(&self) -> bool {
         false
     }
+
+    /// For a layer whose output is its inputs side by side along the last axis (Concatenate):
+    /// where each input starts. The GPU compiler places producers there.
+    fn channel_slices(&self, inputs: &[&[usize]]) -> Option<Vec<usize>> {
+        let _ = inputs;
+        None
+    }
 }
 
 /// Builds a layer from its Keras config.
@@ -149,28 +192,47 @@ fn boxed<L: Layer + 'static>(layer: L) -> Result<Box<dyn Layer>> {
 /// Keras layer classes wgcnn reads, and how.
 pub const REGISTRY: &[(&str, Constructor)] = &[
     ("Activation", |c| boxed(ActivationLayer::from_config(c)?)),
+    ("ActivityRegularization", |c| {
+        boxed(Identity::from_config(c, "ActivityRegularization")?)
+    }),
+    ("Add", |c| boxed(Merge::from_config(c, MergeOp::Add)?)),
+    ("AlphaDropout", |c| {
+        boxed(Identity::from_config(c, "AlphaDropout")?)
+    }),
+    ("Average", |c| {
+        boxed(Merge::from_config(c, MergeOp::Average)?)
+    }),
     ("AveragePooling2D", |c| {
         boxed(AveragePooling2d::from_config(c)?)
     }),
     ("BatchNormalization", |c| {
         boxed(BatchNormalization::from_config(c)?)
     }),
+    ("Concatenate", |c| boxed(Concatenate::from_config(c)?)),
     ("Conv2D", |c| boxed(Conv2d::from_config(c)?)),
+    ("Conv2DTranspose", |c| {
+        boxed(Conv2dTranspose::from_config(c)?)
+    }),
+    ("Cropping2D", |c| boxed(Cropping2d::from_config(c)?)),
+    ("CustomScaleLayer", |c| {
+        boxed(CustomScaleLayer::from_config(c)?)
+    }),
     ("Dense", |c| boxed(Dense::from_config(c)?)),
-    ("ELU", |c| boxed(Elu::from_config(c)?)),
+    ("DepthwiseConv2D", |c| {
+        boxed(DepthwiseConv2d::from_config(c)?)
+    }),
     ("Dropout", |c| boxed(Identity::from_config(c, "Dropout")?)),
+    ("ELU", |c| boxed(Elu::from_config(c)?)),
+    ("Embedding", |c| boxed(Embedding::from_config(c)?)),
     ("Flatten", |c| boxed(Flatten::from_config(c)?)),
+    ("GRU", |c| {
+        boxed(Recurrent::from_config(c, RecurrentCell::Gru)?)
+    }),
     ("GaussianDropout", |c| {
         boxed(Identity::from_config(c, "GaussianDropout")?)
     }),
     ("GaussianNoise", |c| {
         boxed(Identity::from_config(c, "GaussianNoise")?)
-    }),
-    ("AlphaDropout", |c| {
-        boxed(Identity::from_config(c, "AlphaDropout")?)
-    }),
-    ("SpatialDropout2D", |c| {
-        boxed(Identity::from_config(c, "SpatialDropout2D")?)
     }),
     ("GlobalAveragePooling2D", |c| {
         boxed(GlobalPooling2d::from_config(c, Reduce::Average)?)
@@ -178,16 +240,91 @@ pub const REGISTRY: &[(&str, Constructor)] = &[
     ("GlobalMaxPooling2D", |c| {
         boxed(GlobalPooling2d::from_config(c, Reduce::Max)?)
     }),
+    ("LSTM", |c| {
+        boxed(Recurrent::from_config(c, RecurrentCell::Lstm)?)
+    }),
+    ("LayerNormalization", |c| {
+        boxed(LayerNormalization::from_config(c)?)
+    }),
+    ("LayerScale", |c| boxed(LayerScale::from_config(c)?)),
     ("LeakyReLU", |c| boxed(LeakyRelu::from_config(c)?)),
     ("MaxPooling2D", |c| boxed(MaxPooling2d::from_config(c)?)),
+    ("Maximum", |c| {
+        boxed(Merge::from_config(c, MergeOp::Maximum)?)
+    }),
+    ("Minimum", |c| {
+        boxed(Merge::from_config(c, MergeOp::Minimum)?)
+    }),
+    ("Multiply", |c| {
+        boxed(Merge::from_config(c, MergeOp::Multiply)?)
+    }),
+    ("Normalization", |c| boxed(Normalization::from_config(c)?)),
+    ("PReLU", |c| boxed(Prelu::from_config(c)?)),
+    ("Permute", |c| boxed(Permute::from_config(c)?)),
+    ("RandomContrast", |c| {
+        boxed(Identity::from_config(c, "RandomContrast")?)
+    }),
+    ("RandomCrop", |c| boxed(RandomCrop::from_config(c)?)),
+    ("RandomFlip", |c| {
+        boxed(Identity::from_config(c, "RandomFlip")?)
+    }),
+    ("RandomRotation", |c| {
+        boxed(Identity::from_config(c, "RandomRotation")?)
+    }),
+    ("RandomTranslation", |c| {
+        boxed(Identity::from_config(c, "RandomTranslation")?)
+    }),
+    ("RandomZoom", |c| {
+        boxed(Identity::from_config(c, "RandomZoom")?)
+    }),
     ("ReLU", |c| boxed(Relu::from_config(c)?)),
+    ("Rescaling", |c| boxed(Rescaling::from_config(c)?)),
+    ("Reshape", |c| boxed(Reshape::from_config(c)?)),
+    ("SeparableConv2D", |c| {
+        boxed(SeparableConv2d::from_config(c)?)
+    }),
     ("Softmax", |c| boxed(Softmax::from_config(c)?)),
+    ("SpatialDropout1D", |c| {
+        boxed(Identity::from_config(c, "SpatialDropout1D")?)
+    }),
+    ("SpatialDropout2D", |c| {
+        boxed(Identity::from_config(c, "SpatialDropout2D")?)
+    }),
+    ("SpatialDropout3D", |c| {
+        boxed(Identity::from_config(c, "SpatialDropout3D")?)
+    }),
+    ("Subtract", |c| {
+        boxed(Merge::from_config(c, MergeOp::Subtract)?)
+    }),
+    ("UpSampling2D", |c| boxed(UpSampling2d::from_config(c)?)),
     ("ZeroPadding2D", |c| boxed(ZeroPadding2d::from_config(c)?)),
 ];
 
 /// Operations Keras records when a model applies `keras.ops` functions (or Python operators)
 /// to symbolic tensors: serialized with a `keras.src.ops.*` module.
-pub const OPS_REGISTRY: &[(&str, Constructor)] = &[];
+pub const OPS_REGISTRY: &[(&str, Constructor)] = &[
+    ("Add", |c| {
+        boxed(NumpyOp::from_config(c, NumpyOpKind::Add, "Add")?)
+    }),
+    ("Subtract", |c| {
+        boxed(NumpyOp::from_config(c, NumpyOpKind::Subtract, "Subtract")?)
+    }),
+    ("Multiply", |c| {
+        boxed(NumpyOp::from_config(c, NumpyOpKind::Multiply, "Multiply")?)
+    }),
+    ("Divide", |c| {
+        boxed(NumpyOp::from_config(c, NumpyOpKind::Divide, "Divide")?)
+    }),
+    ("TrueDivide", |c| {
+        boxed(NumpyOp::from_config(c, NumpyOpKind::Divide, "TrueDivide")?)
+    }),
+    ("Maximum", |c| {
+        boxed(NumpyOp::from_config(c, NumpyOpKind::Maximum, "Maximum")?)
+    }),
+    ("Minimum", |c| {
+        boxed(NumpyOp::from_config(c, NumpyOpKind::Minimum, "Minimum")?)
+    }),
+];
 
 /// The constructor for a Keras class; `module` tells `keras.ops` operations (`x + 3.0`) from
 /// layers of the same class name.

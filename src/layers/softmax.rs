@@ -1,11 +1,12 @@
-//! Keras `Softmax(axis=-1)`.
+//! Keras `Softmax(axis=-1)`, along any axis after the batch.
 
-use super::activation::{lower_activation, reference_activation};
-use super::config::{Config, LayerActivation};
+use super::config::Config;
 use super::shapes::last;
 use super::Layer;
 use crate::error::{Error, Result};
+use crate::gpu::ops::emit_softmax_strided;
 use crate::gpu::Lowering;
+use crate::reference;
 use crate::tensor::Tensor;
 
 /// `Softmax()` over the last axis.
@@ -29,6 +30,25 @@ impl Softmax {
     }
 }
 
+impl Softmax {
+    /// The axis as an index into a per-example shape of rank `rank`.
+    fn axis_index(&self, rank: usize) -> Result<usize> {
+        let r = rank as i64 + 1;
+        let k = if self.axis < 0 {
+            self.axis + r
+        } else {
+            self.axis
+        };
+        if k < 1 || k >= r {
+            return Err(Error::InvalidConfig {
+                op: "softmax",
+                reason: format!("axis {} is not an axis after the batch", self.axis),
+            });
+        }
+        Ok((k - 1) as usize)
+    }
+}
+
 impl Default for Softmax {
     fn default() -> Self {
         Self::new()
@@ -41,22 +61,32 @@ impl Layer for Softmax {
     }
 
     fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
-        let rank = inputs[0].len() as i64;
         last("softmax", inputs[0])?;
-        if self.axis != -1 && self.axis != rank {
-            return Err(Error::InvalidConfig {
-                op: "softmax",
-                reason: format!("axis {} is not supported (only the last axis)", self.axis),
-            });
-        }
+        self.axis_index(inputs[0].len())?;
         Ok(inputs[0].to_vec())
     }
 
     fn reference(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
-        reference_activation(inputs[0], LayerActivation::Softmax)
+        let x = inputs[0];
+        let axis = self.axis_index(x.shape().len() - 1)?;
+        reference::softmax_axis(x, axis + 1, false)
     }
 
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
-        lower_activation(l, LayerActivation::Softmax)
+        let shape = l.input_shape(0).to_vec();
+        let axis = self.axis_index(shape.len())?;
+        let outer: usize = shape[..axis].iter().product();
+        let inner: usize = shape[axis + 1..].iter().product();
+        let x = l.input(0);
+        let out = l.output()?;
+        emit_softmax_strided(
+            l.builder(),
+            outer * inner,
+            shape[axis],
+            inner,
+            false,
+            x,
+            out,
+        )
     }
 }

@@ -84,6 +84,9 @@ fn lower_graph(
 ) -> Result<Vec<Value>> {
     let g = &model.graph;
     let mut values: HashMap<TensorRef, Value> = HashMap::new();
+    let placed = plan_channel_slices(model);
+    // The outputs of Concatenates that producers write into, created when first needed.
+    let mut wholes: HashMap<usize, Value> = HashMap::new();
     for &i in &g.order {
         let node = &g.nodes[i];
         let entry = &g.layers[node.layer];
@@ -97,6 +100,25 @@ fn lower_graph(
                 op: "model",
                 message: format!("{label}: an input was not lowered"),
             })?;
+        // Where this node must write: a slice of a Concatenate's output, or that output.
+        let mut whole = |b: &mut ProgramBuilder<'_>, concat: usize| -> Result<Value> {
+            if let Some(&v) = wholes.get(&concat) {
+                return Ok(v);
+            }
+            let c = &g.nodes[concat];
+            b.set_label(format!("{prefix}{}", g.layers[c.layer].label()));
+            let v = b.value(&c.outputs[0])?;
+            wholes.insert(concat, v);
+            Ok(v)
+        };
+        let target = match placed.get(&TensorRef { node: i, index: 0 }) {
+            Some(&(concat, offset)) => {
+                let w = whole(b, concat)?;
+                Some(b.channel_slice(w, offset, &node.outputs[0])?)
+            }
+            None if wholes.contains_key(&i) => wholes.get(&i).copied(),
+            None => None,
+        };
         let outs = match &entry.op {
             LayerOp::Input(_) => {
                 let k = g.inputs.iter().position(|r| r.node == i).ok_or_else(|| {
@@ -115,7 +137,7 @@ fn lower_graph(
                     b,
                     &xs,
                     &node.outputs[0],
-                    None,
+                    target,
                     &entry.weights,
                     cache,
                     key,
@@ -150,6 +172,40 @@ fn lower_graph(
             })
         })
         .collect()
+}
+
+/// Producers a Concatenate along the channels can have write straight into its output: the
+/// tensor must be read by the Concatenate alone, not be a model output, and come from a layer
+/// that can write channel slices. Returns, per placed tensor, the Concatenate's node and the
+/// channel where the tensor starts.
+fn plan_channel_slices(model: &Model) -> HashMap<TensorRef, (usize, usize)> {
+    let g = &model.graph;
+    let mut readers: HashMap<TensorRef, usize> = HashMap::new();
+    for node in &g.nodes {
+        for r in &node.inputs {
+            *readers.entry(*r).or_default() += 1;
+        }
+    }
+    let mut placed = HashMap::new();
+    for &i in &g.order {
+        let node = &g.nodes[i];
+        let LayerOp::Layer(layer) = &g.layers[node.layer].op else {
+            continue;
+        };
+        let Some(offsets) = layer.channel_slices(&g.input_shapes(i)) else {
+            continue;
+        };
+        for (r, offset) in node.inputs.iter().zip(offsets) {
+            let producer = &g.layers[g.nodes[r.node].layer];
+            let writes_slices =
+                matches!(&producer.op, LayerOp::Layer(p) if p.writes_channel_slices());
+            if writes_slices && r.index == 0 && readers.get(r) == Some(&1) && !g.outputs.contains(r)
+            {
+                placed.insert(*r, (i, offset));
+            }
+        }
+    }
+    placed
 }
 
 impl GpuModel<'_> {

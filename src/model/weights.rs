@@ -196,6 +196,11 @@ fn load_layers(model: &mut Model, group: &Group, path: &str) -> Result<()> {
                     spec.name, spec.shape
                 )));
             }
+            if !spec.inference {
+                // Bookkeeping only (an integer count): its values are never read.
+                tensors.push(Tensor::from_fn(found, |_| 0.0)?);
+                continue;
+            }
             let values = dataset.read_array::<f32>().map_err(|e| {
                 missing(format!("cannot read {at} ({}) as float32: {e}", spec.name))
             })?;

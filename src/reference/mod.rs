@@ -4,17 +4,23 @@
 
 mod batch_norm;
 mod border2d;
+mod broadcast;
 mod conv2d;
+mod conv2d_transpose;
 mod dense;
+mod depthwise;
 mod pool2d;
 mod softmax;
 
 pub use batch_norm::batch_norm;
 pub use border2d::border2d;
+pub use broadcast::binary;
 pub use conv2d::conv2d;
+pub use conv2d_transpose::conv2d_transpose;
 pub use dense::dense;
+pub use depthwise::depthwise_conv2d;
 pub use pool2d::{avg_pool2d, max_pool2d};
-pub use softmax::softmax;
+pub use softmax::{softmax, softmax_axis};
 
 use crate::error::Result;
 use crate::tensor::Tensor;

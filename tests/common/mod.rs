@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod keras_random;
+
 use std::sync::OnceLock;
 
 use wgcnn::{Gpu, Tensor};

@@ -1,4 +1,4 @@
-//! Softmax and log-softmax over the last axis.
+//! Softmax and log-softmax along an axis.
 
 use std::sync::Arc;
 
@@ -7,11 +7,14 @@ use super::super::program::{Binding, Dispatch, ProgramBuilder, Value};
 use super::window::grid;
 use crate::error::Result;
 
-/// Records a softmax over rows of `cols` values, `rows` rows per example, from `x` into `out`.
-pub(crate) fn emit_softmax(
+/// Records a softmax over rows of `cols` values, `rows` per example, from `x` into `out`; a
+/// row's values are `inner` apart (1: the last axis).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn emit_softmax_strided(
     b: &mut ProgramBuilder<'_>,
     rows: usize,
     cols: usize,
+    inner: usize,
     log: bool,
     x: Value,
     out: Value,
@@ -25,6 +28,8 @@ pub(crate) fn emit_softmax(
             cols: cols as u32,
             groups_x: grid[0],
             log: u32::from(log),
+            inner: inner as u32,
+            _pad: [0; 3],
         };
         Ok(Dispatch {
             bytes: bytemuck::bytes_of(&p).to_vec(),
@@ -37,4 +42,16 @@ pub(crate) fn emit_softmax(
         params,
     );
     Ok(())
+}
+
+/// [`emit_softmax_strided`] over the last axis.
+pub(crate) fn emit_softmax(
+    b: &mut ProgramBuilder<'_>,
+    rows: usize,
+    cols: usize,
+    log: bool,
+    x: Value,
+    out: Value,
+) -> Result<()> {
+    emit_softmax_strided(b, rows, cols, 1, log, x, out)
 }

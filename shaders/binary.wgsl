@@ -1,0 +1,100 @@
+// Element-wise binary ops with NumPy broadcasting (the merge layers Add, Subtract, Multiply,
+// Average, Maximum, Minimum; keras.ops arithmetic; PReLU's alpha). One output value per
+// invocation. Each operand is addressed through its own strides over the output's dimensions
+// (stride 0 along a broadcast axis), so any broadcast of up to 8 dimensions is one dispatch.
+// Merges of more than two inputs chain dispatches that accumulate into the output.
+
+// Mirrors `BinaryParams` in src/gpu/kernels.rs (a test checks the size).
+struct Params {
+    total: u32,
+    rank: u32,
+    // 0 add, 1 subtract, 2 multiply, 3 divide, 4 maximum, 5 minimum, 6 PReLU (b is alpha),
+    // 7 b − a, 8 b / a, 9 a (a strided gather).
+    op: u32,
+    groups_x: u32,
+    // 1: the left operand is the output itself (a chained merge); `a` is not read.
+    accumulate: u32,
+    // The result is divided by this (Average's last step; 1 otherwise).
+    divisor: f32,
+    // Added to the left operand's index (a gather starting inside a row).
+    a_offset: u32,
+    _pad: u32,
+    // Output dimensions, outermost first; entries past `rank` are unused.
+    dims: array<vec4<u32>, 2>,
+    a_strides: array<vec4<u32>, 2>,
+    b_strides: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read_write> output: array<f32>;
+
+fn dim(k: u32) -> u32 {
+    return p.dims[k / 4u][k % 4u];
+}
+
+fn a_stride(k: u32) -> u32 {
+    return p.a_strides[k / 4u][k % 4u];
+}
+
+fn b_stride(k: u32) -> u32 {
+    return p.b_strides[k / 4u][k % 4u];
+}
+
+fn apply(x: f32, y: f32) -> f32 {
+    switch p.op {
+        case 1u: { return x - y; }
+        case 2u: { return x * y; }
+        case 3u: { return x / y; }
+        // NaN wins, as with jnp.maximum / jnp.minimum.
+        case 4u: {
+            if is_nan(x) || is_nan(y) {
+                return x + y;
+            }
+            return max(x, y);
+        }
+        case 5u: {
+            if is_nan(x) || is_nan(y) {
+                return x + y;
+            }
+            return min(x, y);
+        }
+        // Keras's PReLU: relu(x) − alpha·relu(−x).
+        case 6u: { return relu(x) - y * relu(-x); }
+        case 7u: { return y - x; }
+        case 8u: { return y / x; }
+        case 9u: { return x; }
+        default: { return x + y; }
+    }
+}
+
+// relu as activation.wgsl defines it, without including that file.
+fn relu(x: f32) -> f32 {
+    return select(0.0, x, x > 0.0 || is_nan(x));
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let idx = invocation(wg, lane, p.groups_x);
+    if idx >= p.total {
+        return;
+    }
+    var rest = idx;
+    var ia = p.a_offset;
+    var ib = 0u;
+    for (var k = p.rank; k > 0u; k--) {
+        let d = dim(k - 1u);
+        let c = rest % d;
+        rest = rest / d;
+        ia += c * a_stride(k - 1u);
+        ib += c * b_stride(k - 1u);
+    }
+    var x: f32;
+    if p.accumulate != 0u {
+        x = output[idx];
+    } else {
+        x = a[ia];
+    }
+    output[idx] = apply(x, b[ib]) / p.divisor;
+}
