@@ -267,3 +267,75 @@ fn fast_cpu_backend_matches_keras() {
         );
     }
 }
+
+/// A device whose bindings hold at most `bytes`.
+fn gpu_with_binding_limit(bytes: u64) -> wgcnn::Gpu {
+    let mut limits = common::gpu().limits().clone();
+    limits.max_storage_buffer_binding_size = bytes;
+    wgcnn::Gpu::with_options(wgcnn::GpuOptions {
+        limits: Some(limits),
+        ..common::options()
+    })
+    .unwrap()
+}
+
+#[test]
+fn long_dense_reductions_run_split_and_large_kernels_in_blocks() {
+    // 3000 inputs over a handful of rows: the reduction is split into slices.
+    let mut head = Sequential::new([3000])
+        .layer(dense(
+            37,
+            true,
+            LayerActivation::Elementwise(Activation::Relu),
+        ))
+        .layer(dense(5, false, LayerActivation::Softmax))
+        .build()
+        .unwrap();
+    randomize(&mut head, 21);
+    let x = common::uniform_tensor(&mut common::Rng::new(22), &[3, 3000]);
+    let expected = head.run_reference(&x).unwrap();
+    let mut compiled = head.compile(common::gpu(), 3).unwrap();
+    assert_close(&compiled.run(&x).unwrap(), &expected, 1e-5, "split-K");
+    // The same with the 3000 × 37 kernel (444 KB) larger than a 128 KiB binding: it runs in
+    // blocks of units, each written into its columns of the output.
+    let small = gpu_with_binding_limit(128 * 1024);
+    let mut compiled = head.compile(&small, 3).unwrap();
+    assert_close(
+        &compiled.run(&x).unwrap(),
+        &expected,
+        1e-5,
+        "split-K in blocks",
+    );
+
+    // Many rows (70 per example) take the Conv2D kernels; a 3000 × 100 kernel (1.2 MB) over a
+    // 1 MB binding runs in two blocks there too.
+    let mut wide = Sequential::new([70, 3000])
+        .layer(dense(
+            100,
+            true,
+            LayerActivation::Elementwise(Activation::Tanh),
+        ))
+        .build()
+        .unwrap();
+    randomize(&mut wide, 23);
+    let x = common::uniform_tensor(&mut common::Rng::new(24), &[2, 70, 3000]);
+    let expected = wide.run_reference(&x).unwrap();
+    let limited = gpu_with_binding_limit(1024 * 1024);
+    let mut compiled = wide.compile(&limited, 2).unwrap();
+    // One float32 sum of 3000 terms per output on this path: the usual reduction tolerance.
+    let tol = common::reduction_tolerance(3000);
+    assert_close(
+        &compiled.run(&x).unwrap(),
+        &expected,
+        tol,
+        "blocks of units",
+    );
+
+    // A single kernel column larger than a binding cannot be split by units: a clear error.
+    let tiny = gpu_with_binding_limit(8 * 1024);
+    let err = head.compile(&tiny, 1).unwrap_err();
+    assert!(
+        err.to_string().contains("one column of the kernel"),
+        "{err}"
+    );
+}

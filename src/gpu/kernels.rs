@@ -62,6 +62,10 @@ pub enum Kernel {
     Embedding,
     /// One time step of an LSTM or GRU.
     Recurrent,
+    /// Dense with the reduction split into slices: the partial sums.
+    DenseSplitK,
+    /// Dense with the reduction split into slices: adding the slices up.
+    DenseSplitKReduce,
 }
 
 /// A shader's full source: shared preludes first, the op's own file last.
@@ -123,6 +127,7 @@ const TRANSPOSE: &str = wgsl!(
 const RESIZE: &str = wgsl!("common.wgsl", "resize2d.wgsl");
 const LAYER_NORM: &str = wgsl!("common.wgsl", "layer_norm.wgsl");
 const EMBEDDING: &str = wgsl!("common.wgsl", "embedding.wgsl");
+const SPLIT_K: &str = wgsl!("common.wgsl", "activation.wgsl", "dense_splitk.wgsl");
 const RECURRENT: &str = wgsl!("common.wgsl", "activation.wgsl", "recurrent.wgsl");
 const DEPTHWISE: &str = wgsl!(
     "common.wgsl",
@@ -133,7 +138,7 @@ const DEPTHWISE: &str = wgsl!(
 
 impl Kernel {
     /// Every kernel.
-    pub const ALL: [Kernel; 22] = [
+    pub const ALL: [Kernel; 24] = [
         Kernel::Conv2d,
         Kernel::Conv2dBlocked,
         Kernel::Conv2dTiled,
@@ -156,6 +161,8 @@ impl Kernel {
         Kernel::LayerNorm,
         Kernel::Embedding,
         Kernel::Recurrent,
+        Kernel::DenseSplitK,
+        Kernel::DenseSplitKReduce,
     ];
 
     /// The shader this kernel runs.
@@ -183,6 +190,8 @@ impl Kernel {
             Kernel::LayerNorm => ("layer_norm", LAYER_NORM, "main"),
             Kernel::Embedding => ("embedding", EMBEDDING, "main"),
             Kernel::Recurrent => ("recurrent", RECURRENT, "main"),
+            Kernel::DenseSplitK => ("dense_splitk", SPLIT_K, "main"),
+            Kernel::DenseSplitKReduce => ("dense_splitk_reduce", SPLIT_K, "reduce"),
         };
         Shader {
             name,
@@ -211,6 +220,7 @@ impl Kernel {
             Kernel::LayerNorm => std::mem::size_of::<LayerNormParams>(),
             Kernel::Embedding => std::mem::size_of::<EmbeddingParams>(),
             Kernel::Recurrent => std::mem::size_of::<RecurrentParams>(),
+            Kernel::DenseSplitK | Kernel::DenseSplitKReduce => std::mem::size_of::<SplitKParams>(),
             Kernel::Unary | Kernel::Unary4 => std::mem::size_of::<UnaryParams>(),
             Kernel::Softmax => std::mem::size_of::<SoftmaxParams>(),
             Kernel::Binary => std::mem::size_of::<BinaryParams>(),
@@ -384,6 +394,24 @@ pub(crate) struct RecurrentParams {
     pub total: u32,
     pub groups_x: u32,
     pub has_recurrent_bias: u32,
+    pub _pad: u32,
+}
+
+/// Mirrors `Params` in `shaders/dense_splitk.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, bytemuck::Pod, bytemuck::Zeroable)]
+pub(crate) struct SplitKParams {
+    pub rows: u32,
+    pub k: u32,
+    pub units: u32,
+    pub slices: u32,
+    pub slice_len: u32,
+    pub groups_x: u32,
+    pub total: u32,
+    pub has_bias: u32,
+    pub activation: u32,
+    pub out_pitch: u32,
+    pub out_offset: u32,
     pub _pad: u32,
 }
 

@@ -2,11 +2,11 @@
 
 use super::config::Config;
 use super::shapes::{hwc, mul_add, product};
-use super::{explain, Layer, WeightSpec};
+use super::{explain, weight, Layer, WeightSpec};
 use crate::error::Result;
-use crate::gpu::ops::{emit_softmax, lower_conv2d};
+use crate::gpu::ops::{emit_depthwise, emit_softmax, lower_conv2d};
 use crate::gpu::Lowering;
-use crate::ops::Conv2dSpec;
+use crate::ops::{Conv2dSpec, DepthwiseSpec};
 use crate::tensor::Tensor;
 use crate::{cpu, reference};
 
@@ -55,6 +55,22 @@ impl Conv2d {
         Ok(Self {
             spec,
             softmax: activation.softmax(),
+        })
+    }
+
+    /// A grouped convolution with one input channel per group is a depthwise convolution
+    /// (ConvNeXt writes its depthwise layers this way), and its HWIO kernel
+    /// `(kh, kw, 1, filters)` is already the depthwise layout `(kh, kw, in, filters / in)`.
+    fn as_depthwise(&self, in_channels: usize) -> Option<DepthwiseSpec> {
+        let s = &self.spec;
+        (s.groups > 1 && s.groups == in_channels).then(|| DepthwiseSpec {
+            kernel_size: s.kernel_size,
+            strides: s.strides,
+            padding: s.padding,
+            dilation: s.dilation,
+            depth_multiplier: s.filters / s.groups,
+            use_bias: s.use_bias,
+            activation: s.activation,
         })
     }
 
@@ -110,7 +126,19 @@ impl Layer for Conv2d {
     }
 
     fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
-        let y = cpu::conv2d(&self.spec, inputs[0], &weights[0], weights.get(1))?;
+        let x = inputs[0];
+        let kernel = weight(weights, 0)?;
+        let y = match self.as_depthwise(x.shape().last().copied().unwrap_or(0)) {
+            Some(d) => {
+                let [kh, kw, _, f] = self.spec.kernel_shape(1);
+                let k =
+                    kernel
+                        .clone()
+                        .reshape(vec![kh, kw, self.spec.groups, f / self.spec.groups])?;
+                cpu::depthwise_conv2d(&d, x, &k, weights.get(1))?
+            }
+            None => cpu::conv2d(&self.spec, x, kernel, weights.get(1))?,
+        };
         self.then_softmax(y)
     }
 
@@ -118,6 +146,15 @@ impl Layer for Conv2d {
         let shape = hwc("conv2d", l.input_shape(0))?;
         let x = l.input(0);
         let bias = self.spec.use_bias.then_some(1);
+        if let (Some(d), None) = (self.as_depthwise(shape[2]), self.softmax) {
+            let kernel = l.upload("kernel", |w| Ok(weight(w, 0)?.data().to_vec()))?;
+            let bias = match bias {
+                Some(i) => Some(l.upload("bias", |w| Ok(weight(w, i)?.data().to_vec()))?),
+                None => None,
+            };
+            let out = l.output()?;
+            return emit_depthwise(l.builder(), &d, shape, x, kernel, bias, out);
+        }
         match self.softmax {
             None => {
                 let out = l.output()?;

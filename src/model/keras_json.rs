@@ -223,6 +223,7 @@ fn sequential(
 ) -> Result<Model> {
     let mut ops: Vec<(String, String, LayerOp, bool)> = Vec::new();
     let mut shape: Option<Vec<usize>> = None;
+    let mut input_declared = true;
     for (i, entry) in entries.iter().enumerate() {
         let (class, layer_config, layer_name) = entry_parts(entry)?;
         if i == 0 && class != "InputLayer" {
@@ -235,6 +236,7 @@ fn sequential(
                 Some(s) => Some(s),
                 None => declared_input(&layer_name, layer_config)?,
             };
+            input_declared = declared.is_some();
             let input = declared
                 .or_else(|| hint.clone())
                 .ok_or_else(|| config_error(&name, "the model declares no input shape"))?;
@@ -267,8 +269,9 @@ fn sequential(
         };
         ops.push((parsed.name, parsed.class, parsed.op, parsed.trainable));
     }
-    let entries = ops.into_iter().collect();
-    chain_with_flags(name, "Sequential", trainable, entries)
+    let mut model = chain_with_flags(name, "Sequential", trainable, ops)?;
+    model.declared_input = input_declared;
+    Ok(model)
 }
 
 /// A chain of layers (the first an input) as a model of class `class`.
@@ -478,17 +481,37 @@ fn functional(
         layer_nodes.push(ids);
         parsed_layers.push(parsed);
     }
+    // A nested model counts a call of its own (input to output) before its calls in this
+    // model: Keras 2 numbers nodes with it (when the nested model declares its input), Keras 3
+    // numbers a nested Functional's calls from 1 and reads index 0 as the last call.
+    let legacy = entries.iter().any(|e| {
+        e.get("inbound_nodes")
+            .and_then(Value::as_array)
+            .and_then(|n| n.first())
+            .is_some_and(Value::is_array)
+    });
+    let builtin_node = |l: usize| match &parsed_layers[l].op {
+        LayerOp::Model(m) if legacy => m.declared_input,
+        LayerOp::Model(m) => m.class_name == "Functional",
+        _ => false,
+    };
     let resolve = |r: &Ref| -> Result<TensorRef> {
         let (layer_name, node_index, tensor_index) = r;
         let l = by_name
             .get(layer_name)
             .ok_or_else(|| config_error(layer_name, "is referenced but not defined"))?;
-        let node = layer_nodes[*l].get(*node_index).ok_or_else(|| {
+        let calls = &layer_nodes[*l];
+        let index = match (builtin_node(*l), *node_index) {
+            (true, 0) => calls.len().checked_sub(1),
+            (true, k) => Some(k - 1),
+            (false, k) => Some(k),
+        };
+        let node = index.and_then(|i| calls.get(i)).ok_or_else(|| {
             config_error(
                 layer_name,
                 format!(
                     "has no call number {node_index} (it is called {} times)",
-                    layer_nodes[*l].len()
+                    calls.len()
                 ),
             )
         })?;

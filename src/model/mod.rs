@@ -74,6 +74,9 @@ pub struct Model {
     name: String,
     class_name: String,
     trainable: bool,
+    /// Whether the config declares the input shape (a nested Sequential may take it from
+    /// where it is called); Keras numbers such a model's calls after a call of its own.
+    declared_input: bool,
     graph: Graph,
 }
 
@@ -83,6 +86,7 @@ impl Model {
             name,
             class_name,
             trainable,
+            declared_input: true,
             graph: graph.finish()?,
         })
     }

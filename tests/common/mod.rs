@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 
+pub mod keras_cases;
 pub mod keras_random;
 
 use std::sync::OnceLock;
@@ -20,6 +21,20 @@ pub fn gpu() -> &'static Gpu {
             "GPU tests need an adapter and found none ({e}); install Mesa lavapipe \
              (apt-get install mesa-vulkan-drivers) or run with WGPU_BACKEND=gl on llvmpipe"
         ),
+    })
+}
+
+/// A second shared device with autotuning off: for large models, where measuring every
+/// kernel variant of every layer would dominate the test's time (the variants are tested
+/// against each other elsewhere).
+pub fn gpu_untuned() -> &'static Gpu {
+    static GPU: OnceLock<Gpu> = OnceLock::new();
+    GPU.get_or_init(|| {
+        Gpu::with_options(wgcnn::GpuOptions {
+            autotune: false,
+            ..options()
+        })
+        .unwrap_or_else(|e| panic!("GPU tests need an adapter and found none ({e})"))
     })
 }
 

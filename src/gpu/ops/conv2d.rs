@@ -6,7 +6,6 @@ use super::super::conv2d::ConvVariant;
 use super::super::lower::Lowering;
 use super::super::program::{Binding, ProgramBuilder, Value, Weight};
 use super::window::dispatch;
-use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::layers::weight;
 use crate::ops::Conv2dSpec;
@@ -116,69 +115,4 @@ pub(crate) fn lower_conv2d(
         ConvWeights { kernel, bias },
         out,
     )
-}
-
-/// Records Dense on the last axis — `rows` rows of `features` per example — as 1×1
-/// convolutions. A kernel larger than one binding is split into blocks of units, each written
-/// into its columns of `out`; `upload(first, count, variant)` uploads the kernel (and bias) of
-/// units `first..first + count` in `variant`'s layout.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn emit_dense(
-    b: &mut ProgramBuilder<'_>,
-    rows: usize,
-    features: usize,
-    units: usize,
-    activation: Activation,
-    tune_batch: usize,
-    x: Value,
-    out: Value,
-    mut upload: impl FnMut(&mut ProgramBuilder<'_>, usize, usize, ConvVariant) -> Result<ConvWeights>,
-) -> Result<()> {
-    let limit = b.gpu().limits().max_storage_buffer_binding_size / 4;
-    let (out_offset, _) = b.layout(out);
-    // Units per block: as many as fit one binding, a multiple of 4 where possible so the
-    // blocks keep the vec4 stores.
-    let fit = (limit / features.max(1) as u64) as usize;
-    let block = if fit >= units {
-        units
-    } else if fit >= 4 {
-        fit - fit % 4
-    } else {
-        fit
-    };
-    if block == 0 {
-        return Err(Error::LimitExceeded {
-            op: "dense",
-            what: format!("one column of the kernel ({features} floats)"),
-            needed: features as u64 * 4,
-            limit_name: "max_storage_buffer_binding_size",
-            limit: limit * 4,
-        });
-    }
-    let mut first = 0;
-    while first < units {
-        let count = block.min(units - first);
-        let spec = Conv2dSpec::new(count, [1, 1]).activation(activation);
-        let slice = if count == units {
-            out
-        } else {
-            let shape = [rows, 1, count];
-            let whole_shape = [rows, 1, units];
-            let whole = b.view(out, &whole_shape)?;
-            b.channel_slice(whole, out_offset + first, &shape)?
-        };
-        let variant = b
-            .gpu()
-            .conv_variant(&spec, [tune_batch, rows, 1, features])?;
-        let (offset, pitch) = b.layout(slice);
-        let variant = if variant.fits(count, 1, pitch, offset) {
-            variant
-        } else {
-            ConvVariant::Wide
-        };
-        let weights = upload(b, first, count, variant)?;
-        emit_conv2d(b, variant, &spec, [rows, 1, features], x, weights, slice)?;
-        first += count;
-    }
-    Ok(())
 }

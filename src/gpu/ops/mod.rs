@@ -5,6 +5,7 @@
 mod binary;
 mod border2d;
 mod conv2d;
+mod dense;
 mod depthwise;
 mod pool2d;
 mod recurrent;
@@ -15,7 +16,8 @@ mod window;
 
 pub(crate) use binary::{emit_binary, emit_copy, emit_gather, BinaryOp, Operand};
 pub(crate) use border2d::emit_border2d;
-pub(crate) use conv2d::{emit_conv2d, emit_dense, lower_conv2d, ConvWeights};
+pub(crate) use conv2d::{emit_conv2d, lower_conv2d, ConvWeights};
+pub(crate) use dense::emit_dense;
 pub(crate) use depthwise::emit_depthwise;
 pub(crate) use pool2d::{emit_pool2d, PoolKind};
 pub(crate) use recurrent::{emit_embedding, emit_steps, Cell, Steps};
