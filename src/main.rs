@@ -114,15 +114,29 @@ enum Command {
     ///
     /// On the GPU, activations stay on the device from layer to layer and are read back once;
     /// batches too large for the device's buffers or dispatch limits run in chunks.
+    #[command(after_help = "Examples:\n  \
+        wgcnn run model.keras --input x.npy --output y.npy\n  \
+        wgcnn run vqa.keras --input image=img.npy --input question=ids.npy --output-dir out/\n\n\
+        Inputs are float32 .npy files, (batch, ..input shape); a model input declared as an \
+        integer (int32 token ids for an Embedding) also takes integer .npy files.")]
     Run {
-        /// The model: a .keras file (architecture and weights).
+        /// The model: a .keras file or a legacy Keras 2 .h5 file (architecture and weights).
         model: PathBuf,
-        /// Input .npy, shape (batch, ..the model's input shape), float32.
-        #[arg(long)]
-        input: PathBuf,
-        /// Output .npy, shape (batch, ..the model's output shape). Written only on success.
-        #[arg(long)]
-        output: PathBuf,
+        /// An input .npy: FILE.npy, or NAME=FILE.npy (NAME: the input layer's name), once per
+        /// model input.
+        #[arg(long = "input", required = true, value_name = "[NAME=]FILE.npy")]
+        inputs: Vec<String>,
+        /// Where to write an output: FILE.npy, or NAME=FILE.npy (NAME: the layer producing
+        /// it) for a model with several outputs. Written only on success.
+        #[arg(
+            long = "output",
+            value_name = "[NAME=]FILE.npy",
+            required_unless_present = "output_dir"
+        )]
+        outputs: Vec<String>,
+        /// Write every output as DIR/<layer name>.npy instead (DIR is created if needed).
+        #[arg(long, value_name = "DIR", conflicts_with = "outputs")]
+        output_dir: Option<PathBuf>,
         /// Where to compute: gpu (WGSL compute shaders), cpu (the fast CPU backend) or
         /// reference (plain loops, f64 accumulation; slow, obviously correct).
         #[arg(long, value_parser = parse_backend, default_value = "gpu")]
@@ -348,29 +362,33 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
         }
         Command::Run {
             model,
-            input,
-            output,
+            inputs,
+            outputs,
+            output_dir,
             backend,
             batch_size,
         } => {
             let model = wgcnn::model::Model::load(&model)?;
-            let x = read_npy(&input)?;
+            let xs = run_inputs(&model, &inputs)?;
+            let targets = run_outputs(&model, &outputs, output_dir.as_deref())?;
             // Bad input is reported before any device is opened.
-            model.check_input(x.shape())?;
-            let (y, device) = match backend {
+            let refs: Vec<&Tensor> = xs.iter().collect();
+            let shapes: Vec<&[usize]> = xs.iter().map(Tensor::shape).collect();
+            let batch = model.check_inputs(&shapes)?;
+            let (ys, device) = match backend {
                 Backend::Gpu => {
                     let gpu = Gpu::new()?;
                     let limit =
                         batch_size.map_or(usize::MAX, |b| usize::try_from(b).unwrap_or(usize::MAX));
-                    let mut compiled =
-                        model.compile(&gpu, limit.min(x.shape().first().copied().unwrap_or(1)))?;
-                    (compiled.run(&x)?, gpu_name(&gpu))
+                    let mut compiled = model.compile(&gpu, limit.min(batch))?;
+                    (compiled.run_many(&refs)?, gpu_name(&gpu))
                 }
-                Backend::Cpu => (model.run_cpu(&x)?, "cpu".into()),
-                Backend::Reference => (model.run_reference(&x)?, "reference".into()),
+                other => (model.run_many(other, &refs)?, other.to_string()),
             };
-            write_npy(&output, &y)?;
-            report(&output, &y, &device);
+            for (k, path) in targets {
+                write_npy(&path, &ys[k])?;
+                report(&path, &ys[k], &device);
+            }
         }
         Command::Bench(BenchArgs {
             op: None,
@@ -469,6 +487,112 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
         Command::Demo => return demo::run(),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Reads `--input [NAME=]FILE` values into one tensor per model input, in the model's order.
+fn run_inputs(model: &wgcnn::Model, args: &[String]) -> wgcnn::Result<Vec<Tensor>> {
+    let specs = model.inputs();
+    let names: Vec<&str> = specs.iter().map(|(n, _)| *n).collect();
+    let bad = |message: String| wgcnn::Error::InvalidConfig {
+        op: "run",
+        reason: message,
+    };
+    let mut files: Vec<Option<PathBuf>> = vec![None; specs.len()];
+    for arg in args {
+        let (slot, path) = match arg.split_once('=') {
+            Some((name, path)) if names.contains(&name) => {
+                (names.iter().position(|n| *n == name), path)
+            }
+            _ if specs.len() == 1 => (Some(0), arg.as_str()),
+            _ => {
+                return Err(bad(format!(
+                    "the model has {} inputs ({}): give each as --input NAME=FILE.npy",
+                    specs.len(),
+                    names.join(", ")
+                )))
+            }
+        };
+        let slot = slot.unwrap_or(0);
+        if files[slot].replace(PathBuf::from(path)).is_some() {
+            return Err(bad(format!("input '{}' is given twice", names[slot])));
+        }
+    }
+    specs
+        .iter()
+        .zip(files)
+        .map(|((name, spec), file)| {
+            let file = file.ok_or_else(|| bad(format!("input '{name}' is missing")))?;
+            wgcnn::npy::read_npy_input(&file, spec.is_integer())
+        })
+        .collect()
+}
+
+/// Where each output goes: `(output index, file)` from `--output [NAME=]FILE` or
+/// `--output-dir`, checked before anything is computed.
+fn run_outputs(
+    model: &wgcnn::Model,
+    args: &[String],
+    dir: Option<&std::path::Path>,
+) -> wgcnn::Result<Vec<(usize, PathBuf)>> {
+    let mut names: Vec<String> = Vec::new();
+    for name in model.output_names() {
+        let mut unique = name.to_string();
+        let mut k = 1;
+        while names.contains(&unique) {
+            unique = format!("{name}_{k}");
+            k += 1;
+        }
+        names.push(unique);
+    }
+    let bad = |message: String| wgcnn::Error::InvalidConfig {
+        op: "run",
+        reason: message,
+    };
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(|source| wgcnn::Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let targets: Vec<(usize, PathBuf)> = match dir {
+        Some(dir) => names
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (k, dir.join(format!("{n}.npy"))))
+            .collect(),
+        None => args
+            .iter()
+            .map(|arg| match arg.split_once('=') {
+                Some((name, path)) if names.iter().any(|n| n == name) => Ok((
+                    names.iter().position(|n| n == name).unwrap_or(0),
+                    PathBuf::from(path),
+                )),
+                _ if names.len() == 1 && args.len() == 1 => Ok((0, PathBuf::from(arg))),
+                _ => Err(bad(format!(
+                    "the model has {} outputs ({}): give --output NAME=FILE.npy for each one \
+                     wanted, or --output-dir DIR",
+                    names.len(),
+                    names.join(", ")
+                ))),
+            })
+            .collect::<wgcnn::Result<_>>()?,
+    };
+    for (_, path) in &targets {
+        let parent = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(std::path::Path::new("."));
+        if !parent.is_dir() {
+            return Err(wgcnn::Error::Io {
+                path: path.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "its directory does not exist",
+                ),
+            });
+        }
+    }
+    Ok(targets)
 }
 
 /// Keras's summary width: `min(88, columns − 4)`, with columns as Python's

@@ -536,3 +536,109 @@ fn bench_reports_json_tables_and_plots() {
     let out = wgcnn(&["bench"]);
     assert!(!out.status.success());
 }
+
+#[test]
+fn run_takes_named_inputs_integer_ids_and_writes_every_output() {
+    // Two inputs (an image and int32 token ids) and two outputs, made by real Keras.
+    let dir = Dir::new("two-heads");
+    let model = models("two_heads.keras");
+    let image = models("two_heads.image.npy");
+    let ids = models("two_heads.ids.npy");
+    let image_arg = format!("image={}", arg(&image));
+    let ids_arg = format!("ids={}", arg(&ids));
+    let out_dir = dir.file("out");
+    for backend in ["gpu", "cpu", "reference"] {
+        let out = wgcnn(&[
+            "run",
+            arg(&model),
+            "--input",
+            &image_arg,
+            "--input",
+            &ids_arg,
+            "--output-dir",
+            arg(&out_dir),
+            "--backend",
+            backend,
+        ]);
+        assert_succeeds(&out);
+        for name in ["probs", "score"] {
+            let y = read_npy(out_dir.join(format!("{name}.npy"))).unwrap();
+            let keras = read_npy(models(&format!("two_heads.{name}.npy"))).unwrap();
+            common::assert_close(&y, &keras, 1e-5, &format!("{name} on {backend}"));
+        }
+    }
+    // One output by name.
+    let score = dir.file("score.npy");
+    let score_arg = format!("score={}", arg(&score));
+    let out = wgcnn(&[
+        "run",
+        arg(&model),
+        "--input",
+        &image_arg,
+        "--input",
+        &ids_arg,
+        "--output",
+        &score_arg,
+        "--backend",
+        "cpu",
+    ]);
+    assert_succeeds(&out);
+    assert_eq!(read_npy(&score).unwrap().shape(), &[2, 2]);
+
+    // Unnamed inputs for a two-input model, a missing input, float ids where the image goes,
+    // and several outputs without names are clear errors.
+    let y = dir.file("y.npy");
+    let cases: [(&[&str], &str); 4] = [
+        (
+            &[
+                "run",
+                arg(&model),
+                "--input",
+                arg(&image),
+                "--output",
+                arg(&y),
+            ],
+            "give each as --input NAME=FILE.npy",
+        ),
+        (
+            &[
+                "run",
+                arg(&model),
+                "--input",
+                &image_arg,
+                "--output-dir",
+                arg(&out_dir),
+            ],
+            "input 'ids' is missing",
+        ),
+        (
+            &[
+                "run",
+                arg(&model),
+                "--input",
+                &format!("image={}", arg(&ids)),
+                "--input",
+                &ids_arg,
+                "--output",
+                arg(&y),
+            ],
+            "wgcnn needs float32",
+        ),
+        (
+            &[
+                "run",
+                arg(&model),
+                "--input",
+                &image_arg,
+                "--input",
+                &ids_arg,
+                "--output",
+                arg(&y),
+            ],
+            "give --output NAME=FILE.npy",
+        ),
+    ];
+    for (args, needle) in cases {
+        assert_fails(wgcnn(args), needle, &y);
+    }
+}

@@ -8,7 +8,8 @@ NAME.output.npy (Keras's forward pass, training=False).
 
 Usage (Keras 3 with the light jax backend):
     pip install keras jax
-    python3 tools/gen_keras_models.py
+    python3 tools/gen_keras_models.py              # everything
+    python3 tools/gen_keras_models.py two_heads    # just the two-input, two-output model
 """
 
 import os
@@ -133,6 +134,31 @@ def frozen_and_long_names():
     return m
 
 
+def two_heads():
+    """Two inputs (an image and int32 token ids), two outputs: what `wgcnn run` must handle."""
+    image = keras.Input((4, 4, 2), name="image")
+    ids = keras.Input((3,), dtype="int32", name="ids")
+    x = layers.Flatten()(layers.Conv2D(3, 2, name="conv")(image))
+    e = layers.Flatten()(layers.Embedding(10, 2, name="embed")(ids))
+    both = layers.Concatenate()([x, e])
+    return keras.Model([image, ids], [layers.Dense(3, activation="softmax", name="probs")(both),
+                                      layers.Dense(2, name="score")(both)], name="two_heads")
+
+
+def write_two_heads():
+    model = two_heads()
+    randomize(model)
+    write_summary("two_heads", model)
+    model.save(OUT / "two_heads.keras")
+    image = RNG.standard_normal((2, 4, 4, 2)).astype(np.float32)
+    ids = RNG.integers(0, 10, (2, 3)).astype(np.int32)
+    np.save(OUT / "two_heads.image.npy", image)
+    np.save(OUT / "two_heads.ids.npy", ids)
+    probs, score = model([image, ids], training=False)
+    np.save(OUT / "two_heads.probs.npy", np.asarray(probs))
+    np.save(OUT / "two_heads.score.npy", np.asarray(score))
+
+
 def randomize(model):
     """Random weights, and BatchNormalization statistics far from the defaults."""
     for layer in model.layers:
@@ -202,4 +228,10 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:] == ["two_heads"]:
+        write_two_heads()
+    else:
+        main()
+        write_two_heads()
