@@ -74,7 +74,8 @@ fn parse(reader: impl Read, path: &Path, integers: bool) -> Result<Tensor> {
         Some((npyz::TypeChar::Int | npyz::TypeChar::Uint, 1 | 2 | 4 | 8))
     );
     let is_f32 = scalar == Some((npyz::TypeChar::Float, 4));
-    if !is_f32 && !(integers && integer) {
+    let accepted = is_f32 || (integers && integer);
+    if !accepted {
         let wanted = if integers {
             "float32 or integer ids"
         } else {
