@@ -18,7 +18,9 @@ struct Params {
     divisor: f32,
     // Added to the left operand's index (a gather starting inside a row).
     a_offset: u32,
-    _pad: u32,
+    // Activation applied to the result (activation.wgsl's codes; 0 linear): a merge followed
+    // by an activation layer, fused.
+    activation: u32,
     // Output dimensions, outermost first; entries past `rank` are unused.
     dims: array<vec4<u32>, 2>,
     a_strides: array<vec4<u32>, 2>,
@@ -69,11 +71,6 @@ fn apply(x: f32, y: f32) -> f32 {
     }
 }
 
-// relu as activation.wgsl defines it, without including that file.
-fn relu(x: f32) -> f32 {
-    return select(0.0, x, x > 0.0 || is_nan(x));
-}
-
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
     let idx = invocation(wg, lane, p.groups_x);
@@ -96,5 +93,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     } else {
         x = a[ia];
     }
-    output[idx] = apply(x, b[ib]) / p.divisor;
+    var y = apply(x, b[ib]) / p.divisor;
+    if p.activation != 0u {
+        y = activate(p.activation, y);
+    }
+    output[idx] = y;
 }

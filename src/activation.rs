@@ -315,3 +315,133 @@ impl FromStr for Activation {
         })
     }
 }
+
+/// An element-wise function a layer applies: a Keras activation, or one of the parametrized
+/// activation layers. What an epilogue fused into a convolution ends with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ElementFn {
+    /// A Keras activation.
+    Activation(Activation),
+    /// Keras's `ReLU(max_value, negative_slope, threshold)` layer.
+    ReluLayer {
+        /// Upper cap, if any.
+        max_value: Option<f32>,
+        /// Slope below the threshold.
+        negative_slope: f32,
+        /// Values at or below it are zero (then scaled by the slope).
+        threshold: f32,
+    },
+    /// `LeakyReLU(negative_slope)`.
+    LeakyRelu(f32),
+    /// `ELU(alpha)`.
+    Elu(f32),
+}
+
+impl ElementFn {
+    /// The identity.
+    pub const LINEAR: ElementFn = ElementFn::Activation(Activation::Linear);
+
+    /// The function on one value, in f64 (the reference).
+    pub fn apply(self, x: f64) -> f64 {
+        match self {
+            ElementFn::Activation(a) => a.apply(x),
+            ElementFn::ReluLayer {
+                max_value,
+                negative_slope,
+                threshold,
+            } => {
+                let (ns, th) = (f64::from(negative_slope), f64::from(threshold));
+                // keras.activations.relu, step by step (which decides NaN and ±inf).
+                if ns != 0.0 && max_value.is_none() && th == 0.0 {
+                    return if x >= 0.0 { x } else { ns * x };
+                }
+                let mut clip = max_value;
+                let mut y = if th != 0.0 {
+                    if x > th {
+                        x
+                    } else {
+                        0.0
+                    }
+                } else if max_value == Some(6.0) {
+                    clip = None;
+                    nan_min(nan_max(x, 0.0), 6.0)
+                } else {
+                    relu(x)
+                };
+                if let Some(m) = clip {
+                    y = nan_min(nan_max(y, 0.0), f64::from(m));
+                }
+                if ns != 0.0 {
+                    y -= ns * relu(th - x);
+                }
+                y
+            }
+            ElementFn::LeakyRelu(s) => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    f64::from(s) * x
+                }
+            }
+            ElementFn::Elu(a) => {
+                if x > 0.0 {
+                    x
+                } else {
+                    f64::from(a) * x.exp_m1()
+                }
+            }
+        }
+    }
+
+    /// The function on one f32 value, for the fast CPU backend: the cheap functions in f32,
+    /// the transcendental ones through the f64 reference (as accurate, and their cost is the
+    /// function itself).
+    pub fn apply_f32(self, x: f32) -> f32 {
+        match self {
+            ElementFn::Activation(Activation::Linear) => x,
+            ElementFn::Activation(Activation::Relu) => {
+                if x > 0.0 || x.is_nan() {
+                    x
+                } else {
+                    0.0
+                }
+            }
+            ElementFn::Activation(Activation::Relu6) => {
+                if x.is_nan() {
+                    x
+                } else {
+                    x.clamp(0.0, 6.0)
+                }
+            }
+            ElementFn::Activation(Activation::Sigmoid) => 1.0 / (1.0 + (-x).exp()),
+            ElementFn::Activation(Activation::Silu) => x / (1.0 + (-x).exp()),
+            ElementFn::Activation(Activation::Tanh) => x.tanh(),
+            ElementFn::LeakyRelu(s) => {
+                if x >= 0.0 {
+                    x
+                } else {
+                    s * x
+                }
+            }
+            other => other.apply(f64::from(x)) as f32,
+        }
+    }
+
+    /// The plain activation this is, if any (what the GPU's convolution kernels fuse).
+    pub fn as_activation(self) -> Option<Activation> {
+        match self {
+            ElementFn::Activation(a) => Some(a),
+            ElementFn::ReluLayer {
+                max_value: None,
+                negative_slope: 0.0,
+                threshold: 0.0,
+            } => Some(Activation::Relu),
+            ElementFn::ReluLayer {
+                max_value: Some(6.0),
+                negative_slope: 0.0,
+                threshold: 0.0,
+            } => Some(Activation::Relu6),
+            _ => None,
+        }
+    }
+}

@@ -192,6 +192,9 @@ pub(crate) struct ModelTiming {
     /// Median per layer (index into the model's layers), in milliseconds; `None` where the
     /// backend does no work for the layer (Flatten and Dropout on the GPU).
     pub layers: Vec<Option<f64>>,
+    /// Per layer, the layer whose kernels run it (BatchNormalization and activations fused
+    /// into the convolution before them); its time is counted there.
+    pub fused_into: Vec<Option<usize>>,
     /// Device memory the compiled model holds (GPU only).
     pub memory: Option<wgcnn::gpu::Memory>,
 }
@@ -222,10 +225,11 @@ pub(crate) fn layer_flops(model: &wgcnn::model::Model, batch: usize) -> Vec<f64>
 
 /// The top-level layer a GPU step label (`name (Class)` or `nested/inner (Class)`) belongs to.
 fn layer_of_label(model: &wgcnn::model::Model, label: &str) -> Option<usize> {
-    model
-        .layers()
-        .iter()
-        .position(|l| label == l.label() || label.starts_with(&format!("{}/", l.name)))
+    model.layers().iter().position(|l| {
+        label == l.label()
+            || label.starts_with(&format!("{} + ", l.label()))
+            || label.starts_with(&format!("{}/", l.name))
+    })
 }
 
 /// Times a whole model on each backend: the whole pass, and each layer on its own.
@@ -276,6 +280,7 @@ pub(crate) fn model(
                         runs,
                     },
                     layers,
+                    fused_into: model.fused_layers(true)?,
                     memory: Some(compiled.memory()),
                 }
             }
@@ -302,9 +307,15 @@ pub(crate) fn model(
                     }
                     Ok(())
                 })?;
+                let fused_into = if fast {
+                    model.fused_layers(false)?
+                } else {
+                    vec![None; n_layers]
+                };
                 let layers = per_layer
                     .into_iter()
-                    .map(|v| (!v.is_empty()).then(|| median(v)))
+                    .zip(&fused_into)
+                    .map(|(v, f)| (!v.is_empty() && f.is_none()).then(|| median(v)))
                     .collect();
                 let device = if fast {
                     cpu_name()
@@ -318,6 +329,7 @@ pub(crate) fn model(
                         runs,
                     },
                     layers,
+                    fused_into,
                     memory: None,
                 }
             }
@@ -358,9 +370,10 @@ pub(crate) fn print_model_table(
             flops[i] / 1e9
         );
         for r in results {
-            match r.layers[i] {
-                Some(ms) => print!(" {ms:>10.2}"),
-                None => print!(" {:>10}", "-"),
+            match (r.layers[i], r.fused_into[i]) {
+                (Some(ms), _) => print!(" {ms:>10.2}"),
+                (None, Some(_)) => print!(" {:>10}", "fused"),
+                (None, None) => print!(" {:>10}", "-"),
             }
         }
         println!();
@@ -416,7 +429,7 @@ pub(crate) fn print_model_json(model: &wgcnn::model::Model, batch: usize, result
             .iter()
             .enumerate()
             .filter(|(_, l)| l.class_name != "InputLayer")
-            .map(|(i, l)| serde_json::json!({"name": l.name, "class_name": l.class_name, "median_ms": r.layers[i]}))
+            .map(|(i, l)| serde_json::json!({"name": l.name, "class_name": l.class_name, "median_ms": r.layers[i], "fused_into": r.fused_into[i].map(|f| &model.layers()[f].name)}))
             .collect();
         let mut workload =
             serde_json::json!({"model": model.name(), "batch": batch, "layers": layers});

@@ -6,7 +6,7 @@ mod common;
 
 use common::{assert_close, int_tensor, reduction_tolerance, uniform_tensor, Rng};
 use proptest::prelude::*;
-use wgcnn::{cpu, reference, Activation, Conv2dSpec, Padding};
+use wgcnn::{cpu, reference, Activation, Conv2dSpec, Padding, Tensor};
 
 fn check(spec: Conv2dSpec, shape: [usize; 4], seed: u64) {
     let mut rng = Rng::new(seed);
@@ -133,4 +133,94 @@ proptest! {
             .padding(if same { Padding::Same } else { Padding::Valid });
         check(spec, [shape.0, shape.1, shape.2, shape.3], seed);
     }
+}
+
+/// `t` with some values replaced by NaN and ±∞, so NaN propagation is checked too.
+fn with_non_finite(rng: &mut Rng, t: &Tensor) -> Tensor {
+    let data = t
+        .data()
+        .iter()
+        .map(|&v| match rng.below(40) {
+            0 => f32::NAN,
+            1 => f32::INFINITY,
+            2 => f32::NEG_INFINITY,
+            _ => v,
+        })
+        .collect();
+    Tensor::new(t.shape().to_vec(), data).unwrap()
+}
+
+/// Bit for bit, NaN equal to NaN: the fast paths compute the same values in the same order.
+fn assert_identical(actual: &Tensor, expected: &Tensor, context: &str) {
+    assert_eq!(actual.shape(), expected.shape(), "{context}");
+    for (i, (a, e)) in actual.data().iter().zip(expected.data()).enumerate() {
+        assert!(
+            a.to_bits() == e.to_bits() || (a.is_nan() && e.is_nan()),
+            "{context}: element {i} is {a}, the reference says {e}"
+        );
+    }
+}
+
+#[test]
+fn pooling_equals_the_reference_exactly() {
+    let mut rng = Rng::new(11);
+    let mut i = 0usize;
+    for padding in [Padding::Valid, Padding::Same] {
+        for (pool, strides) in [([2, 2], [2, 2]), ([3, 3], [2, 2]), ([3, 2], [1, 3])] {
+            // Few rows (split by channel blocks) and many rows; global windows too.
+            for shape in [[1, 7, 9, 150], [4, 13, 11, 5], [2, 6, 6, 64]] {
+                i += 1;
+                let x = uniform_tensor(&mut rng, &shape);
+                let x = if i.is_multiple_of(2) {
+                    with_non_finite(&mut rng, &x)
+                } else {
+                    x
+                };
+                let spec = wgcnn::Pool2dSpec::new(pool)
+                    .strides(strides)
+                    .padding(padding);
+                let global = wgcnn::Pool2dSpec::new([shape[1], shape[2]]);
+                for s in [spec, global] {
+                    let context = format!("{s:?} on {shape:?}");
+                    assert_identical(
+                        &cpu::max_pool2d(&s, &x).unwrap(),
+                        &reference::max_pool2d(&s, &x).unwrap(),
+                        &context,
+                    );
+                    assert_identical(
+                        &cpu::avg_pool2d(&s, &x).unwrap(),
+                        &reference::avg_pool2d(&s, &x).unwrap(),
+                        &context,
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn broadcasting_binary_equals_the_reference_exactly() {
+    let mut rng = Rng::new(12);
+    for (a, b) in [
+        (vec![2, 5, 4, 3], vec![2, 5, 4, 3]),
+        (vec![2, 5, 4, 3], vec![2, 1, 1, 3]),
+        (vec![2, 1, 1, 3], vec![2, 5, 4, 3]),
+        (vec![2, 5, 4, 3], vec![2, 5, 4, 1]),
+        (vec![2, 5, 4, 3], vec![2, 3]),
+        (vec![3, 4, 1], vec![3, 1, 6]),
+        (vec![2, 7], vec![2, 1]),
+        (vec![3], vec![3]),
+    ] {
+        let (x, y) = (uniform_tensor(&mut rng, &a), uniform_tensor(&mut rng, &b));
+        let (x, y) = (with_non_finite(&mut rng, &x), with_non_finite(&mut rng, &y));
+        let f = |p: f64, q: f64| p * q - q;
+        assert_identical(
+            &cpu::binary(&x, &y, f).unwrap(),
+            &reference::binary(&x, &y, f).unwrap(),
+            &format!("{a:?} with {b:?}"),
+        );
+    }
+    let x = uniform_tensor(&mut rng, &[2, 3]);
+    assert!(cpu::binary(&x, &uniform_tensor(&mut rng, &[2, 4]), |p, _| p).is_err());
+    assert!(cpu::binary(&x, &uniform_tensor(&mut rng, &[3, 3]), |p, _| p).is_err());
 }

@@ -7,7 +7,6 @@
 mod common;
 
 use common::keras_cases::{assert_matches, cases, load};
-use common::keras_random::input_value;
 use wgcnn::model::{Backend, Model};
 use wgcnn::Tensor;
 
@@ -24,29 +23,6 @@ const REFUSED: &[(&str, &str)] = &[
         "activation 'sparsemax' is not supported",
     ),
 ];
-
-#[test]
-fn the_scheme_matches_tools_keras_random_py() {
-    // Printed by tools/keras_random.py for the same keys.
-    assert_eq!(
-        common::keras_random::fnv1a64("conv2d/0"),
-        11_514_955_777_166_328_542
-    );
-    assert_eq!(
-        common::keras_random::stream("conv2d/0", 3).collect::<Vec<_>>(),
-        [
-            1_079_417_112_404_920_201,
-            10_536_890_161_372_483_237,
-            15_811_910_516_413_590_614
-        ]
-    );
-    let k = common::keras_random::weight_value("kernel", &[3, 3, 3, 4], "conv2d/0");
-    assert_eq!(&k.data()[..3], &[-0.441_484_7, 0.071_205_914, 0.357_165_34]);
-    assert_eq!(
-        input_value(1, &[4], Some(100)).data(),
-        &[22.0, 41.0, 45.0, 58.0]
-    );
-}
 
 #[test]
 fn refused_cases_are_named_errors() {

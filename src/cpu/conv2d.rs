@@ -1,7 +1,8 @@
 use rayon::prelude::*;
 
 use super::gemm::matmul;
-use super::{finish_rows, internal};
+use super::{finish_rows, internal, Finish};
+use crate::activation::Activation;
 use crate::error::Result;
 use crate::ops::Conv2dSpec;
 use crate::shape::Window2d;
@@ -23,9 +24,26 @@ pub fn conv2d(
     kernel: &Tensor,
     bias: Option<&Tensor>,
 ) -> Result<Tensor> {
-    let g = spec.check(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
+    spec.check(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
+    conv2d_with(spec, input, kernel, Finish::bias(bias, spec.activation))
+}
+
+/// [`conv2d`] with the output rows finished by `finish` instead of the spec's bias and
+/// activation (which must then be absent and linear): a fused epilogue.
+pub fn conv2d_with(
+    spec: &Conv2dSpec,
+    input: &Tensor,
+    kernel: &Tensor,
+    finish: Finish<'_>,
+) -> Result<Tensor> {
+    let bias_shape = spec.use_bias.then_some([spec.filters]);
+    let g = spec.check(
+        input.shape(),
+        kernel.shape(),
+        bias_shape.as_ref().map(|b| &b[..]),
+    )?;
     if spec.groups > 1 {
-        return grouped(spec, &g, input, kernel, bias);
+        return grouped(spec, &g, input, kernel, finish);
     }
     let [batch, out_h, out_w, filters] = g.output;
     let k = g.window[0] * g.window[1] * g.input[3];
@@ -64,7 +82,7 @@ pub fn conv2d(
             return Err(internal("conv2d"));
         }
     }
-    finish_rows(&mut out, filters, bias, spec.activation);
+    finish_rows(&mut out, filters, finish);
     Tensor::new(g.output.to_vec(), out)
 }
 
@@ -103,7 +121,7 @@ fn grouped(
     g: &Window2d,
     input: &Tensor,
     kernel: &Tensor,
-    bias: Option<&Tensor>,
+    finish: Finish<'_>,
 ) -> Result<Tensor> {
     let [batch, h, w, cin] = g.input;
     let filters = spec.filters;
@@ -113,7 +131,7 @@ fn grouped(
         filters: gout,
         groups: 1,
         use_bias: false,
-        activation: crate::activation::Activation::Linear,
+        activation: Activation::Linear,
         ..*spec
     };
     let positions = batch * g.output[1] * g.output[2];
@@ -125,7 +143,7 @@ fn grouped(
         let k = Tensor::from_fn(vec![kh, kw, gin, gout], |i| {
             kernel.data()[(i / gout) * filters + group * gout + i % gout]
         })?;
-        let y = conv2d(&part_spec, &x, &k, None)?;
+        let y = conv2d_with(&part_spec, &x, &k, Finish::bias(None, Activation::Linear))?;
         for (row, part) in out
             .chunks_exact_mut(filters)
             .zip(y.data().chunks_exact(gout))
@@ -133,6 +151,6 @@ fn grouped(
             row[group * gout..(group + 1) * gout].copy_from_slice(part);
         }
     }
-    finish_rows(&mut out, filters, bias, spec.activation);
+    finish_rows(&mut out, filters, finish);
     Tensor::new(g.output.to_vec(), out)
 }

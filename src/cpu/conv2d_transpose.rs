@@ -1,7 +1,7 @@
 use rayon::prelude::*;
 
 use super::gemm::matmul;
-use super::{finish_rows, internal};
+use super::{finish_rows, internal, Finish};
 use crate::error::Result;
 use crate::ops::TransposeSpec;
 use crate::tensor::Tensor;
@@ -65,6 +65,6 @@ pub fn conv2d_transpose(
                 }
             }
         });
-    finish_rows(&mut out, f_n, bias, spec.activation);
+    finish_rows(&mut out, f_n, Finish::bias(bias, spec.activation));
     Tensor::new(g.output.to_vec(), out)
 }

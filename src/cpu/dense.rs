@@ -1,5 +1,5 @@
 use super::gemm::matmul;
-use super::{finish_rows, internal};
+use super::{finish_rows, internal, Finish};
 use crate::activation::Activation;
 use crate::error::Result;
 use crate::ops::check_dense;
@@ -12,8 +12,13 @@ pub fn dense(
     bias: Option<&Tensor>,
     activation: Activation,
 ) -> Result<Tensor> {
-    let (rows, features, units) =
-        check_dense(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
+    check_dense(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
+    dense_with(input, kernel, Finish::bias(bias, activation))
+}
+
+/// [`dense`] with the output rows finished by `finish` (a fused epilogue).
+pub fn dense_with(input: &Tensor, kernel: &Tensor, finish: Finish<'_>) -> Result<Tensor> {
+    let (rows, features, units) = check_dense(input.shape(), kernel.shape(), None)?;
     let mut out = vec![0.0f32; rows * units];
     if !matmul(
         rows,
@@ -26,7 +31,7 @@ pub fn dense(
     ) {
         return Err(internal("dense"));
     }
-    finish_rows(&mut out, units, bias, activation);
+    finish_rows(&mut out, units, finish);
     let mut shape = input.shape().to_vec();
     if let Some(last) = shape.last_mut() {
         *last = units;

@@ -1,6 +1,6 @@
 use rayon::prelude::*;
 
-use super::finish_rows;
+use super::{finish_rows, Finish};
 use crate::error::Result;
 use crate::ops::DepthwiseSpec;
 use crate::tensor::Tensor;
@@ -15,7 +15,27 @@ pub fn depthwise_conv2d(
     kernel: &Tensor,
     bias: Option<&Tensor>,
 ) -> Result<Tensor> {
-    let g = spec.check(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
+    spec.check(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
+    depthwise_conv2d_with(spec, input, kernel, Finish::bias(bias, spec.activation))
+}
+
+/// [`depthwise_conv2d`] with the output rows finished by `finish` (a fused epilogue).
+pub fn depthwise_conv2d_with(
+    spec: &DepthwiseSpec,
+    input: &Tensor,
+    kernel: &Tensor,
+    finish: Finish<'_>,
+) -> Result<Tensor> {
+    let bias_len = spec.use_bias.then(|| {
+        crate::shape::nhwc("depthwise_conv2d", input.shape())
+            .map_or(0, |s| s[3] * spec.depth_multiplier)
+    });
+    let bias_shape = bias_len.map(|n| [n]);
+    let g = spec.check(
+        input.shape(),
+        kernel.shape(),
+        bias_shape.as_ref().map(|b| &b[..]),
+    )?;
     let [_, in_h, in_w, in_c] = g.input;
     let [_, out_h, out_w, out_c] = g.output;
     let [k_h, k_w] = g.window;
@@ -50,6 +70,6 @@ pub fn depthwise_conv2d(
                 }
             }
         });
-    finish_rows(&mut out, out_c, bias, spec.activation);
+    finish_rows(&mut out, out_c, finish);
     Tensor::new(g.output.to_vec(), out)
 }

@@ -11,35 +11,65 @@ mod dense;
 mod depthwise;
 mod elementwise;
 mod gemm;
+mod pool2d;
 
 use rayon::prelude::*;
 
-pub use conv2d::conv2d;
+pub use conv2d::{conv2d, conv2d_with};
 pub use conv2d_transpose::conv2d_transpose;
-pub use dense::dense;
-pub use depthwise::depthwise_conv2d;
-pub use elementwise::{affine, map};
+pub use dense::{dense, dense_with};
+pub use depthwise::{depthwise_conv2d, depthwise_conv2d_with};
+pub use elementwise::{affine, binary, map, map_fn, map_with};
+pub use pool2d::{avg_pool2d, max_pool2d};
 
-use crate::activation::Activation;
+use crate::activation::{Activation, ElementFn};
 use crate::error::Error;
 use crate::tensor::Tensor;
 
-/// Adds the bias and applies the activation to every `width`-long row, on all cores.
-fn finish_rows(out: &mut [f32], width: usize, bias: Option<&Tensor>, activation: Activation) {
-    if bias.is_none() && activation == Activation::Linear {
+/// What happens to each output row of a GEMM-like op before it is stored: `func(x·scale +
+/// shift)` per channel, all optional — a layer's bias and activation, or those with a fused
+/// BatchNormalization folded in.
+#[derive(Debug, Clone, Copy)]
+pub struct Finish<'a> {
+    /// Per-channel scale.
+    pub scale: Option<&'a [f32]>,
+    /// Per-channel shift (the bias).
+    pub shift: Option<&'a [f32]>,
+    /// Applied last.
+    pub func: ElementFn,
+}
+
+impl<'a> Finish<'a> {
+    /// A layer's own bias and activation.
+    pub fn bias(bias: Option<&'a Tensor>, activation: Activation) -> Self {
+        Self {
+            scale: None,
+            shift: bias.map(Tensor::data),
+            func: ElementFn::Activation(activation),
+        }
+    }
+}
+
+/// Applies `finish` to every `width`-long row, on all cores.
+fn finish_rows(out: &mut [f32], width: usize, finish: Finish<'_>) {
+    if finish.scale.is_none() && finish.shift.is_none() && finish.func == ElementFn::LINEAR {
         return;
     }
-    out.par_chunks_mut(width.max(1) * 256).for_each(|rows| {
-        for row in rows.chunks_exact_mut(width.max(1)) {
-            if let Some(b) = bias {
-                row.iter_mut().zip(b.data()).for_each(|(v, b)| *v += b);
+    let width = width.max(1);
+    out.par_chunks_mut(width * (4096 / width).max(1))
+        .for_each(|rows| {
+            for row in rows.chunks_exact_mut(width) {
+                if let Some(s) = finish.scale {
+                    row.iter_mut().zip(s).for_each(|(v, s)| *v *= s);
+                }
+                if let Some(t) = finish.shift {
+                    row.iter_mut().zip(t).for_each(|(v, t)| *v += t);
+                }
+                if finish.func != ElementFn::LINEAR {
+                    row.iter_mut().for_each(|v| *v = finish.func.apply_f32(*v));
+                }
             }
-            if activation != Activation::Linear {
-                row.iter_mut()
-                    .for_each(|v| *v = activation.apply(f64::from(*v)) as f32);
-            }
-        }
-    });
+        });
 }
 
 /// A GEMM refused its operands: sizes are computed in this module, so this is a wgcnn bug.

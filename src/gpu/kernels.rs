@@ -116,7 +116,7 @@ const AVG_POOL: &str = wgsl!("common.wgsl", "window.wgsl", "avg_pool2d.wgsl");
 const BORDER: &str = wgsl!("common.wgsl", "window.wgsl", "border2d.wgsl");
 const UNARY: &str = wgsl!("common.wgsl", "activation.wgsl", "unary.wgsl");
 const SOFTMAX: &str = wgsl!("common.wgsl", "softmax.wgsl");
-const BINARY: &str = wgsl!("common.wgsl", "binary.wgsl");
+const BINARY: &str = wgsl!("common.wgsl", "activation.wgsl", "binary.wgsl");
 const COPY: &str = wgsl!("common.wgsl", "copy.wgsl");
 const TRANSPOSE: &str = wgsl!(
     "common.wgsl",
@@ -323,7 +323,7 @@ pub(crate) struct BinaryParams {
     pub accumulate: u32,
     pub divisor: f32,
     pub a_offset: u32,
-    pub _pad: u32,
+    pub activation: u32,
     pub dims: [u32; 8],
     pub a_strides: [u32; 8],
     pub b_strides: [u32; 8],

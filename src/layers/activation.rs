@@ -2,7 +2,8 @@
 
 use super::config::{Config, LayerActivation};
 use super::shapes::{last, product};
-use super::Layer;
+use super::{EpilogueStep, Layer};
+use crate::activation::ElementFn;
 use crate::error::Result;
 use crate::gpu::ops::{emit_softmax, emit_unary, Unary};
 use crate::gpu::Lowering;
@@ -74,5 +75,13 @@ impl Layer for ActivationLayer {
 
     fn writes_channel_slices(&self) -> bool {
         self.0.softmax().is_none()
+    }
+
+    fn as_epilogue(&self, _weights: &[Tensor]) -> Option<Result<EpilogueStep>> {
+        self.0.softmax().is_none().then(|| {
+            Ok(EpilogueStep::Func(ElementFn::Activation(
+                self.0.elementwise(),
+            )))
+        })
     }
 }

@@ -38,6 +38,10 @@ impl Layer for AveragePooling2d {
         reference::avg_pool2d(&self.0, inputs[0])
     }
 
+    fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
+        crate::cpu::avg_pool2d(&self.0, inputs[0])
+    }
+
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
         pool_lower(&self.0, PoolKind::Average, "average_pool2d", l)
     }

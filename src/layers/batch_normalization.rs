@@ -2,7 +2,7 @@
 
 use super::config::Config;
 use super::shapes::last;
-use super::{weight, Layer, WeightSpec};
+use super::{weight, EpilogueStep, Layer, WeightSpec};
 use crate::error::{Error, Result};
 use crate::gpu::ops::{emit_unary, Unary};
 use crate::gpu::Lowering;
@@ -159,5 +159,12 @@ impl Layer for BatchNormalization {
 
     fn writes_channel_slices(&self) -> bool {
         true
+    }
+
+    fn as_epilogue(&self, weights: &[Tensor]) -> Option<Result<EpilogueStep>> {
+        Some(
+            self.folded(weights)
+                .map(|(scale, shift)| EpilogueStep::Affine(scale, shift)),
+        )
     }
 }

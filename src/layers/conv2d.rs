@@ -2,9 +2,12 @@
 
 use super::config::Config;
 use super::shapes::{hwc, mul_add, product};
-use super::{explain, weight, Layer, WeightSpec};
+use super::{explain, weight, Epilogue, Layer, WeightSpec};
+use crate::activation::Activation;
+use crate::cpu::Finish;
+use crate::error::Error;
 use crate::error::Result;
-use crate::gpu::ops::{emit_depthwise, emit_softmax, lower_conv2d};
+use crate::gpu::ops::{emit_depthwise, emit_softmax, fold_scale, lower_conv2d, lower_conv2d_with};
 use crate::gpu::Lowering;
 use crate::ops::{Conv2dSpec, DepthwiseSpec};
 use crate::tensor::Tensor;
@@ -180,5 +183,95 @@ impl Layer for Conv2d {
 
     fn writes_channel_slices(&self) -> bool {
         self.softmax.is_none()
+    }
+
+    fn takes_epilogue(&self) -> bool {
+        self.softmax.is_none() && self.spec.activation == Activation::Linear
+    }
+
+    fn cpu_fused(
+        &self,
+        inputs: &[&Tensor],
+        weights: &[Tensor],
+        epilogue: &Epilogue,
+    ) -> Result<Tensor> {
+        let x = inputs[0];
+        let kernel = weight(weights, 0)?;
+        let bias = self.spec.use_bias.then(|| weights.get(1)).flatten();
+        let (scale, shift) = epilogue.with_bias(bias.map(Tensor::data));
+        let finish = Finish {
+            scale: scale.as_deref(),
+            shift: shift.as_deref(),
+            func: epilogue.func,
+        };
+        let spec = Conv2dSpec {
+            use_bias: false,
+            ..self.spec
+        };
+        match self.as_depthwise(x.shape().last().copied().unwrap_or(0)) {
+            Some(d) => {
+                let [kh, kw, _, f] = self.spec.kernel_shape(1);
+                let k =
+                    kernel
+                        .clone()
+                        .reshape(vec![kh, kw, self.spec.groups, f / self.spec.groups])?;
+                let d = DepthwiseSpec {
+                    use_bias: false,
+                    ..d
+                };
+                cpu::depthwise_conv2d_with(&d, x, &k, finish)
+            }
+            None => cpu::conv2d_with(&spec, x, kernel, finish),
+        }
+    }
+
+    fn lower_fused(&self, l: &mut Lowering<'_, '_>, epilogue: &Epilogue) -> Result<()> {
+        let shape = hwc("conv2d", l.input_shape(0))?;
+        let activation = epilogue
+            .func
+            .as_activation()
+            .ok_or_else(|| Error::Internal {
+                op: "conv2d",
+                message: format!("cannot fuse {:?} on the GPU", epilogue.func),
+            })?;
+        let has_bias = self.spec.use_bias || epilogue.affine.is_some();
+        let use_bias = self.spec.use_bias;
+        let ep = epilogue.clone();
+        let kernel_of = move |w: &[Tensor]| {
+            let scale = ep.affine.as_ref().map(|(s, _)| s.as_slice());
+            Ok(fold_scale(weight(w, 0)?.data(), scale))
+        };
+        let ep = epilogue.clone();
+        let bias_of = move |w: &[Tensor]| {
+            let bias = if use_bias {
+                Some(weight(w, 1)?.data())
+            } else {
+                None
+            };
+            Ok(ep.with_bias(bias).1.unwrap_or_default())
+        };
+        let x = l.input(0);
+        let out = l.output()?;
+        let key = epilogue.key();
+        if let Some(d) = self.as_depthwise(shape[2]) {
+            let d = DepthwiseSpec {
+                use_bias: has_bias,
+                activation,
+                ..d
+            };
+            let kernel = l.upload(&format!("kernel {key}"), kernel_of)?;
+            let bias = if has_bias {
+                Some(l.upload(&format!("bias {key}"), bias_of)?)
+            } else {
+                None
+            };
+            return emit_depthwise(l.builder(), &d, shape, x, kernel, bias, out);
+        }
+        let spec = Conv2dSpec {
+            use_bias: has_bias,
+            activation,
+            ..self.spec
+        };
+        lower_conv2d_with(l, &spec, shape, x, out, &key, &kernel_of, &bias_of)
     }
 }

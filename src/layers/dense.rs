@@ -2,9 +2,12 @@
 
 use super::config::{Config, LayerActivation};
 use super::shapes::{last, mismatch, product};
-use super::{explain, weight, Layer, WeightSpec};
+use super::{explain, weight, Epilogue, Layer, WeightSpec};
+use crate::activation::{Activation, ElementFn};
+use crate::cpu::Finish;
+use crate::error::Error;
 use crate::error::Result;
-use crate::gpu::ops::{emit_dense, emit_softmax, ConvWeights};
+use crate::gpu::ops::{emit_dense, emit_softmax, fold_scale, ConvWeights};
 use crate::gpu::Lowering;
 use crate::tensor::Tensor;
 use crate::{cpu, reference};
@@ -45,6 +48,80 @@ impl Dense {
             Some(log) => reference::softmax(&y, log),
             None => Ok(y),
         }
+    }
+}
+
+impl Dense {
+    /// Lowers the layer, with a fused epilogue's affine map folded into the kernel and bias.
+    fn lower_with(&self, l: &mut Lowering<'_, '_>, epilogue: Option<&Epilogue>) -> Result<()> {
+        let input = l.input_shape(0).to_vec();
+        let features = last("dense", &input)?;
+        let rows = product("dense", &input[..input.len() - 1])?;
+        let units = self.units;
+        let x = l.input(0);
+        let out_shape = l.output_shape().to_vec();
+        let softmax = self.activation.softmax();
+        let out = match softmax {
+            Some(_) => l.temp(&out_shape)?,
+            None => l.output()?,
+        };
+        let activation = match epilogue {
+            Some(ep) => ep.func.as_activation().ok_or_else(|| Error::Internal {
+                op: "dense",
+                message: format!("cannot fuse {:?} on the GPU", ep.func),
+            })?,
+            None => self.activation.elementwise(),
+        };
+        let use_bias = self.use_bias;
+        let tune_batch = l.tune_batch();
+        let weights = l.weights();
+        let ep = epilogue.cloned().unwrap_or(Epilogue {
+            affine: None,
+            func: ElementFn::LINEAR,
+        });
+        let scale = ep.affine.as_ref().map(|(s, _)| s.as_slice());
+        let bias = if use_bias {
+            Some(weight(weights, 1)?.data())
+        } else {
+            None
+        };
+        let shift = ep.with_bias(bias).1;
+        let kernel = fold_scale(weight(weights, 0)?.data(), scale);
+        emit_dense(
+            l.builder(),
+            rows,
+            features,
+            units,
+            activation,
+            tune_batch,
+            x,
+            out,
+            |b, first, count, variant| {
+                // Columns first..first + count of the (features × units) kernel.
+                let block: Vec<f32> = if count == units {
+                    kernel.clone()
+                } else {
+                    kernel
+                        .chunks_exact(units)
+                        .flat_map(|row| row[first..first + count].iter().copied())
+                        .collect()
+                };
+                let kernel = b.weight("kernel", &variant.filter_layout(&block, count))?;
+                let bias = match &shift {
+                    Some(shift) => Some(b.weight(
+                        "bias",
+                        &variant.filter_layout(&shift[first..first + count], count),
+                    )?),
+                    None => None,
+                };
+                Ok(ConvWeights { kernel, bias })
+            },
+        )?;
+        if let Some(log) = softmax {
+            let final_out = l.output()?;
+            emit_softmax(l.builder(), rows, units, log, out, final_out)?;
+        }
+        Ok(())
     }
 }
 
@@ -102,59 +179,39 @@ impl Layer for Dense {
     }
 
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
-        let input = l.input_shape(0).to_vec();
-        let features = last("dense", &input)?;
-        let rows = product("dense", &input[..input.len() - 1])?;
-        let units = self.units;
-        let x = l.input(0);
-        let out_shape = l.output_shape().to_vec();
-        let softmax = self.activation.softmax();
-        let out = match softmax {
-            Some(_) => l.temp(&out_shape)?,
-            None => l.output()?,
-        };
-        let use_bias = self.use_bias;
-        let tune_batch = l.tune_batch();
-        let weights = l.weights();
-        emit_dense(
-            l.builder(),
-            rows,
-            features,
-            units,
-            self.activation.elementwise(),
-            tune_batch,
-            x,
-            out,
-            |b, first, count, variant| {
-                // Columns first..first + count of the (features × units) kernel.
-                let kernel = weight(weights, 0)?.data();
-                let block: Vec<f32> = if count == units {
-                    kernel.to_vec()
-                } else {
-                    kernel
-                        .chunks_exact(units)
-                        .flat_map(|row| row[first..first + count].iter().copied())
-                        .collect()
-                };
-                let kernel = b.weight("kernel", &variant.filter_layout(&block, count))?;
-                let bias = if use_bias {
-                    let bias = &weight(weights, 1)?.data()[first..first + count];
-                    Some(b.weight("bias", &variant.filter_layout(bias, count))?)
-                } else {
-                    None
-                };
-                Ok(ConvWeights { kernel, bias })
-            },
-        )?;
-        if let Some(log) = softmax {
-            let final_out = l.output()?;
-            emit_softmax(l.builder(), rows, units, log, out, final_out)?;
-        }
-        Ok(())
+        self.lower_with(l, None)
     }
 
     fn flops(&self, inputs: &[&[usize]], output: &[usize]) -> u64 {
         let fin = inputs[0].last().copied().unwrap_or(0) as u64;
         2 * output.iter().product::<usize>() as u64 * fin
+    }
+
+    fn takes_epilogue(&self) -> bool {
+        self.activation == LayerActivation::Elementwise(Activation::Linear)
+    }
+
+    fn cpu_fused(
+        &self,
+        inputs: &[&Tensor],
+        weights: &[Tensor],
+        epilogue: &Epilogue,
+    ) -> Result<Tensor> {
+        let bias = if self.use_bias {
+            Some(weight(weights, 1)?.data())
+        } else {
+            None
+        };
+        let (scale, shift) = epilogue.with_bias(bias);
+        let finish = Finish {
+            scale: scale.as_deref(),
+            shift: shift.as_deref(),
+            func: epilogue.func,
+        };
+        cpu::dense_with(inputs[0], weight(weights, 0)?, finish)
+    }
+
+    fn lower_fused(&self, l: &mut Lowering<'_, '_>, epilogue: &Epilogue) -> Result<()> {
+        self.lower_with(l, Some(epilogue))
     }
 }

@@ -3,9 +3,12 @@
 
 use super::config::Config;
 use super::shapes::{hwc, mul_add};
-use super::{explain, weight, Layer, WeightSpec};
+use super::{explain, weight, Epilogue, Layer, WeightSpec};
+use crate::activation::Activation;
+use crate::cpu::Finish;
+use crate::error::Error;
 use crate::error::Result;
-use crate::gpu::ops::emit_depthwise;
+use crate::gpu::ops::{emit_depthwise, fold_scale};
 use crate::gpu::Lowering;
 use crate::ops::DepthwiseSpec;
 use crate::tensor::Tensor;
@@ -123,5 +126,67 @@ impl Layer for DepthwiseConv2d {
 
     fn writes_channel_slices(&self) -> bool {
         true
+    }
+
+    fn takes_epilogue(&self) -> bool {
+        self.0.activation == Activation::Linear
+    }
+
+    fn cpu_fused(
+        &self,
+        inputs: &[&Tensor],
+        weights: &[Tensor],
+        epilogue: &Epilogue,
+    ) -> Result<Tensor> {
+        let bias = self.0.use_bias.then(|| weights.get(1)).flatten();
+        let (scale, shift) = epilogue.with_bias(bias.map(Tensor::data));
+        let finish = Finish {
+            scale: scale.as_deref(),
+            shift: shift.as_deref(),
+            func: epilogue.func,
+        };
+        let spec = DepthwiseSpec {
+            use_bias: false,
+            ..self.0
+        };
+        cpu::depthwise_conv2d_with(&spec, inputs[0], weight(weights, 0)?, finish)
+    }
+
+    fn lower_fused(&self, l: &mut Lowering<'_, '_>, epilogue: &Epilogue) -> Result<()> {
+        let shape = hwc("depthwise_conv2d", l.input_shape(0))?;
+        let activation = epilogue
+            .func
+            .as_activation()
+            .ok_or_else(|| Error::Internal {
+                op: "depthwise_conv2d",
+                message: format!("cannot fuse {:?} on the GPU", epilogue.func),
+            })?;
+        let has_bias = self.0.use_bias || epilogue.affine.is_some();
+        let use_bias = self.0.use_bias;
+        let key = epilogue.key();
+        let scale = epilogue.affine.as_ref().map(|(s, _)| s.clone());
+        let kernel = l.upload(&format!("kernel {key}"), |w| {
+            Ok(fold_scale(weight(w, 0)?.data(), scale.as_deref()))
+        })?;
+        let bias = if has_bias {
+            Some(l.upload(&format!("bias {key}"), |w| {
+                let bias = if use_bias {
+                    Some(weight(w, 1)?.data())
+                } else {
+                    None
+                };
+                Ok(epilogue.with_bias(bias).1.unwrap_or_default())
+            })?)
+        } else {
+            None
+        };
+        let spec = DepthwiseSpec {
+            use_bias: has_bias,
+            activation,
+            ..self.0
+        };
+        let x = l.input(0);
+        let out = l.output()?;
+        emit_depthwise(l.builder(), &spec, shape, x, kernel, bias, out)
     }
 }

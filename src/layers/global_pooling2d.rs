@@ -85,6 +85,21 @@ impl Layer for GlobalPooling2d {
         })
     }
 
+    fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
+        let x = inputs[0];
+        let [n, h, w, c] = crate::shape::nhwc("global_pool2d", x.shape())?;
+        let spec = Pool2dSpec::new([h, w]);
+        let y = match self.reduce {
+            Reduce::Max => crate::cpu::max_pool2d(&spec, x)?,
+            Reduce::Average => crate::cpu::avg_pool2d(&spec, x)?,
+        };
+        y.reshape(if self.keepdims {
+            vec![n, 1, 1, c]
+        } else {
+            vec![n, c]
+        })
+    }
+
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
         let [h, w, c] = hwc("global_pool2d", l.input_shape(0))?;
         let x = l.input(0);

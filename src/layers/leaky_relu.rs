@@ -2,9 +2,10 @@
 
 use super::config::Config;
 use super::shapes::last;
-use super::Layer;
+use super::{EpilogueStep, Layer};
+use crate::activation::ElementFn;
 use crate::error::{Error, Result};
-use crate::gpu::ops::{emit_unary, Unary, UnaryMode};
+use crate::gpu::ops::{emit_unary, Unary};
 use crate::gpu::Lowering;
 use crate::reference;
 use crate::tensor::Tensor;
@@ -54,12 +55,22 @@ impl Layer for LeakyRelu {
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
         let x = l.input(0);
         let out = l.output()?;
-        let mode = UnaryMode::LeakyRelu(self.negative_slope);
+        let mode = ElementFn::LeakyRelu(self.negative_slope);
         emit_unary(l.builder(), Unary::mode(mode), x, out)
     }
 
     fn writes_channel_slices(&self) -> bool {
         true
+    }
+
+    fn as_epilogue(&self, _weights: &[Tensor]) -> Option<Result<EpilogueStep>> {
+        Some(Ok(EpilogueStep::Func(ElementFn::LeakyRelu(
+            self.negative_slope,
+        ))))
+    }
+
+    fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
+        crate::cpu::map_fn(inputs[0], ElementFn::LeakyRelu(self.negative_slope))
     }
 }
 
@@ -98,10 +109,18 @@ impl Layer for Elu {
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
         let x = l.input(0);
         let out = l.output()?;
-        emit_unary(l.builder(), Unary::mode(UnaryMode::Elu(self.alpha)), x, out)
+        emit_unary(l.builder(), Unary::mode(ElementFn::Elu(self.alpha)), x, out)
     }
 
     fn writes_channel_slices(&self) -> bool {
         true
+    }
+
+    fn as_epilogue(&self, _weights: &[Tensor]) -> Option<Result<EpilogueStep>> {
+        Some(Ok(EpilogueStep::Func(ElementFn::Elu(self.alpha))))
+    }
+
+    fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
+        crate::cpu::map_fn(inputs[0], ElementFn::Elu(self.alpha))
     }
 }

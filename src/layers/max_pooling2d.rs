@@ -85,6 +85,10 @@ impl Layer for MaxPooling2d {
         reference::max_pool2d(&self.0, inputs[0])
     }
 
+    fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
+        crate::cpu::max_pool2d(&self.0, inputs[0])
+    }
+
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
         pool_lower(&self.0, PoolKind::Max, "max_pool2d", l)
     }

@@ -3,11 +3,10 @@
 //! repeated (the squeeze-and-excite `x · se` of MobileNetV3 and EfficientNet).
 
 use super::config::Config;
-use super::Layer;
-use crate::activation::Activation;
-use crate::activation::{nan_max, nan_min};
+use super::{Epilogue, Layer};
+use crate::activation::{nan_max, nan_min, Activation, ElementFn};
 use crate::error::{Error, Result};
-use crate::gpu::ops::{emit_binary, emit_unary, BinaryOp, Operand, Unary};
+use crate::gpu::ops::{emit_binary_then, emit_unary, BinaryOp, Operand, Unary};
 use crate::gpu::Lowering;
 use crate::reference;
 use crate::shape::broadcast;
@@ -114,13 +113,86 @@ impl Layer for Merge {
         Ok(out)
     }
 
+    fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
+        self.cpu_then(inputs, ElementFn::LINEAR)
+    }
+
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
+        self.lower_then(l, Activation::Linear)
+    }
+
+    fn takes_epilogue(&self) -> bool {
+        true
+    }
+
+    fn takes_affine(&self) -> bool {
+        false
+    }
+
+    fn cpu_fused(
+        &self,
+        inputs: &[&Tensor],
+        _weights: &[Tensor],
+        epilogue: &Epilogue,
+    ) -> Result<Tensor> {
+        self.cpu_then(inputs, epilogue.func)
+    }
+
+    fn lower_fused(&self, l: &mut Lowering<'_, '_>, epilogue: &Epilogue) -> Result<()> {
+        let activation = epilogue
+            .func
+            .as_activation()
+            .ok_or_else(|| Error::Internal {
+                op: "merge",
+                message: format!("cannot fuse {:?} on the GPU", epilogue.func),
+            })?;
+        self.lower_then(l, activation)
+    }
+}
+
+impl Merge {
+    /// The fast CPU merge with `f` applied to the result. The common two-input case is one
+    /// pass with the op chosen outside the loop.
+    fn cpu_then(&self, inputs: &[&Tensor], f: ElementFn) -> Result<Tensor> {
+        let linear = f == ElementFn::LINEAR;
+        let finish = |v: f64| {
+            if linear {
+                v
+            } else {
+                f.apply(f64::from(v as f32))
+            }
+        };
+        if let [a, b] = inputs {
+            return match self.op {
+                MergeOp::Add => crate::cpu::binary(a, b, |x, y| finish(x + y)),
+                MergeOp::Subtract => crate::cpu::binary(a, b, |x, y| finish(x - y)),
+                MergeOp::Multiply => crate::cpu::binary(a, b, |x, y| finish(x * y)),
+                MergeOp::Average => {
+                    crate::cpu::binary(a, b, |x, y| finish(f64::from((x + y) as f32) / 2.0))
+                }
+                MergeOp::Maximum => crate::cpu::binary(a, b, |x, y| finish(nan_max(x, y))),
+                MergeOp::Minimum => crate::cpu::binary(a, b, |x, y| finish(nan_min(x, y))),
+            };
+        }
+        let mut out = inputs[0].clone();
+        for x in &inputs[1..] {
+            out = crate::cpu::binary(&out, x, |a, b| self.op.combine(a, b))?;
+        }
+        let n = if self.op == MergeOp::Average {
+            inputs.len() as f64
+        } else {
+            1.0
+        };
+        crate::cpu::map_with(&out, |v| finish(v / n))
+    }
+
+    /// The merge's kernels, `activation` applied by the last one.
+    fn lower_then(&self, l: &mut Lowering<'_, '_>, activation: Activation) -> Result<()> {
         let inputs: Vec<_> = (0..l.input_count()).map(|i| l.input(i)).collect();
         let out = l.output()?;
         if inputs.len() == 1 {
             // One input: Keras returns it unchanged (Average divides it by 1).
-            let copy = Unary::activation(Activation::Linear);
-            return emit_unary(l.builder(), copy, inputs[0], out);
+            return emit_unary(l.builder(), Unary::activation(activation), inputs[0], out);
         }
         let op = self.op.kernel_op();
         let divisor = |last: bool| {
@@ -130,22 +202,26 @@ impl Layer for Merge {
                 1.0
             }
         };
-        emit_binary(
+        let then = |last: bool| if last { activation } else { Activation::Linear };
+        emit_binary_then(
             l.builder(),
             op,
             Some(inputs[0]),
             Operand::Value(inputs[1]),
             out,
             divisor(inputs.len() == 2),
+            then(inputs.len() == 2),
         )?;
         for (k, &x) in inputs.iter().enumerate().skip(2) {
-            emit_binary(
+            let last = k + 1 == inputs.len();
+            emit_binary_then(
                 l.builder(),
                 op,
                 None,
                 Operand::Value(x),
                 out,
-                divisor(k + 1 == inputs.len()),
+                divisor(last),
+                then(last),
             )?;
         }
         Ok(())

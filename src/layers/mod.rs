@@ -74,6 +74,7 @@ pub use softmax::Softmax;
 pub use upsampling2d::UpSampling2d;
 pub use zero_padding2d::ZeroPadding2d;
 
+use crate::activation::ElementFn;
 use crate::error::{Error, Result};
 use crate::gpu::Lowering;
 use crate::tensor::Tensor;
@@ -121,6 +122,61 @@ impl WeightSpec {
             op: "weights",
             what: "parameter count",
         })
+    }
+}
+
+/// What a layer can contribute to an epilogue fused into the layer before it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EpilogueStep {
+    /// `x·scale[c] + shift[c]` per channel (BatchNormalization at inference).
+    Affine(Vec<f32>, Vec<f32>),
+    /// An element-wise function (an activation layer).
+    Func(ElementFn),
+}
+
+/// Work fused into the end of a layer: a per-channel affine map then an element-wise function,
+/// applied to the layer's output (after its own bias) before it is stored — Conv2D followed by
+/// BatchNormalization and ReLU computed in one pass, on the CPU and the GPU alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Epilogue {
+    /// `(scale, shift)` per output channel.
+    pub affine: Option<(Vec<f32>, Vec<f32>)>,
+    /// Applied last.
+    pub func: ElementFn,
+}
+
+impl Epilogue {
+    /// A short name of this epilogue's values, for keying uploaded weights (a layer called
+    /// twice with different epilogues uploads both).
+    pub(crate) fn key(&self) -> String {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        let mut eat = |bits: u32| {
+            for b in bits.to_le_bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
+            }
+        };
+        if let Some((s, t)) = &self.affine {
+            s.iter().chain(t).for_each(|v| eat(v.to_bits()));
+        }
+        format!("fused {:?} {h:016x}", self.func)
+    }
+
+    /// Combines a layer's own bias with the affine map: `(x + b)·s + t = x·s + (b·s + t)`.
+    /// Returns `(scale, shift)`, either possibly absent.
+    pub(crate) fn with_bias(&self, bias: Option<&[f32]>) -> (Option<Vec<f32>>, Option<Vec<f32>>) {
+        match (&self.affine, bias) {
+            (None, b) => (None, b.map(<[f32]>::to_vec)),
+            (Some((s, t)), None) => (Some(s.clone()), Some(t.clone())),
+            (Some((s, t)), Some(b)) => {
+                let shift = b
+                    .iter()
+                    .zip(s)
+                    .zip(t)
+                    .map(|((&b, &s), &t)| (f64::from(b) * f64::from(s) + f64::from(t)) as f32)
+                    .collect();
+                (Some(s.clone()), Some(shift))
+            }
+        }
     }
 }
 
@@ -179,6 +235,49 @@ pub trait Layer: fmt::Debug + Send + Sync {
     fn channel_slices(&self, inputs: &[&[usize]]) -> Option<Vec<usize>> {
         let _ = inputs;
         None
+    }
+
+    /// This layer as a step of an epilogue fused into the layer before it (BatchNormalization's
+    /// affine map, an activation layer's function), if it can be one.
+    fn as_epilogue(&self, weights: &[Tensor]) -> Option<Result<EpilogueStep>> {
+        let _ = weights;
+        None
+    }
+
+    /// Whether the layer can absorb an [`Epilogue`] (its own activation must be linear).
+    fn takes_epilogue(&self) -> bool {
+        false
+    }
+
+    /// Whether the epilogue may include a per-channel affine map (BatchNormalization), or an
+    /// activation only (a merge).
+    fn takes_affine(&self) -> bool {
+        true
+    }
+
+    /// The fast CPU evaluation with `epilogue` applied to the output
+    /// ([`Layer::takes_epilogue`] layers only).
+    fn cpu_fused(
+        &self,
+        inputs: &[&Tensor],
+        weights: &[Tensor],
+        epilogue: &Epilogue,
+    ) -> Result<Tensor> {
+        let _ = (inputs, weights, epilogue);
+        Err(Error::Internal {
+            op: "fusion",
+            message: format!("{} takes no epilogue", self.class_name()),
+        })
+    }
+
+    /// Lowers the layer with `epilogue` folded in ([`Layer::takes_epilogue`] layers only; the
+    /// GPU takes epilogues whose function is a plain activation).
+    fn lower_fused(&self, l: &mut Lowering<'_, '_>, epilogue: &Epilogue) -> Result<()> {
+        let _ = (l, epilogue);
+        Err(Error::Internal {
+            op: "fusion",
+            message: format!("{} takes no epilogue", self.class_name()),
+        })
     }
 }
 

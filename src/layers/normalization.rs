@@ -27,6 +27,32 @@ pub struct Normalization {
 }
 
 impl Normalization {
+    /// `(x − mean) / std` (or its inverse) with `binary` the backend's broadcasting
+    /// element-wise op.
+    fn normalize(
+        &self,
+        x: &Tensor,
+        weights: &[Tensor],
+        binary: impl Fn(&Tensor, &Tensor, fn(f64, f64) -> f64) -> Result<Tensor>,
+    ) -> Result<Tensor> {
+        let shape = self.stats_shape(&x.shape()[1..])?;
+        let (mean, std) = self.moments(&x.shape()[1..], weights)?;
+        let stats = Tensor::new([&[1][..], &shape].concat(), mean)?;
+        let stds = Tensor::new([&[1][..], &shape].concat(), std)?;
+        let batch = x.shape()[0];
+        // Broadcast the statistics over the batch by repeating them.
+        let repeat =
+            |t: &Tensor| Tensor::new([&[batch][..], &shape].concat(), t.data().repeat(batch));
+        let (m, s) = (repeat(&stats)?, repeat(&stds)?);
+        if self.invert {
+            let scaled = binary(x, &s, |a, b| a * b)?;
+            binary(&scaled, &m, |a, b| a + b)
+        } else {
+            let centered = binary(x, &m, |a, b| a - b)?;
+            binary(&centered, &s, |a, b| a / b)
+        }
+    }
+
     /// Reads Keras's config.
     pub fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["axis", "mean", "variance", "invert"])?;
@@ -155,23 +181,11 @@ impl Layer for Normalization {
     }
 
     fn reference(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
-        let x = inputs[0];
-        let shape = self.stats_shape(&x.shape()[1..])?;
-        let (mean, std) = self.moments(&x.shape()[1..], weights)?;
-        let stats = Tensor::new([&[1][..], &shape].concat(), mean)?;
-        let stds = Tensor::new([&[1][..], &shape].concat(), std)?;
-        let batch = x.shape()[0];
-        // Broadcast the statistics over the batch by repeating them.
-        let repeat =
-            |t: &Tensor| Tensor::new([&[batch][..], &shape].concat(), t.data().repeat(batch));
-        let (m, s) = (repeat(&stats)?, repeat(&stds)?);
-        if self.invert {
-            let scaled = reference::binary(x, &s, |a, b| a * b)?;
-            reference::binary(&scaled, &m, |a, b| a + b)
-        } else {
-            let centered = reference::binary(x, &m, |a, b| a - b)?;
-            reference::binary(&centered, &s, |a, b| a / b)
-        }
+        self.normalize(inputs[0], weights, reference::binary)
+    }
+
+    fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
+        self.normalize(inputs[0], weights, crate::cpu::binary)
     }
 
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {

@@ -150,6 +150,23 @@ impl Layer for NumpyOp {
         }
     }
 
+    fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
+        let kind = self.kind;
+        match self.constant {
+            Some((c, first)) => {
+                let c = f64::from(c);
+                crate::cpu::map_with(inputs[0], |x| {
+                    if first {
+                        kind.apply(c, x)
+                    } else {
+                        kind.apply(x, c)
+                    }
+                })
+            }
+            None => crate::cpu::binary(inputs[0], inputs[1], |a, b| kind.apply(a, b)),
+        }
+    }
+
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
         let x = l.input(0);
         let out = l.output()?;

@@ -3,10 +3,10 @@
 
 use super::config::Config;
 use super::shapes::last;
-use super::Layer;
-use crate::activation::{nan_max, nan_min, relu};
+use super::{EpilogueStep, Layer};
+use crate::activation::ElementFn;
 use crate::error::{Error, Result};
-use crate::gpu::ops::{emit_unary, Unary, UnaryMode};
+use crate::gpu::ops::{emit_unary, Unary};
 use crate::gpu::Lowering;
 use crate::reference;
 use crate::tensor::Tensor;
@@ -40,33 +40,18 @@ impl Relu {
         Ok(relu)
     }
 
+    /// The function as an [`ElementFn`].
+    pub fn function(&self) -> ElementFn {
+        ElementFn::ReluLayer {
+            max_value: self.max_value,
+            negative_slope: self.negative_slope,
+            threshold: self.threshold,
+        }
+    }
+
     /// The function on one value, in f64, as Keras composes it.
     pub fn apply(&self, x: f64) -> f64 {
-        let ns = f64::from(self.negative_slope);
-        let th = f64::from(self.threshold);
-        if ns != 0.0 && self.max_value.is_none() && th == 0.0 {
-            return if x >= 0.0 { x } else { ns * x };
-        }
-        let mut clip = self.max_value;
-        let mut y = if th != 0.0 {
-            if x > th {
-                x
-            } else {
-                0.0
-            }
-        } else if self.max_value == Some(6.0) {
-            clip = None;
-            nan_min(nan_max(x, 0.0), 6.0)
-        } else {
-            relu(x)
-        };
-        if let Some(m) = clip {
-            y = nan_min(nan_max(y, 0.0), f64::from(m));
-        }
-        if ns != 0.0 {
-            y -= ns * relu(th - x);
-        }
-        y
+        self.function().apply(x)
     }
 }
 
@@ -87,15 +72,18 @@ impl Layer for Relu {
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
         let x = l.input(0);
         let out = l.output()?;
-        let mode = UnaryMode::ReluLayer {
-            max_value: self.max_value,
-            negative_slope: self.negative_slope,
-            threshold: self.threshold,
-        };
-        emit_unary(l.builder(), Unary::mode(mode), x, out)
+        emit_unary(l.builder(), Unary::mode(self.function()), x, out)
     }
 
     fn writes_channel_slices(&self) -> bool {
         true
+    }
+
+    fn as_epilogue(&self, _weights: &[Tensor]) -> Option<Result<EpilogueStep>> {
+        Some(Ok(EpilogueStep::Func(self.function())))
+    }
+
+    fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
+        crate::cpu::map_fn(inputs[0], self.function())
     }
 }

@@ -4,10 +4,12 @@
 use super::config::Config;
 use super::depthwise_conv2d::depthwise_spec;
 use super::shapes::{hwc, mul_add};
-use super::{explain, weight, Layer, WeightSpec};
+use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::Activation;
+use crate::cpu::Finish;
+use crate::error::Error;
 use crate::error::Result;
-use crate::gpu::ops::{emit_depthwise, lower_conv2d};
+use crate::gpu::ops::{emit_depthwise, fold_scale, lower_conv2d, lower_conv2d_with};
 use crate::gpu::Lowering;
 use crate::ops::{Conv2dSpec, DepthwiseSpec};
 use crate::tensor::Tensor;
@@ -141,5 +143,78 @@ impl Layer for SeparableConv2d {
 
     fn writes_channel_slices(&self) -> bool {
         true
+    }
+
+    fn takes_epilogue(&self) -> bool {
+        self.pointwise.activation == Activation::Linear
+    }
+
+    fn cpu_fused(
+        &self,
+        inputs: &[&Tensor],
+        weights: &[Tensor],
+        epilogue: &Epilogue,
+    ) -> Result<Tensor> {
+        let mid = cpu::depthwise_conv2d(&self.depthwise, inputs[0], weight(weights, 0)?, None)?;
+        let bias = self.pointwise.use_bias.then(|| weights.get(2)).flatten();
+        let (scale, shift) = epilogue.with_bias(bias.map(Tensor::data));
+        let finish = Finish {
+            scale: scale.as_deref(),
+            shift: shift.as_deref(),
+            func: epilogue.func,
+        };
+        let spec = Conv2dSpec {
+            use_bias: false,
+            ..self.pointwise
+        };
+        cpu::conv2d_with(&spec, &mid, weight(weights, 1)?, finish)
+    }
+
+    fn lower_fused(&self, l: &mut Lowering<'_, '_>, epilogue: &Epilogue) -> Result<()> {
+        let shape = hwc("separable_conv2d", l.input_shape(0))?;
+        let activation = epilogue
+            .func
+            .as_activation()
+            .ok_or_else(|| Error::Internal {
+                op: "separable_conv2d",
+                message: format!("cannot fuse {:?} on the GPU", epilogue.func),
+            })?;
+        let mid_shape = self.inner(&shape)?;
+        let kernel = l.upload("depthwise_kernel", |w| Ok(weight(w, 0)?.data().to_vec()))?;
+        let x = l.input(0);
+        let mid = l.temp(&mid_shape)?;
+        emit_depthwise(l.builder(), &self.depthwise, shape, x, kernel, None, mid)?;
+        let out = l.output()?;
+        let mid_hwc = hwc("separable_conv2d", &mid_shape)?;
+        let use_bias = self.pointwise.use_bias;
+        let ep = epilogue.clone();
+        let kernel_of = move |w: &[Tensor]| {
+            let scale = ep.affine.as_ref().map(|(s, _)| s.as_slice());
+            Ok(fold_scale(weight(w, 1)?.data(), scale))
+        };
+        let ep = epilogue.clone();
+        let bias_of = move |w: &[Tensor]| {
+            let bias = if use_bias {
+                Some(weight(w, 2)?.data())
+            } else {
+                None
+            };
+            Ok(ep.with_bias(bias).1.unwrap_or_default())
+        };
+        let spec = Conv2dSpec {
+            use_bias: use_bias || epilogue.affine.is_some(),
+            activation,
+            ..self.pointwise
+        };
+        lower_conv2d_with(
+            l,
+            &spec,
+            mid_hwc,
+            mid,
+            out,
+            &epilogue.key(),
+            &kernel_of,
+            &bias_of,
+        )
     }
 }

@@ -1,9 +1,10 @@
 //! A model compiled for one device: every node lowered to kernels once, weights uploaded once,
 //! activation buffers shared by liveness, one command buffer and one readback per batch chunk.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
+use super::fuse::Fusion;
 use super::graph::{LayerOp, TensorRef};
 use super::Model;
 use crate::error::{Error, Result};
@@ -84,13 +85,35 @@ fn lower_graph(
 ) -> Result<Vec<Value>> {
     let g = &model.graph;
     let mut values: HashMap<TensorRef, Value> = HashMap::new();
-    let placed = plan_channel_slices(model);
+    // BatchNormalization and activations after a convolution or Dense run in its epilogue.
+    let fusions = super::fuse::plan(model, true)?;
+    let absorbed: HashSet<usize> = fusions
+        .values()
+        .flat_map(|f| f.absorbed.iter().copied())
+        .collect();
+    let placed = plan_channel_slices(model, &fusions);
     // The outputs of Concatenates that producers write into, created when first needed.
     let mut wholes: HashMap<usize, Value> = HashMap::new();
     for &i in &g.order {
+        if absorbed.contains(&i) {
+            continue;
+        }
+        let fusion = fusions.get(&i);
+        // The node whose output this step writes.
+        let out_node = fusion.map_or(i, |f| f.last);
         let node = &g.nodes[i];
         let entry = &g.layers[node.layer];
-        let label = format!("{prefix}{}", entry.label());
+        let label = match fusion {
+            Some(f) => {
+                let names: Vec<String> = f
+                    .absorbed
+                    .iter()
+                    .map(|&a| g.layers[g.nodes[a].layer].name.clone())
+                    .collect();
+                format!("{prefix}{} + {}", entry.label(), names.join(" + "))
+            }
+            None => format!("{prefix}{}", entry.label()),
+        };
         let xs: Vec<Value> = node
             .inputs
             .iter()
@@ -111,10 +134,14 @@ fn lower_graph(
             wholes.insert(concat, v);
             Ok(v)
         };
-        let target = match placed.get(&TensorRef { node: i, index: 0 }) {
+        let out_shape = &g.nodes[out_node].outputs[0];
+        let target = match placed.get(&TensorRef {
+            node: out_node,
+            index: 0,
+        }) {
             Some(&(concat, offset)) => {
                 let w = whole(b, concat)?;
-                Some(b.channel_slice(w, offset, &node.outputs[0])?)
+                Some(b.channel_slice(w, offset, out_shape)?)
             }
             None if wholes.contains_key(&i) => wholes.get(&i).copied(),
             None => None,
@@ -136,14 +163,18 @@ fn lower_graph(
                 let mut l = Lowering::new(
                     b,
                     &xs,
-                    &node.outputs[0],
+                    out_shape,
                     target,
                     &entry.weights,
                     cache,
                     key,
                     tune_batch,
                 );
-                layer.lower(&mut l).map_err(|e| e.in_layer(label.clone()))?;
+                match fusion {
+                    Some(f) => layer.lower_fused(&mut l, &f.epilogue),
+                    None => layer.lower(&mut l),
+                }
+                .map_err(|e| e.in_layer(label.clone()))?;
                 let out = l.finish().ok_or_else(|| Error::Internal {
                     op: "model",
                     message: format!("{label} wrote no output"),
@@ -160,7 +191,13 @@ fn lower_graph(
             )?,
         };
         for (k, v) in outs.into_iter().enumerate() {
-            values.insert(TensorRef { node: i, index: k }, v);
+            values.insert(
+                TensorRef {
+                    node: out_node,
+                    index: k,
+                },
+                v,
+            );
         }
     }
     g.outputs
@@ -177,8 +214,12 @@ fn lower_graph(
 /// Producers a Concatenate along the channels can have write straight into its output: the
 /// tensor must be read by the Concatenate alone, not be a model output, and come from a layer
 /// that can write channel slices. Returns, per placed tensor, the Concatenate's node and the
-/// channel where the tensor starts.
-fn plan_channel_slices(model: &Model) -> HashMap<TensorRef, (usize, usize)> {
+/// channel where the tensor starts. A fused chain's output is written by its producer.
+fn plan_channel_slices(
+    model: &Model,
+    fusions: &HashMap<usize, Fusion>,
+) -> HashMap<TensorRef, (usize, usize)> {
+    let fused_by: HashMap<usize, usize> = fusions.iter().map(|(&p, f)| (f.last, p)).collect();
     let g = &model.graph;
     let mut readers: HashMap<TensorRef, usize> = HashMap::new();
     for node in &g.nodes {
@@ -196,7 +237,8 @@ fn plan_channel_slices(model: &Model) -> HashMap<TensorRef, (usize, usize)> {
             continue;
         };
         for (r, offset) in node.inputs.iter().zip(offsets) {
-            let producer = &g.layers[g.nodes[r.node].layer];
+            let writer = fused_by.get(&r.node).copied().unwrap_or(r.node);
+            let producer = &g.layers[g.nodes[writer].layer];
             let writes_slices =
                 matches!(&producer.op, LayerOp::Layer(p) if p.writes_channel_slices());
             if writes_slices && r.index == 0 && readers.get(r) == Some(&1) && !g.outputs.contains(r)

@@ -6,11 +6,13 @@
 //! model is built, by the layers themselves ([`crate::layers::Layer`]).
 
 mod compile;
+mod fuse;
 mod graph;
 mod keras_json;
 mod legacy_h5;
 mod run;
 mod summary;
+pub mod synthetic;
 mod weights;
 
 use std::path::Path;
@@ -368,6 +370,19 @@ impl Model {
     /// Keras's `model.summary()` for this model.
     pub fn summary(&self) -> Summary {
         Summary::new(self)
+    }
+
+    /// The layers a fast backend runs inside the layer before them (BatchNormalization and
+    /// activations after a convolution or Dense): per top-level layer, the index of the layer
+    /// that absorbs it. `gpu` selects the GPU's plan, which fuses plain activations only.
+    pub fn fused_layers(&self, gpu: bool) -> Result<Vec<Option<usize>>> {
+        let mut into = vec![None; self.graph.layers.len()];
+        for (producer, f) in fuse::plan(self, gpu)? {
+            for a in f.absorbed {
+                into[self.graph.nodes[a].layer] = Some(self.graph.nodes[producer].layer);
+            }
+        }
+        Ok(into)
     }
 
     /// FLOPs of each node for one example (2 per multiply-add), in [`Model::nodes`] order.

@@ -64,7 +64,25 @@ impl Model {
             *readers.entry(*r).or_default() += 1;
         }
         let mut values: HashMap<TensorRef, Tensor> = HashMap::new();
+        // The fast backend fuses BatchNormalization and activations into the layer before
+        // them; the reference runs every layer as written.
+        let fusions = if fast {
+            super::fuse::plan(self, false)?
+        } else {
+            HashMap::new()
+        };
+        let absorbed: std::collections::HashSet<usize> = fusions
+            .values()
+            .flat_map(|f| f.absorbed.iter().copied())
+            .collect();
         for &i in &g.order {
+            if absorbed.contains(&i) {
+                timed(i, Duration::ZERO);
+                continue;
+            }
+            let fusion = fusions.get(&i);
+            // The node whose output this step produces.
+            let out_node = fusion.map_or(i, |f| f.last);
             let node = &g.nodes[i];
             let entry = &g.layers[node.layer];
             let started = Instant::now();
@@ -86,10 +104,10 @@ impl Model {
                         vec![inputs[k].clone()]
                     }
                     LayerOp::Layer(layer) => {
-                        let y = if fast {
-                            layer.cpu(&xs, &entry.weights)
-                        } else {
-                            layer.reference(&xs, &entry.weights)
+                        let y = match (fast, fusion) {
+                            (true, Some(f)) => layer.cpu_fused(&xs, &entry.weights, &f.epilogue),
+                            (true, None) => layer.cpu(&xs, &entry.weights),
+                            (false, _) => layer.reference(&xs, &entry.weights),
                         };
                         vec![y.map_err(|e| e.in_layer(entry.label()))?]
                     }
@@ -98,7 +116,7 @@ impl Model {
                         .map_err(|e| e.in_layer(entry.label()))?,
                 }
             };
-            for (k, (y, want)) in outputs.iter().zip(&node.outputs).enumerate() {
+            for (k, (y, want)) in outputs.iter().zip(&g.nodes[out_node].outputs).enumerate() {
                 if y.shape().first() != Some(&batch) || &y.shape()[1..] != want.as_slice() {
                     return Err(Error::Internal {
                         op: "model",
@@ -120,7 +138,10 @@ impl Model {
                 }
             }
             for (k, y) in outputs.into_iter().enumerate() {
-                let r = TensorRef { node: i, index: k };
+                let r = TensorRef {
+                    node: out_node,
+                    index: k,
+                };
                 if readers.get(&r).copied().unwrap_or(0) > 0 {
                     values.insert(r, y);
                 }

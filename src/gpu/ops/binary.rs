@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::super::kernels::{BinaryParams, CopyParams, Kernel};
 use super::super::program::{Binding, Dispatch, ProgramBuilder, Value, Weight};
 use super::window::grid;
+use crate::activation::Activation;
 use crate::error::{Error, Result};
 
 /// What a binary step computes.
@@ -95,6 +96,19 @@ pub(crate) fn emit_binary(
     out: Value,
     divisor: f32,
 ) -> Result<()> {
+    emit_binary_then(b, op, a, rhs, out, divisor, Activation::Linear)
+}
+
+/// [`emit_binary`] with `activation` applied to each result (a fused merge → activation).
+pub(crate) fn emit_binary_then(
+    b: &mut ProgramBuilder<'_>,
+    op: BinaryOp,
+    a: Option<Value>,
+    rhs: Operand,
+    out: Value,
+    divisor: f32,
+    activation: Activation,
+) -> Result<()> {
     let out_shape = b.shape(out).to_vec();
     if out_shape.len() + 1 > 8 {
         return Err(Error::InvalidConfig {
@@ -136,6 +150,7 @@ pub(crate) fn emit_binary(
             groups_x: grid[0],
             accumulate: u32::from(accumulate),
             divisor,
+            activation: activation.shader_code(),
             ..BinaryParams::default()
         };
         p.dims[0] = batch as u32;

@@ -9,6 +9,7 @@ use super::window::dispatch;
 use crate::error::{Error, Result};
 use crate::layers::weight;
 use crate::ops::Conv2dSpec;
+use crate::tensor::Tensor;
 
 /// A convolution's uploaded weights, in the chosen variant's layout
 /// ([`ConvVariant::filter_layout`]).
@@ -84,6 +85,31 @@ pub(crate) fn lower_conv2d(
     kernel: usize,
     bias: Option<usize>,
 ) -> Result<()> {
+    let kernel_of = move |w: &[Tensor]| Ok(weight(w, kernel)?.data().to_vec());
+    let bias_of = move |w: &[Tensor]| -> Result<Vec<f32>> {
+        match bias {
+            Some(b) => Ok(weight(w, b)?.data().to_vec()),
+            None => Ok(Vec::new()),
+        }
+    };
+    let key = format!("{kernel} {bias:?}");
+    lower_conv2d_with(l, spec, hwc, x, out, &key, &kernel_of, &bias_of)
+}
+
+/// [`lower_conv2d`] with the kernel (HWIO) and bias computed from the layer's weights by
+/// `kernel` and `bias` (an empty bias: none) — a BatchNormalization folded in, say; `key`
+/// names the computation, so a layer called twice uploads once.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn lower_conv2d_with(
+    l: &mut Lowering<'_, '_>,
+    spec: &Conv2dSpec,
+    hwc: [usize; 3],
+    x: Value,
+    out: Value,
+    key: &str,
+    kernel: &dyn Fn(&[Tensor]) -> Result<Vec<f32>>,
+    bias: &dyn Fn(&[Tensor]) -> Result<Vec<f32>>,
+) -> Result<()> {
     let [h, w, c] = hwc;
     let (offset, pitch) = l.builder().layout(out);
     let tuned = l.gpu().conv_variant(spec, [l.tune_batch(), h, w, c])?;
@@ -93,18 +119,15 @@ pub(crate) fn lower_conv2d(
         ConvVariant::choose(spec)
     };
     let filters = spec.filters;
-    let kernel = l.upload(&format!("kernel {kernel} {variant:?}"), |w| {
-        Ok(variant
-            .filter_layout(weight(w, kernel)?.data(), filters)
-            .into_owned())
+    let kernel = l.upload(&format!("kernel {key} {variant:?}"), |w| {
+        Ok(variant.filter_layout(&kernel(w)?, filters).into_owned())
     })?;
-    let bias = match bias {
-        Some(b) => Some(l.upload(&format!("bias {b} {variant:?}"), |w| {
-            Ok(variant
-                .filter_layout(weight(w, b)?.data(), filters)
-                .into_owned())
-        })?),
-        None => None,
+    let bias = if spec.use_bias {
+        Some(l.upload(&format!("bias {key} {variant:?}"), |w| {
+            Ok(variant.filter_layout(&bias(w)?, filters).into_owned())
+        })?)
+    } else {
+        None
     };
     emit_conv2d(
         l.builder(),
@@ -115,4 +138,18 @@ pub(crate) fn lower_conv2d(
         ConvWeights { kernel, bias },
         out,
     )
+}
+
+/// `kernel` with output channel `i % channels` scaled by `scale[i % channels]` (the last axis
+/// is the output channel in every layout Keras uses): a BatchNormalization folded into the
+/// layer before it.
+pub(crate) fn fold_scale(kernel: &[f32], scale: Option<&[f32]>) -> Vec<f32> {
+    match scale {
+        None => kernel.to_vec(),
+        Some(s) => kernel
+            .iter()
+            .enumerate()
+            .map(|(i, &k)| (f64::from(k) * f64::from(s[i % s.len()])) as f32)
+            .collect(),
+    }
 }

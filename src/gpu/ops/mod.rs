@@ -14,13 +14,13 @@ mod transpose;
 mod unary;
 mod window;
 
-pub(crate) use binary::{emit_binary, emit_copy, emit_gather, BinaryOp, Operand};
+pub(crate) use binary::{emit_binary, emit_binary_then, emit_copy, emit_gather, BinaryOp, Operand};
 pub(crate) use border2d::emit_border2d;
-pub(crate) use conv2d::{emit_conv2d, lower_conv2d, ConvWeights};
+pub(crate) use conv2d::{emit_conv2d, fold_scale, lower_conv2d, lower_conv2d_with, ConvWeights};
 pub(crate) use dense::emit_dense;
 pub(crate) use depthwise::emit_depthwise;
 pub(crate) use pool2d::{emit_pool2d, PoolKind};
 pub(crate) use recurrent::{emit_embedding, emit_steps, Cell, Steps};
 pub(crate) use softmax::{emit_softmax, emit_softmax_strided};
 pub(crate) use transpose::{emit_conv2d_transpose, emit_layer_norm, emit_resize2d};
-pub(crate) use unary::{emit_unary, Unary, UnaryMode};
+pub(crate) use unary::{emit_unary, Unary};

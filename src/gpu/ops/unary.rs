@@ -5,30 +5,13 @@ use std::sync::Arc;
 use super::super::kernels::{Kernel, UnaryParams};
 use super::super::program::{Binding, Dispatch, ProgramBuilder, Value, Weight};
 use super::window::grid;
-use crate::activation::Activation;
+use crate::activation::{Activation, ElementFn};
 use crate::error::Result;
-
-/// The function applied after the affine map.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum UnaryMode {
-    /// A Keras activation.
-    Activation(Activation),
-    /// Keras's ReLU layer.
-    ReluLayer {
-        max_value: Option<f32>,
-        negative_slope: f32,
-        threshold: f32,
-    },
-    /// LeakyReLU with this slope.
-    LeakyRelu(f32),
-    /// ELU with this alpha.
-    Elu(f32),
-}
 
 /// One element-wise step.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Unary {
-    pub mode: UnaryMode,
+    pub mode: ElementFn,
     /// `x·scalar_scale + scalar_shift` first (1 and 0 for none).
     pub scalar_scale: f32,
     pub scalar_shift: f32,
@@ -39,11 +22,11 @@ pub(crate) struct Unary {
 impl Unary {
     /// Just an activation.
     pub(crate) fn activation(a: Activation) -> Self {
-        Self::mode(UnaryMode::Activation(a))
+        Self::mode(ElementFn::Activation(a))
     }
 
     /// Just `mode`.
-    pub(crate) fn mode(mode: UnaryMode) -> Self {
+    pub(crate) fn mode(mode: ElementFn) -> Self {
         Self {
             mode,
             scalar_scale: 1.0,
@@ -110,8 +93,8 @@ pub(crate) fn emit_unary(
             ..UnaryParams::default()
         };
         match unary.mode {
-            UnaryMode::Activation(a) => p.activation = a.shader_code(),
-            UnaryMode::ReluLayer {
+            ElementFn::Activation(a) => p.activation = a.shader_code(),
+            ElementFn::ReluLayer {
                 max_value,
                 negative_slope,
                 threshold,
@@ -122,11 +105,11 @@ pub(crate) fn emit_unary(
                 p.negative_slope = negative_slope;
                 p.threshold = threshold;
             }
-            UnaryMode::LeakyRelu(alpha) => {
+            ElementFn::LeakyRelu(alpha) => {
                 p.mode = 2;
                 p.alpha = alpha;
             }
-            UnaryMode::Elu(alpha) => {
+            ElementFn::Elu(alpha) => {
                 p.mode = 3;
                 p.alpha = alpha;
             }
