@@ -1,9 +1,10 @@
-//! `wgcnn demo`, the main job: the bundled seed CIFAR-10 model and the seed documents' layer
-//! examples, each on the GPU and the CPU side by side.
+//! `wgcnn demo`, the main job: the bundled seed CIFAR-10 model, a keras.applications
+//! MobileNetV2, and the seed documents' layer examples, each on the GPU and the CPU side by side.
 
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use wgcnn::model::synthetic::input_value;
 use wgcnn::model::Model;
 use wgcnn::npy::parse_npy;
 use wgcnn::seeds::{seed_examples, SeedLayer};
@@ -18,6 +19,16 @@ const CIFAR10_KERAS_OUTPUT: &[u8] = include_bytes!("../models/cifar10.output.npy
 /// Largest |GPU − Keras| and |CPU − Keras| accepted: float32 sums of up to 2304 terms.
 const KERAS_TOLERANCE: f32 = 1e-5;
 
+/// keras.applications.MobileNetV2 at 128×128 (logits), architecture only, and Keras's output
+/// with `tools/keras_random.py`'s weights and input, which wgcnn regenerates bit for bit
+/// (tools/gen_bundled_model.py).
+const MOBILENETV2: &str = include_str!("../models/mobilenetv2.json");
+const MOBILENETV2_KERAS_OUTPUT: &[u8] = include_bytes!("../models/mobilenetv2.output.npy");
+
+/// Largest difference from Keras accepted for MobileNetV2, relative to the output's largest
+/// magnitude (float32 through 53 layers in a different summation order).
+const APPLICATION_TOLERANCE: f32 = 1e-4;
+
 pub(crate) fn run() -> wgcnn::Result<ExitCode> {
     let gpu = Gpu::new()?;
     let info = gpu.adapter_info();
@@ -26,8 +37,9 @@ pub(crate) fn run() -> wgcnn::Result<ExitCode> {
         info.name, info.backend
     );
     let model_ok = cifar10(&gpu)?;
+    let application_ok = mobilenetv2(&gpu)?;
     let layers_ok = seed_layers(&gpu)?;
-    Ok(if model_ok && layers_ok {
+    Ok(if model_ok && application_ok && layers_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -81,6 +93,67 @@ fn cifar10(gpu: &Gpu) -> wgcnn::Result<bool> {
         errors[1],
         errors[2],
         max_abs_diff(&gpu_y, &cpu_y),
+        if ok { "the outputs agree" } else { "MISMATCH" }
+    );
+    Ok(ok)
+}
+
+/// keras.applications.MobileNetV2: a functional graph with depthwise convolutions, residual
+/// adds and fused BatchNormalization + ReLU6, on every backend against Keras.
+fn mobilenetv2(gpu: &Gpu) -> wgcnn::Result<bool> {
+    let mut model = Model::from_json(MOBILENETV2)?;
+    model.fill_synthetic_weights()?;
+    let keras = parse_npy(MOBILENETV2_KERAS_OUTPUT, "models/mobilenetv2.output.npy")?;
+    let x = input_value(0, &[1, 128, 128, 3], None)?;
+    let summary = model.summary();
+    let table = summary.table();
+    let totals = table
+        .lines()
+        .find(|l| l.contains("Total params"))
+        .unwrap_or_default()
+        .trim();
+    println!(
+        "\n== keras.applications.MobileNetV2 at 128×128 (models/mobilenetv2.json; weights \
+         synthetic): {} layers, {totals}",
+        summary.rows.len(),
+    );
+    let t = Instant::now();
+    let mut compiled = model.compile(gpu, 1)?;
+    let compile_time = t.elapsed();
+    compiled.run(&x)?; // warm-up
+    let t = Instant::now();
+    let gpu_y = compiled.run(&x)?;
+    let gpu_time = t.elapsed();
+    model.run_cpu(&x)?; // warm-up
+    let t = Instant::now();
+    let cpu_y = model.run_cpu(&x)?;
+    let cpu_time = t.elapsed();
+    let t = Instant::now();
+    let ref_y = model.run_reference(&x)?;
+    let ref_time = t.elapsed();
+
+    let scale = keras
+        .data()
+        .iter()
+        .fold(0f32, |m, v| m.max(v.abs()))
+        .max(1e-30);
+    let errors = [&gpu_y, &cpu_y, &ref_y].map(|y| max_abs_diff(y, &keras) / scale);
+    let ok = errors.iter().all(|&e| e <= APPLICATION_TOLERANCE);
+    println!(
+        "forward pass on 1 image: GPU {:.2} ms (after {:.1} ms to upload weights, build and \
+         autotune), CPU {:.2} ms, CPU reference {:.2} ms",
+        ms(gpu_time),
+        ms(compile_time),
+        ms(cpu_time),
+        ms(ref_time)
+    );
+    println!(
+        "max |wgcnn − Keras| / max |Keras| (max |Keras| = {:.3}): GPU {:.2e}, CPU {:.2e}, \
+         reference {:.2e}: {}",
+        scale,
+        errors[0],
+        errors[1],
+        errors[2],
         if ok { "the outputs agree" } else { "MISMATCH" }
     );
     Ok(ok)

@@ -10,7 +10,8 @@ use clap::{Parser, Subcommand};
 use wgcnn::npy::{read_npy, write_npy};
 use wgcnn::{reference, Activation, Backend, Conv2dSpec, Gpu, Padding, Pool2dSpec, Tensor};
 
-/// Keras-exact Conv2D and MaxPooling2D on any GPU through wgpu, checked against a CPU reference.
+/// Keras models (.keras, legacy Keras 2 .h5) on any GPU through wgpu, or on a fast CPU
+/// backend, with the shapes, parameter counts and numbers Keras computes.
 ///
 /// Tensors are Keras's: inputs NHWC (batch, height, width, channels), Conv2D kernels HWIO
 /// (kh, kw, in_channels, filters), float32 .npy files in C order (np.save of a float32 array).
@@ -149,9 +150,11 @@ enum Command {
     Bench(BenchArgs),
     /// List every GPU adapter wgpu can see; '*' marks the one wgcnn would use.
     Adapters,
-    /// The main job: the seed documents' worked examples on the GPU and the CPU side by side.
+    /// The main job: bundled models and the seed documents' examples on GPU and CPU, side by side.
     ///
-    /// Checks each layer's output shape and parameter count against what the documents print
+    /// Runs the seed CIFAR-10 model and a keras.applications MobileNetV2 on the GPU, the fast
+    /// CPU backend and the reference, each against the output real Keras computed. Then checks
+    /// each seed layer example's output shape and parameter count against what the documents print
     /// and the GPU's output against the CPU reference (integer-valued data: exact), and times
     /// both. Exits non-zero on any disagreement.
     Demo,

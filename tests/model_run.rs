@@ -339,3 +339,55 @@ fn long_dense_reductions_run_split_and_large_kernels_in_blocks() {
         "{err}"
     );
 }
+
+#[test]
+fn vgg16_with_its_top_at_224_runs_on_the_gpu_under_the_default_binding_limit() {
+    // VGG16's layout (13 convolutions, 5 poolings, three Dense layers). Its fc1 kernel is
+    // 25088 × 4096 floats = 411 MB, past WebGPU's default 128 MiB binding: it must run in
+    // blocks of units rather than be refused.
+    let conv = |filters| {
+        Conv2d::new(
+            Conv2dSpec::new(filters, [3, 3])
+                .padding(Padding::Same)
+                .activation(Activation::Relu),
+        )
+    };
+    let pool = || MaxPooling2d(Pool2dSpec::new([2, 2]));
+    let mut builder = Sequential::new([224, 224, 3]);
+    for (convs, filters) in [(2, 64), (2, 128), (3, 256), (3, 512), (3, 512)] {
+        for _ in 0..convs {
+            builder = builder.layer(conv(filters));
+        }
+        builder = builder.layer(pool());
+    }
+    let relu = LayerActivation::Elementwise(Activation::Relu);
+    let mut vgg = builder
+        .layer(Flatten)
+        .layer(dense(4096, true, relu))
+        .layer(dense(4096, true, relu))
+        .layer(dense(1000, true, LayerActivation::Softmax))
+        .build()
+        .unwrap();
+    vgg.fill_synthetic_weights().unwrap();
+    let default_binding = wgcnn::wgpu::Limits::default().max_storage_buffer_binding_size;
+    assert!(25088 * 4096 * 4 > default_binding);
+    let mut limits = common::gpu().limits().clone();
+    limits.max_storage_buffer_binding_size = default_binding;
+    // Autotuning would time every variant of thirteen large convolutions on a software adapter.
+    let gpu = wgcnn::Gpu::with_options(wgcnn::GpuOptions {
+        limits: Some(limits),
+        autotune: false,
+        ..common::options()
+    })
+    .unwrap();
+    let x = common::uniform_tensor(&mut common::Rng::new(31), &[1, 224, 224, 3]);
+    let expected = vgg.run_cpu(&x).unwrap();
+    let mut compiled = vgg.compile(&gpu, 1).unwrap();
+    // Softmax over 1000 classes of sums of up to 25088 float32 terms.
+    assert_close(
+        &compiled.run(&x).unwrap(),
+        &expected,
+        common::reduction_tolerance(25088),
+        "VGG16 on the GPU vs the CPU backend",
+    );
+}

@@ -8,6 +8,11 @@ instead of 5 MB. The network, its shapes and its arithmetic are exactly the seed
 numbers in it are synthetic. Also writes two sample images and Keras's own output for them, so
 the demo can show wgcnn agreeing with Keras.
 
+Then models/mobilenetv2.json and models/mobilenetv2.output.npy: keras.applications.MobileNetV2
+(weights=None, 128×128 input, logits) as architecture only, and Keras's output for it with
+tools/keras_random.py's weights and input, which wgcnn regenerates bit for bit (so the 3.5M
+weights are not committed).
+
 Usage:  pip install keras jax && python3 tools/gen_bundled_model.py
 """
 
@@ -18,7 +23,12 @@ import zipfile
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
+import json  # noqa: E402
+
+import keras  # noqa: E402
 import numpy as np  # noqa: E402
+
+import keras_random  # noqa: E402
 
 from gen_keras_models import cifar10  # noqa: E402  (the same seed network the tests use)
 
@@ -48,7 +58,18 @@ def main():
     x = rng.random((2, 32, 32, 3), dtype=np.float32)
     np.save(OUT / "cifar10.input.npy", x)
     np.save(OUT / "cifar10.output.npy", np.asarray(model(x, training=False)))
+    mobilenetv2()
     print({p.name: p.stat().st_size for p in OUT.iterdir()})
+
+
+def mobilenetv2():
+    model = keras.applications.MobileNetV2(
+        weights=None, input_shape=(128, 128, 3), classifier_activation=None)
+    keras_random.fill_weights(model)
+    x = keras_random.input_value(0, (1, 128, 128, 3))
+    config = json.dumps(json.loads(model.to_json()), separators=(",", ":"))
+    (OUT / "mobilenetv2.json").write_text(config + "\n")
+    np.save(OUT / "mobilenetv2.output.npy", np.asarray(model(x, training=False), dtype=np.float32))
 
 
 if __name__ == "__main__":

@@ -35,6 +35,8 @@ pub struct Finish<'a> {
     pub scale: Option<&'a [f32]>,
     /// Per-channel shift (the bias).
     pub shift: Option<&'a [f32]>,
+    /// A tensor of the output's shape added after the shift (a fused residual `Add`).
+    pub residual: Option<&'a [f32]>,
     /// Applied last.
     pub func: ElementFn,
 }
@@ -45,31 +47,43 @@ impl<'a> Finish<'a> {
         Self {
             scale: None,
             shift: bias.map(Tensor::data),
+            residual: None,
             func: ElementFn::Activation(activation),
         }
     }
 }
 
-/// Applies `finish` to every `width`-long row, on all cores.
+/// Applies `finish` to every `width`-long row, on all cores. The residual, when there is one,
+/// must be as long as `out` (the callers check it against the output's shape).
 fn finish_rows(out: &mut [f32], width: usize, finish: Finish<'_>) {
-    if finish.scale.is_none() && finish.shift.is_none() && finish.func == ElementFn::LINEAR {
+    if finish.scale.is_none()
+        && finish.shift.is_none()
+        && finish.residual.is_none()
+        && finish.func == ElementFn::LINEAR
+    {
         return;
     }
     let width = width.max(1);
-    out.par_chunks_mut(width * (4096 / width).max(1))
-        .for_each(|rows| {
-            for row in rows.chunks_exact_mut(width) {
-                if let Some(s) = finish.scale {
-                    row.iter_mut().zip(s).for_each(|(v, s)| *v *= s);
-                }
-                if let Some(t) = finish.shift {
-                    row.iter_mut().zip(t).for_each(|(v, t)| *v += t);
-                }
-                if finish.func != ElementFn::LINEAR {
-                    row.iter_mut().for_each(|v| *v = finish.func.apply_f32(*v));
-                }
+    let block = width * (4096 / width).max(1);
+    out.par_chunks_mut(block).enumerate().for_each(|(b, rows)| {
+        let start = b * block;
+        let residual = finish.residual.map(|r| &r[start..start + rows.len()]);
+        for (i, row) in rows.chunks_exact_mut(width).enumerate() {
+            if let Some(s) = finish.scale {
+                row.iter_mut().zip(s).for_each(|(v, s)| *v *= s);
             }
-        });
+            if let Some(t) = finish.shift {
+                row.iter_mut().zip(t).for_each(|(v, t)| *v += t);
+            }
+            if let Some(r) = residual {
+                let r = &r[i * width..(i + 1) * width];
+                row.iter_mut().zip(r).for_each(|(v, r)| *v += r);
+            }
+            if finish.func != ElementFn::LINEAR {
+                row.iter_mut().for_each(|v| *v = finish.func.apply_f32(*v));
+            }
+        }
+    });
 }
 
 /// A GEMM refused its operands: sizes are computed in this module, so this is a wgcnn bug.

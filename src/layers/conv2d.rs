@@ -189,6 +189,10 @@ impl Layer for Conv2d {
         self.softmax.is_none() && self.spec.activation == Activation::Linear
     }
 
+    fn takes_residual(&self) -> bool {
+        true
+    }
+
     fn cpu_fused(
         &self,
         inputs: &[&Tensor],
@@ -199,9 +203,24 @@ impl Layer for Conv2d {
         let kernel = weight(weights, 0)?;
         let bias = self.spec.use_bias.then(|| weights.get(1)).flatten();
         let (scale, shift) = epilogue.with_bias(bias.map(Tensor::data));
+        let out_shape = <[usize; 4]>::try_from(x.shape())
+            .ok()
+            .map(|s| self.spec.output_shape(s))
+            .transpose()?;
+        let residual = match (epilogue.residual, inputs) {
+            (false, _) => None,
+            (true, [_, r]) if out_shape.is_some_and(|s| r.shape() == s) => Some(r.data()),
+            (true, _) => {
+                return Err(Error::Internal {
+                    op: "conv2d",
+                    message: "a fused residual of another shape than the output".into(),
+                })
+            }
+        };
         let finish = Finish {
             scale: scale.as_deref(),
             shift: shift.as_deref(),
+            residual,
             func: epilogue.func,
         };
         let spec = Conv2dSpec {

@@ -77,6 +77,7 @@ impl Dense {
         let weights = l.weights();
         let ep = epilogue.cloned().unwrap_or(Epilogue {
             affine: None,
+            residual: false,
             func: ElementFn::LINEAR,
         });
         let scale = ep.affine.as_ref().map(|(s, _)| s.as_slice());
@@ -206,6 +207,7 @@ impl Layer for Dense {
         let finish = Finish {
             scale: scale.as_deref(),
             shift: shift.as_deref(),
+            residual: None,
             func: epilogue.func,
         };
         cpu::dense_with(inputs[0], weight(weights, 0)?, finish)

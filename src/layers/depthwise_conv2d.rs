@@ -143,6 +143,7 @@ impl Layer for DepthwiseConv2d {
         let finish = Finish {
             scale: scale.as_deref(),
             shift: shift.as_deref(),
+            residual: None,
             func: epilogue.func,
         };
         let spec = DepthwiseSpec {

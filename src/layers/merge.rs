@@ -3,7 +3,7 @@
 //! repeated (the squeeze-and-excite `x · se` of MobileNetV3 and EfficientNet).
 
 use super::config::Config;
-use super::{Epilogue, Layer};
+use super::{Epilogue, EpilogueStep, Layer};
 use crate::activation::{nan_max, nan_min, Activation, ElementFn};
 use crate::error::{Error, Result};
 use crate::gpu::ops::{emit_binary_then, emit_unary, BinaryOp, Operand, Unary};
@@ -123,6 +123,12 @@ impl Layer for Merge {
 
     fn takes_epilogue(&self) -> bool {
         true
+    }
+
+    fn as_epilogue(&self, _weights: &[Tensor]) -> Option<Result<EpilogueStep>> {
+        // Only a sum can be folded into the layer producing one of its inputs; the planner
+        // checks there are two inputs of the same shape.
+        (self.op == MergeOp::Add).then_some(Ok(EpilogueStep::Residual))
     }
 
     fn takes_affine(&self) -> bool {

@@ -132,6 +132,9 @@ pub enum EpilogueStep {
     Affine(Vec<f32>, Vec<f32>),
     /// An element-wise function (an activation layer).
     Func(ElementFn),
+    /// `x + other` with a second tensor of the same shape (an `Add` of two inputs: ResNet's
+    /// shortcut). Fused on the CPU only.
+    Residual,
 }
 
 /// Work fused into the end of a layer: a per-channel affine map then an element-wise function,
@@ -141,6 +144,9 @@ pub enum EpilogueStep {
 pub struct Epilogue {
     /// `(scale, shift)` per output channel.
     pub affine: Option<(Vec<f32>, Vec<f32>)>,
+    /// Whether the layer's last input is a tensor of the output's shape added after the affine
+    /// map, before `func` (a fused `Add`; the fast CPU backend only).
+    pub residual: bool,
     /// Applied last.
     pub func: ElementFn,
 }
@@ -158,7 +164,7 @@ impl Epilogue {
         if let Some((s, t)) = &self.affine {
             s.iter().chain(t).for_each(|v| eat(v.to_bits()));
         }
-        format!("fused {:?} {h:016x}", self.func)
+        format!("fused {:?} {} {h:016x}", self.func, self.residual)
     }
 
     /// Combines a layer's own bias with the affine map: `(x + b)·s + t = x·s + (b·s + t)`.
@@ -253,6 +259,11 @@ pub trait Layer: fmt::Debug + Send + Sync {
     /// activation only (a merge).
     fn takes_affine(&self) -> bool {
         true
+    }
+
+    /// Whether [`Layer::cpu_fused`] accepts an epilogue with a residual (an extra last input).
+    fn takes_residual(&self) -> bool {
+        false
     }
 
     /// The fast CPU evaluation with `epilogue` applied to the output

@@ -161,6 +161,7 @@ impl Layer for SeparableConv2d {
         let finish = Finish {
             scale: scale.as_deref(),
             shift: shift.as_deref(),
+            residual: None,
             func: epilogue.func,
         };
         let spec = Conv2dSpec {

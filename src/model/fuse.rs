@@ -1,7 +1,9 @@
 //! Fusion: a layer that can finish its output rows itself (Conv2D, DepthwiseConv2D,
 //! SeparableConv2D, Dense with a linear activation) absorbs the BatchNormalization and the
-//! activation layer after it (a merge absorbs the activation only: ResNet's Add → ReLU), so the fast CPU backend and the GPU write each activation once
-//! instead of three times. The reference never fuses: it stays the plain layer-by-layer oracle
+//! activation layer after it (a merge absorbs the activation only: ResNet's Add → ReLU), so the
+//! fast CPU backend and the GPU write each activation once instead of three times. On the CPU a
+//! Conv2D also absorbs an `Add` of its output and a tensor computed before it (ResNet's
+//! `conv → bn → add(shortcut) → relu` is one pass over the output). The reference never fuses: it stays the plain layer-by-layer oracle
 //! the fused paths are tested against.
 
 use std::collections::HashMap;
@@ -13,12 +15,14 @@ use crate::error::Result;
 use crate::layers::{Epilogue, EpilogueStep};
 
 /// One fused chain: the producer (the plan's key) computes `epilogue` and writes the output
-/// of node `last`; the nodes in `absorbed` are not run.
+/// of node `last`; the nodes in `absorbed` are not run. With a fused `Add`, `residual` is its
+/// other input, passed to the producer as an extra last input.
 #[derive(Debug, Clone)]
 pub(crate) struct Fusion {
     pub epilogue: Epilogue,
     pub last: usize,
     pub absorbed: Vec<usize>,
+    pub residual: Option<TensorRef>,
 }
 
 /// Plans the fusions of `model`'s graph (not of nested models: they plan their own). On the
@@ -31,16 +35,22 @@ pub(crate) fn plan(model: &Model, gpu: bool) -> Result<HashMap<usize, Fusion>> {
             readers.entry(*r).or_default().push(i);
         }
     }
+    let position: HashMap<usize, usize> =
+        g.order.iter().enumerate().map(|(k, &n)| (n, k)).collect();
     let mut plans = HashMap::new();
-    for &i in &g.order {
+    let mut claimed = std::collections::HashSet::new();
+    // Where a fused chain's output is computed: by its producer, earlier than its last node.
+    let mut computed_at: HashMap<usize, usize> = HashMap::new();
+    for (at, &i) in g.order.iter().enumerate() {
         let LayerOp::Layer(layer) = &g.layers[g.nodes[i].layer].op else {
             continue;
         };
-        if !layer.takes_epilogue() {
+        if !layer.takes_epilogue() || claimed.contains(&i) {
             continue;
         }
         let mut affine = None;
         let mut func = ElementFn::LINEAR;
+        let mut residual = None;
         let mut current = i;
         let mut absorbed = Vec::new();
         loop {
@@ -61,7 +71,10 @@ pub(crate) fn plan(model: &Model, gpu: bool) -> Result<HashMap<usize, Fusion>> {
             };
             match step.map_err(|e| e.in_layer(entry.label()))? {
                 EpilogueStep::Affine(s, t)
-                    if layer.takes_affine() && affine.is_none() && func == ElementFn::LINEAR =>
+                    if layer.takes_affine()
+                        && affine.is_none()
+                        && residual.is_none()
+                        && func == ElementFn::LINEAR =>
                 {
                     affine = Some((s, t));
                 }
@@ -69,6 +82,30 @@ pub(crate) fn plan(model: &Model, gpu: bool) -> Result<HashMap<usize, Fusion>> {
                     if func == ElementFn::LINEAR && (!gpu || f.as_activation().is_some()) =>
                 {
                     func = f;
+                }
+                EpilogueStep::Residual
+                    if !gpu
+                        && layer.takes_residual()
+                        && residual.is_none()
+                        && func == ElementFn::LINEAR =>
+                {
+                    // The other input must already exist when the producer runs, and have the
+                    // sum's shape (no broadcasting).
+                    let other = match g.nodes[next].inputs.as_slice() {
+                        [a, b] if a.node == current && b.node != current => *b,
+                        [a, b] if b.node == current && a.node != current => *a,
+                        _ => break,
+                    };
+                    let same_shape = g.nodes[other.node].outputs.get(other.index)
+                        == g.nodes[next].outputs.first();
+                    let ready = computed_at
+                        .get(&other.node)
+                        .or(position.get(&other.node))
+                        .is_some_and(|&p| p < at);
+                    if !same_shape || !ready {
+                        break;
+                    }
+                    residual = Some(other);
                 }
                 _ => break,
             }
@@ -79,10 +116,17 @@ pub(crate) fn plan(model: &Model, gpu: bool) -> Result<HashMap<usize, Fusion>> {
             }
         }
         if !absorbed.is_empty() {
+            claimed.extend(absorbed.iter().copied());
+            computed_at.insert(current, at);
             plans.insert(
                 i,
                 Fusion {
-                    epilogue: Epilogue { affine, func },
+                    epilogue: Epilogue {
+                        affine,
+                        residual: residual.is_some(),
+                        func,
+                    },
+                    residual,
                     last: current,
                     absorbed,
                 },

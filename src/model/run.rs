@@ -87,9 +87,12 @@ impl Model {
             let entry = &g.layers[node.layer];
             let started = Instant::now();
             let outputs: Vec<Tensor> = {
+                // A fused Add's other input comes last.
+                let residual = fusion.and_then(|f| f.residual);
                 let xs: Vec<&Tensor> = node
                     .inputs
                     .iter()
+                    .chain(&residual)
                     .map(|r| values.get(r).ok_or_else(|| missing(&entry.label())))
                     .collect::<Result<_>>()?;
                 match &entry.op {
@@ -129,7 +132,11 @@ impl Model {
                 }
             }
             timed(i, started.elapsed());
-            for r in &node.inputs {
+            for r in node
+                .inputs
+                .iter()
+                .chain(fusion.and_then(|f| f.residual.as_ref()))
+            {
                 if let Some(n) = readers.get_mut(r) {
                     *n -= 1;
                     if *n == 0 {
