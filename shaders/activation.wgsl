@@ -7,11 +7,12 @@ fn relu(x: f32) -> f32 {
     return select(0.0, x, x > 0.0 || is_nan(x));
 }
 
+// min(max(x, 0), 6) as XLA computes it: NaN kept, −0.0 and below give +0.0.
 fn relu6(x: f32) -> f32 {
     if is_nan(x) {
         return x;
     }
-    return min(max(x, 0.0), 6.0);
+    return select(0.0, min(x, 6.0), x > 0.0);
 }
 
 fn sigmoid(x: f32) -> f32 {
@@ -21,7 +22,8 @@ fn sigmoid(x: f32) -> f32 {
 // Some drivers build tanh from exponentials, which overflow to NaN for large |x|; tanh(±15)
 // already rounds to ±1 in f32, so clamping finite values changes no result.
 fn tanh_safe(x: f32) -> f32 {
-    if is_nan(x) {
+    // NaN and ±0.0 pass through (GL's tanh turns −0.0 into +0.0).
+    if is_nan(x) || x == 0.0 {
         return x;
     }
     return tanh(clamp(x, -15.0, 15.0));
@@ -45,6 +47,10 @@ fn softplus(x: f32) -> f32 {
 
 // e^x − 1, accurate near 0.
 fn expm1(x: f32) -> f32 {
+    if x == 0.0 {
+        // expm1(−0.0) = −0.0, which the polynomial below would turn into +0.0.
+        return x;
+    }
     if abs(x) < 1e-3 {
         return x + 0.5 * x * x + x * x * x / 6.0;
     }
@@ -73,7 +79,7 @@ fn activate(code: u32, x: f32) -> f32 {
             return 0.5 * x * (1.0 + tanh_safe(inner));
         }
         case 8u: { return relu6(x + 3.0) / 6.0; }
-        case 9u: { return x * relu6(x + 3.0) / 6.0; }
+        case 9u: { return x * (relu6(x + 3.0) / 6.0); }
         case 10u: { return softplus(x); }
         case 11u: { return x / (abs(x) + 1.0); }
         case 12u: { return select(expm1(x), x, x > 0.0); }
@@ -85,10 +91,16 @@ fn activate(code: u32, x: f32) -> f32 {
             if is_nan(x) {
                 return x;
             }
-            return max(x, 0.0) + expm1(min(x, 0.0));
+            return max_keras(x, 0.0) + expm1(min_keras(x, 0.0));
         }
         case 18u: { return -softplus(-x); }
-        case 19u: { return select(select(x, -1.0, x < -1.0), 1.0, x > 1.0); }
+        case 19u: {
+            // GL may compare NaN as true: test it first.
+            if is_nan(x) {
+                return x;
+            }
+            return select(select(x, -1.0, x < -1.0), 1.0, x > 1.0);
+        }
         case 20u: { return x - tanh_safe(x); }
         case 21u: { return select(select(0.0, x + 0.5, x < -0.5), x - 0.5, x > 0.5); }
         case 22u: { return select(0.0, x, abs(x) > 0.5); }

@@ -49,19 +49,8 @@ fn apply(x: f32, y: f32) -> f32 {
         case 1u: { return x - y; }
         case 2u: { return x * y; }
         case 3u: { return x / y; }
-        // NaN wins, as with jnp.maximum / jnp.minimum.
-        case 4u: {
-            if is_nan(x) || is_nan(y) {
-                return x + y;
-            }
-            return max(x, y);
-        }
-        case 5u: {
-            if is_nan(x) || is_nan(y) {
-                return x + y;
-            }
-            return min(x, y);
-        }
+        case 4u: { return max_keras(x, y); }
+        case 5u: { return min_keras(x, y); }
         // Keras's PReLU: relu(x) − alpha·relu(−x).
         case 6u: { return relu(x) - y * relu(-x); }
         case 7u: { return y - x; }

@@ -28,9 +28,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
                 continue;
             }
             let v = input[((n * p.in_h + iy) * p.in_w + ix) * p.in_c + c];
-            if v > best || is_nan(v) {
-                best = v;
-            }
+            best = max_keras(best, v);
             if is_nan(best) {
                 break;
             }

@@ -28,7 +28,8 @@ struct Params {
     // Output rows are out_pitch floats apart, starting at out_offset (in vec4s for main4).
     out_pitch: u32,
     out_offset: u32,
-    _pad: u32,
+    // Whether the scalar map applies (an identity one is skipped, which keeps −0.0).
+    has_scalar: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -59,7 +60,7 @@ fn relu_layer(x: f32) -> f32 {
         y = relu(x);
     }
     if clip_max && !is_nan(y) {
-        y = min(max(y, 0.0), p.max_value);
+        y = min_keras(max_keras(y, 0.0), p.max_value);
     }
     if ns != 0.0 {
         y = y - ns * relu(th - x);
@@ -90,7 +91,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         return;
     }
     let c = idx % p.channels;
-    var v = input[idx] * p.scalar_scale + p.scalar_shift;
+    var v = input[idx];
+    if p.has_scalar != 0u {
+        v = v * p.scalar_scale + p.scalar_shift;
+    }
     if p.per_channel != 0u {
         v = v * scale[c] + shift[c];
     }
@@ -104,7 +108,10 @@ fn main4(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) 
         return;
     }
     let c = idx % p.channels;
-    var v = input4[idx] * p.scalar_scale + p.scalar_shift;
+    var v = input4[idx];
+    if p.has_scalar != 0u {
+        v = v * p.scalar_scale + p.scalar_shift;
+    }
     if p.per_channel != 0u {
         v = v * scale4[c] + shift4[c];
     }

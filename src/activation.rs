@@ -77,7 +77,8 @@ const SELU_SCALE: f64 = 1.050_700_987_355_480_5;
 pub(crate) fn nan_max(x: f64, y: f64) -> f64 {
     if x.is_nan() || y.is_nan() {
         f64::NAN
-    } else if x >= y {
+    } else if x > y || (x == y && x.is_sign_positive()) {
+        // Equal zeros: +0.0 wins, as in XLA's maximum.
         x
     } else {
         y
@@ -88,7 +89,8 @@ pub(crate) fn nan_max(x: f64, y: f64) -> f64 {
 pub(crate) fn nan_min(x: f64, y: f64) -> f64 {
     if x.is_nan() || y.is_nan() {
         f64::NAN
-    } else if x <= y {
+    } else if x < y || (x == y && x.is_sign_negative()) {
+        // Equal zeros: −0.0 wins, as in XLA's minimum.
         x
     } else {
         y
@@ -226,7 +228,16 @@ impl Activation {
                     sparse_plus(x)
                 }
             }
-            Activation::Squareplus => (x + (x * x + 4.0).sqrt()) / 2.0,
+            Activation::Squareplus => {
+                // Keras squares in float32: past √f32::MAX the square is inf.
+                let square = x * x;
+                let square = if square > f64::from(f32::MAX) {
+                    f64::INFINITY
+                } else {
+                    square
+                };
+                (x + (square + 4.0).sqrt()) / 2.0
+            }
             Activation::SparseSigmoid => {
                 if x <= -1.0 {
                     0.0
@@ -409,8 +420,10 @@ impl ElementFn {
             ElementFn::Activation(Activation::Relu6) => {
                 if x.is_nan() {
                     x
+                } else if x > 0.0 {
+                    x.min(6.0)
                 } else {
-                    x.clamp(0.0, 6.0)
+                    0.0
                 }
             }
             ElementFn::Activation(Activation::Sigmoid) => 1.0 / (1.0 + (-x).exp()),

@@ -119,6 +119,24 @@ pub enum Error {
     #[error("could not open the GPU device: {0}")]
     RequestDevice(String),
 
+    /// A tensor of the CPU backends would exceed the CPU memory limit (the machine's physical
+    /// memory unless `WGCNN_CPU_MEMORY_LIMIT` says otherwise). Checked before anything is
+    /// allocated.
+    #[error(
+        "{what} needs {needed} bytes, more than the CPU memory limit of {limit} bytes \
+         ({limit_source}; set WGCNN_CPU_MEMORY_LIMIT=BYTES to change it)"
+    )]
+    MemoryLimit {
+        /// What is too large.
+        what: String,
+        /// Bytes needed.
+        needed: u64,
+        /// The limit in bytes.
+        limit: u64,
+        /// Where the limit comes from.
+        limit_source: &'static str,
+    },
+
     /// A buffer or dispatch would exceed one of the device's limits. Checked before anything is
     /// allocated.
     #[error("{op}: {what} needs {needed} but the device limit {limit_name} is {limit}")]

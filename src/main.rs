@@ -7,7 +7,7 @@ mod bench;
 mod demo;
 
 use clap::{Parser, Subcommand};
-use wgcnn::npy::{read_npy, write_npy};
+use wgcnn::npy::{read_npy, OutputTarget};
 use wgcnn::{reference, Activation, Backend, Conv2dSpec, Gpu, Padding, Pool2dSpec, Tensor};
 
 /// Keras models (.keras, legacy Keras 2 .h5) on any GPU through wgpu, or on a fast CPU
@@ -62,7 +62,9 @@ enum Command {
         /// reference (plain loops, f64 accumulation; slow, obviously correct).
         #[arg(long, value_parser = parse_backend, default_value = "gpu")]
         backend: Backend,
-        /// Output .npy, shape (batch, out_height, out_width, filters). Written only on success.
+        /// Output .npy, shape (batch, out_height, out_width, filters). Written only on success
+        /// (a regular file is replaced atomically; a device or FIFO is written through; `-` is
+        /// standard output).
         #[arg(long)]
         output: PathBuf,
     },
@@ -88,7 +90,9 @@ enum Command {
         /// reference (plain loops, f64 accumulation; slow, obviously correct).
         #[arg(long, value_parser = parse_backend, default_value = "gpu")]
         backend: Backend,
-        /// Output .npy, shape (batch, out_height, out_width, channels). Written only on success.
+        /// Output .npy, shape (batch, out_height, out_width, channels). Written only on success
+        /// (a regular file is replaced atomically; a device or FIFO is written through; `-` is
+        /// standard output).
         #[arg(long)]
         output: PathBuf,
     },
@@ -128,7 +132,8 @@ enum Command {
         #[arg(long = "input", required = true, value_name = "[NAME=]FILE.npy")]
         inputs: Vec<String>,
         /// Where to write an output: FILE.npy, or NAME=FILE.npy (NAME: the layer producing
-        /// it) for a model with several outputs. Written only on success.
+        /// it) for a model with several outputs. Written only on success; `-` is standard
+        /// output; devices and FIFOs are written through, not replaced.
         #[arg(
             long = "output",
             value_name = "[NAME=]FILE.npy",
@@ -308,6 +313,7 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             backend,
             output,
         } => {
+            let output = OutputTarget::prepare(&output)?;
             let x = read_npy(&input)?;
             let k = read_npy(&kernel)?;
             let b = bias.map(read_npy).transpose()?;
@@ -339,7 +345,7 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     "reference".into(),
                 ),
             };
-            write_npy(&output, &y)?;
+            output.write(&y)?;
             report(&output, &y, &device);
         }
         Command::MaxPool2d {
@@ -350,6 +356,7 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             backend,
             output,
         } => {
+            let output = OutputTarget::prepare(&output)?;
             let x = read_npy(&input)?;
             let spec = Pool2dSpec::new(pool_size)
                 .strides(strides.unwrap_or(pool_size))
@@ -360,11 +367,10 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     let gpu = Gpu::new()?;
                     (gpu.max_pool2d(&spec, &x)?, gpu_name(&gpu))
                 }
-                // Pooling is memory-bound: the fast CPU backend uses the reference loops.
-                Backend::Cpu => (reference::max_pool2d(&spec, &x)?, "cpu".into()),
+                Backend::Cpu => (wgcnn::cpu::max_pool2d(&spec, &x)?, "cpu".into()),
                 Backend::Reference => (reference::max_pool2d(&spec, &x)?, "reference".into()),
             };
-            write_npy(&output, &y)?;
+            output.write(&y)?;
             report(&output, &y, &device);
         }
         Command::Summary {
@@ -408,9 +414,9 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                 }
                 other => (model.run_many(other, &refs)?, other.to_string()),
             };
-            for (k, path) in targets {
-                write_npy(&path, &ys[k])?;
-                report(&path, &ys[k], &device);
+            for (k, target) in targets {
+                target.write(&ys[k])?;
+                report(&target, &ys[k], &device);
             }
         }
         Command::Bench(BenchArgs {
@@ -560,7 +566,7 @@ fn run_outputs(
     model: &wgcnn::Model,
     args: &[String],
     dir: Option<&std::path::Path>,
-) -> wgcnn::Result<Vec<(usize, PathBuf)>> {
+) -> wgcnn::Result<Vec<(usize, OutputTarget)>> {
     let mut names: Vec<String> = Vec::new();
     for name in model.output_names() {
         let mut unique = name.to_string();
@@ -604,22 +610,15 @@ fn run_outputs(
             })
             .collect::<wgcnn::Result<_>>()?,
     };
-    for (_, path) in &targets {
-        let parent = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(std::path::Path::new("."));
-        if !parent.is_dir() {
-            return Err(wgcnn::Error::Io {
-                path: path.clone(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "its directory does not exist",
-                ),
-            });
+    // Every output is checked before the model runs, not after.
+    let mut prepared = Vec::with_capacity(targets.len());
+    for (k, path) in targets {
+        if names.len() > 1 && path.as_os_str() == "-" {
+            return Err(bad("standard output (-) takes one output only".into()));
         }
+        prepared.push((k, OutputTarget::prepare(&path)?));
     }
-    Ok(targets)
+    Ok(prepared)
 }
 
 /// Keras's summary width: `min(88, columns − 4)`, with columns as Python's
@@ -659,10 +658,14 @@ pub(crate) fn gpu_name(gpu: &Gpu) -> String {
 }
 
 /// One line on stdout for a successful op: where the result went, its shape, what computed it.
-fn report(output: &std::path::Path, y: &Tensor, device: &str) {
-    println!(
-        "wrote {} shape {:?} [{device}]",
-        output.display(),
-        y.shape()
-    );
+/// One line per output written: on stdout, or on stderr when the `.npy` itself went to stdout.
+fn report(output: &OutputTarget, y: &Tensor, device: &str) {
+    match output {
+        OutputTarget::Stdout => {
+            eprintln!("wrote standard output shape {:?} [{device}]", y.shape())
+        }
+        OutputTarget::File(path) | OutputTarget::Special(path) => {
+            println!("wrote {} shape {:?} [{device}]", path.display(), y.shape())
+        }
+    }
 }

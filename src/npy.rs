@@ -137,32 +137,142 @@ fn parse(reader: impl Read, path: &Path, integers: bool) -> Result<Tensor> {
     Tensor::new(shape, data).map_err(|e| npy_error(path, e.to_string()))
 }
 
-/// Writes `tensor` as a float32 C-order `.npy` file. The data goes to a temporary file beside
-/// `path` that is renamed into place at the end, so a failure never leaves a partial output.
-pub fn write_npy(path: impl AsRef<Path>, tensor: &Tensor) -> Result<()> {
-    let path = path.as_ref();
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".partial");
-    let tmp: PathBuf = path.with_file_name(tmp_name);
-    let result = (|| {
-        let mut out = BufWriter::new(File::create(&tmp)?);
-        let shape: Vec<u64> = tensor.shape().iter().map(|&d| d as u64).collect();
-        let mut writer = npyz::WriteOptions::new()
-            .default_dtype()
-            .shape(&shape)
-            .writer(&mut out)
-            .begin_nd()?;
-        writer.extend(tensor.data().iter().copied())?;
-        writer.finish()?;
-        out.flush()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+/// Where an output `.npy` goes, decided (and checked) before the work that produces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OutputTarget {
+    /// `-`: standard output.
+    Stdout,
+    /// A regular file (existing or new; symlinks resolved to their target): written to a
+    /// temporary file beside it and renamed over it, so a failure leaves no partial output.
+    File(PathBuf),
+    /// Something else that exists — a device such as `/dev/null`, a FIFO: written through,
+    /// never replaced.
+    Special(PathBuf),
+}
+
+impl OutputTarget {
+    /// Resolves `path` and checks it can be written: its directory exists and takes a new
+    /// file, or it is a non-directory that exists. `-` means standard output.
+    pub fn prepare(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        if path.as_os_str() == "-" {
+            return Ok(Self::Stdout);
+        }
+        let io = |source| Error::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let invalid = |message: &str| {
+            io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                message.to_string(),
+            ))
+        };
+        match std::fs::metadata(path) {
+            Ok(m) if m.is_dir() => Err(invalid("is a directory")),
+            Ok(m) if m.is_file() => {
+                let resolved = std::fs::canonicalize(path).map_err(io)?;
+                probe(&resolved).map_err(io)?;
+                Ok(Self::File(resolved))
+            }
+            Ok(_) => Ok(Self::Special(path.to_path_buf())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                // A new file, or a symlink to one that does not exist yet.
+                let target = match std::fs::read_link(path) {
+                    Ok(link) => path.parent().unwrap_or(Path::new("")).join(link),
+                    Err(_) => path.to_path_buf(),
+                };
+                let parent = target
+                    .parent()
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .unwrap_or(Path::new("."));
+                if !parent.is_dir() {
+                    return Err(io(std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "its directory does not exist",
+                    )));
+                }
+                probe(&target).map_err(io)?;
+                Ok(Self::File(target))
+            }
+            Err(e) => Err(io(e)),
+        }
     }
-    result.map_err(io)
+
+    /// Writes `tensor` here as a float32 C-order `.npy`.
+    pub fn write(&self, tensor: &Tensor) -> Result<()> {
+        match self {
+            Self::Stdout => {
+                let stdout = std::io::stdout();
+                let mut out = stdout.lock();
+                encode(&mut out, tensor)
+                    .and_then(|()| out.flush())
+                    .map_err(|source| Error::Io {
+                        path: PathBuf::from("-"),
+                        source,
+                    })
+            }
+            Self::Special(path) => {
+                let io = |source| Error::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let file = File::options().write(true).open(path).map_err(io)?;
+                let mut out = BufWriter::new(file);
+                encode(&mut out, tensor)
+                    .and_then(|()| out.flush())
+                    .map_err(io)
+            }
+            Self::File(path) => {
+                let io = |source| Error::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let tmp = partial_name(path);
+                let result = (|| {
+                    let mut out = BufWriter::new(File::create(&tmp)?);
+                    encode(&mut out, tensor)?;
+                    out.flush()?;
+                    drop(out);
+                    std::fs::rename(&tmp, path)
+                })();
+                if result.is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+                result.map_err(io)
+            }
+        }
+    }
+}
+
+/// The temporary file written beside `path` before the rename.
+fn partial_name(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".partial");
+    path.with_file_name(name)
+}
+
+/// Checks that a file can be created beside `path` (permissions, read-only file systems),
+/// before any work is done for it.
+fn probe(path: &Path) -> std::io::Result<()> {
+    let tmp = partial_name(path);
+    File::create(&tmp)?;
+    std::fs::remove_file(&tmp)
+}
+
+fn encode(out: &mut impl Write, tensor: &Tensor) -> std::io::Result<()> {
+    let shape: Vec<u64> = tensor.shape().iter().map(|&d| d as u64).collect();
+    let mut writer = npyz::WriteOptions::new()
+        .default_dtype()
+        .shape(&shape)
+        .writer(out)
+        .begin_nd()?;
+    writer.extend(tensor.data().iter().copied())?;
+    writer.finish()
+}
+
+/// Writes `tensor` as a float32 C-order `.npy` file: see [`OutputTarget`] for how (a regular
+/// file is replaced atomically; a device or FIFO is written through; `-` is standard output).
+pub fn write_npy(path: impl AsRef<Path>, tensor: &Tensor) -> Result<()> {
+    OutputTarget::prepare(path)?.write(tensor)
 }

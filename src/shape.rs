@@ -426,4 +426,43 @@ impl Window2d {
             .checked_sub(self.cols.pad_before)
             .filter(|&x| x < self.input[2])
     }
+
+    /// The window rows of output row `oy` that fall inside the input (the others are padding):
+    /// loops over a window need not walk a huge padded window cell by cell.
+    pub fn rows_inside(&self, oy: usize) -> std::ops::Range<usize> {
+        taps_inside(
+            oy * self.strides[0],
+            self.rows.pad_before,
+            self.dilation[0],
+            self.window[0],
+            self.input[1],
+        )
+    }
+
+    /// [`Window2d::rows_inside`] for the columns of output column `ox`.
+    pub fn cols_inside(&self, ox: usize) -> std::ops::Range<usize> {
+        taps_inside(
+            ox * self.strides[1],
+            self.cols.pad_before,
+            self.dilation[1],
+            self.window[1],
+            self.input[2],
+        )
+    }
+}
+
+/// The taps `k < window` with `0 <= start + k·dilation − pad < size`.
+fn taps_inside(
+    start: usize,
+    pad: usize,
+    dilation: usize,
+    window: usize,
+    size: usize,
+) -> std::ops::Range<usize> {
+    let d = dilation.max(1);
+    // First tap at or past the padding in front.
+    let first = pad.saturating_sub(start).div_ceil(d).min(window);
+    // Taps before the end of the input: start + k·d < pad + size.
+    let end = (pad + size).saturating_sub(start).div_ceil(d).min(window);
+    first..end.max(first)
 }

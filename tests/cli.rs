@@ -645,3 +645,144 @@ fn run_takes_named_inputs_integer_ids_and_writes_every_output() {
         assert_fails(wgcnn(args), needle, &y);
     }
 }
+
+#[test]
+fn outputs_follow_symlinks_write_through_fifos_and_accept_stdout() {
+    let dir = Dir::new("output-kinds");
+    let x = dir.npy("x.npy", &[1, 6, 6, 2]);
+    let pool = |output: &str| {
+        wgcnn(&[
+            "max-pool2d",
+            "--input",
+            arg(&x),
+            "--pool-size",
+            "2",
+            "--backend",
+            "cpu",
+            "--output",
+            output,
+        ])
+    };
+    let expected = reference::max_pool2d(&Pool2dSpec::new([2, 2]), &read_npy(&x).unwrap()).unwrap();
+
+    // A symlink stays a symlink; the file it points to gets the output.
+    let target = dir.file("target.npy");
+    std::fs::write(&target, b"old").unwrap();
+    let link = dir.file("link.npy");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    assert_succeeds(&pool(arg(&link)));
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(read_npy(&target).unwrap(), expected);
+
+    // A FIFO is written through, not replaced by a regular file.
+    let fifo = dir.file("fifo.npy");
+    let c_path = std::ffi::CString::new(arg(&fifo)).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o600) }, 0);
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    assert_succeeds(&pool(arg(&fifo)));
+    let bytes = reader.join().unwrap();
+    assert_eq!(wgcnn::npy::parse_npy(&bytes[..], "fifo").unwrap(), expected);
+    use std::os::unix::fs::FileTypeExt;
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+
+    // `-` is standard output; the report goes to stderr.
+    let out = pool("-");
+    assert!(out.status.success());
+    assert_eq!(
+        wgcnn::npy::parse_npy(&out.stdout[..], "stdout").unwrap(),
+        expected
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("wrote standard output"));
+
+    // A directory that does not exist is an error before any work, with nothing written.
+    let missing = dir.file("no/such/dir/y.npy");
+    assert_fails(
+        pool(arg(&missing)),
+        "its directory does not exist",
+        &missing,
+    );
+}
+
+/// The keys of an autotune cache file.
+fn cache_keys(dir: &Path) -> std::collections::BTreeSet<String> {
+    let text = std::fs::read_to_string(dir.join("autotune.json")).unwrap();
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&text).unwrap();
+    map.keys().cloned().collect()
+}
+
+#[test]
+fn concurrent_autotuning_processes_keep_every_entry() {
+    let bench = |cache: &Path, filters: usize| {
+        let filters = filters.to_string();
+        command(&[
+            "bench",
+            "conv2d",
+            "--input-shape",
+            "1,9,9,8",
+            "--filters",
+            &filters,
+            "--kernel-size",
+            "3",
+            "--backend",
+            "gpu",
+            "--repeat",
+            "1",
+            "--warmup",
+            "1",
+        ])
+        .env("WGCNN_CACHE_DIR", cache)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+    };
+    let together = Dir::new("cache-together");
+    let mut children: Vec<_> = (1..=8).map(|k| bench(&together.0, 4 * k)).collect();
+    for child in &mut children {
+        assert!(child.wait().unwrap().success());
+    }
+    let one_by_one = Dir::new("cache-one-by-one");
+    for k in 1..=8 {
+        assert!(bench(&one_by_one.0, 4 * k).wait().unwrap().success());
+    }
+    let expected = cache_keys(&one_by_one.0);
+    assert!(expected.len() >= 8, "{expected:?}");
+    assert_eq!(cache_keys(&together.0), expected);
+}
+
+#[test]
+fn an_empty_cache_dir_variable_counts_as_unset() {
+    let home = Dir::new("cache-home");
+    let cwd = Dir::new("cache-cwd");
+    let out = command(&[
+        "bench",
+        "conv2d",
+        "--input-shape",
+        "1,9,9,8",
+        "--filters",
+        "8",
+        "--kernel-size",
+        "3",
+        "--backend",
+        "gpu",
+        "--repeat",
+        "1",
+        "--warmup",
+        "1",
+    ])
+    .env("WGCNN_CACHE_DIR", "")
+    .env_remove("XDG_CACHE_HOME")
+    .env("HOME", &home.0)
+    .current_dir(&cwd.0)
+    .output()
+    .unwrap();
+    assert_succeeds(&out);
+    assert!(!cwd.file("autotune.json").exists());
+    assert!(!cache_keys(&home.0.join(".cache/wgcnn")).is_empty());
+}

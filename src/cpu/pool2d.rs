@@ -52,11 +52,11 @@ fn pool(g: &Window2d, input: &Tensor, max: bool) -> Result<Tensor> {
                 acc.fill(0.0);
                 best.fill(f32::NEG_INFINITY);
                 let mut cells = 0usize;
-                for ky in 0..g.window[0] {
+                for ky in g.rows_inside(oy) {
                     let Some(iy) = g.input_row(oy, ky) else {
                         continue;
                     };
-                    for kx in 0..g.window[1] {
+                    for kx in g.cols_inside(ox) {
                         let Some(ix) = g.input_col(ox, kx) else {
                             continue;
                         };
@@ -65,9 +65,11 @@ fn pool(g: &Window2d, input: &Tensor, max: bool) -> Result<Tensor> {
                         cells += 1;
                         if max {
                             for (m, &v) in best.iter_mut().zip(cell) {
-                                // NaN sticks once it is in; otherwise the larger wins.
-                                if v.is_nan() || v > *m {
-                                    *m = if m.is_nan() { *m } else { v };
+                                // NaN sticks once it is in; otherwise the larger wins,
+                                // and +0.0 beats −0.0 (XLA's maximum).
+                                let larger = v > *m || (v == *m && v.is_sign_positive());
+                                if (v.is_nan() || larger) && !m.is_nan() {
+                                    *m = v;
                                 }
                             }
                         } else {
@@ -80,8 +82,9 @@ fn pool(g: &Window2d, input: &Tensor, max: bool) -> Result<Tensor> {
                 if max {
                     out.extend_from_slice(&best);
                 } else {
-                    let count = cells.max(1) as f64;
-                    out.extend(acc.iter().map(|&s| (s / count) as f32));
+                    // Rounded to f32 before dividing: overflows where Keras's sum does.
+                    let count = cells.max(1) as f32;
+                    out.extend(acc.iter().map(|&s| (s as f32) / count));
                 }
             }
             (row, c0, out)

@@ -3,20 +3,43 @@
 //! so that later runs on the same adapter skip the measurement.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::ConvVariant;
 
 /// The default cache file: `$WGCNN_CACHE_DIR/autotune.json`, else
-/// `$XDG_CACHE_HOME/wgcnn/autotune.json`, else `~/.cache/wgcnn/autotune.json`.
+/// `$XDG_CACHE_HOME/wgcnn/autotune.json`, else `~/.cache/wgcnn/autotune.json`. A variable set
+/// to the empty string counts as unset (not as the current directory).
 pub(super) fn default_cache_file() -> Option<PathBuf> {
-    let dir = std::env::var_os("WGCNN_CACHE_DIR")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("wgcnn")))
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/wgcnn")))?;
+    let var = |name| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let dir = var("WGCNN_CACHE_DIR")
+        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("wgcnn")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache/wgcnn")))?;
     Some(dir.join("autotune.json"))
+}
+
+/// The choices stored in a cache file (none if it is missing or unreadable).
+fn read_choices(file: &Path) -> BTreeMap<String, ConvVariant> {
+    let mut choices = BTreeMap::new();
+    if let Ok(text) = std::fs::read_to_string(file) {
+        if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text) {
+            for (key, value) in map {
+                let variant = ConvVariant::ALL
+                    .into_iter()
+                    .find(|v| Some(variant_name(*v)) == value.as_str());
+                if let Some(v) = variant {
+                    choices.insert(key, v);
+                }
+            }
+        }
+    }
+    choices
 }
 
 /// Remembered choices, keyed by adapter and shape.
@@ -40,19 +63,7 @@ impl Autotuner {
     /// A tuner that measures when `enabled`, persisting to `file` if given (a missing or
     /// unreadable file just starts empty).
     pub(super) fn new(enabled: bool, file: Option<PathBuf>) -> Self {
-        let mut choices = BTreeMap::new();
-        if let Some(text) = file.as_ref().and_then(|f| std::fs::read_to_string(f).ok()) {
-            if let Ok(serde_json::Value::Object(map)) = serde_json::from_str(&text) {
-                for (key, value) in map {
-                    let variant = ConvVariant::ALL
-                        .into_iter()
-                        .find(|v| Some(variant_name(*v)) == value.as_str());
-                    if let Some(v) = variant {
-                        choices.insert(key, v);
-                    }
-                }
-            }
-        }
+        let choices = file.as_deref().map(read_choices).unwrap_or_default();
         Self {
             enabled,
             file,
@@ -103,25 +114,42 @@ impl Autotuner {
         best
     }
 
-    /// Writes the cache file (to a temporary file renamed into place, so that concurrent
-    /// processes never read half a file). A cache that cannot be written is only a cache:
+    /// Merges `choices` into the cache file. Under an exclusive lock on `<file>.lock`, the
+    /// file is re-read (other processes may have added entries since), merged, written to a
+    /// temporary file and renamed into place, so that concurrent processes neither lose each
+    /// other's entries nor read half a file. A cache that cannot be written is only a cache:
     /// the choice still holds for this process.
     fn persist(&self, choices: &BTreeMap<String, ConvVariant>) {
         let Some(file) = &self.file else { return };
-        let map: serde_json::Map<String, serde_json::Value> = choices
+        let _ = Self::merge_into(file, choices);
+    }
+
+    fn merge_into(file: &Path, choices: &BTreeMap<String, ConvVariant>) -> std::io::Result<()> {
+        if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let mut lock_name = file.as_os_str().to_owned();
+        lock_name.push(".lock");
+        let lock = std::fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(PathBuf::from(lock_name))?;
+        lock.lock()?;
+        let mut merged = read_choices(file);
+        merged.extend(choices.iter().map(|(k, v)| (k.clone(), *v)));
+        let map: serde_json::Map<String, serde_json::Value> = merged
             .iter()
             .map(|(k, v)| (k.clone(), serde_json::Value::from(variant_name(*v))))
             .collect();
         let text = serde_json::Value::Object(map).to_string();
         let tmp = file.with_extension(format!("tmp{}", std::process::id()));
-        let written = file
-            .parent()
-            .map_or(Ok(()), std::fs::create_dir_all)
-            .and_then(|()| std::fs::write(&tmp, text))
-            .and_then(|()| std::fs::rename(&tmp, file));
+        let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, file));
         if written.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
+        // Dropping `lock` releases it.
+        written
     }
 }
 

@@ -297,7 +297,7 @@ pub(crate) struct UnaryParams {
     pub groups_x: u32,
     pub out_pitch: u32,
     pub out_offset: u32,
-    pub _pad: u32,
+    pub has_scalar: u32,
 }
 
 /// Mirrors `Params` in `shaders/softmax.wgsl`.

@@ -131,12 +131,14 @@ impl Layer for LayerNormalization {
         let mut out = Vec::with_capacity(x.data().len());
         for row in x.data().chunks(cols.max(1)) {
             let n = row.len() as f64;
-            let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / n;
-            let var = row
-                .iter()
-                .map(|&v| (f64::from(v) - mean).powi(2))
-                .sum::<f64>()
-                / n;
+            // Sums in f64, saturated where Keras's float32 sums overflow (a row of two
+            // 3.4e38 has an infinite mean, and so an all-NaN output, in Keras).
+            let mean = as_f32_sum(row.iter().map(|&v| f64::from(v)).sum::<f64>()) / n;
+            let var = as_f32_sum(
+                row.iter()
+                    .map(|&v| as_f32_sum((f64::from(v) - mean).powi(2)))
+                    .sum::<f64>(),
+            ) / n;
             let rstd = (var + self.epsilon).sqrt().recip();
             for (i, &v) in row.iter().enumerate() {
                 let g = gamma.map_or(1.0, |t| f64::from(t.data()[i]));
@@ -181,5 +183,14 @@ impl Layer for LayerNormalization {
             x,
             out,
         )
+    }
+}
+
+/// An f64 sum as a float32 sum would end: ±inf past f32's range.
+fn as_f32_sum(s: f64) -> f64 {
+    if s.abs() > f64::from(f32::MAX) {
+        s.signum() * f64::INFINITY
+    } else {
+        s
     }
 }

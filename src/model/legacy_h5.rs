@@ -131,10 +131,9 @@ fn load_weights(model: &mut Model, group: &Group) -> Result<()> {
                     tensors.push(Tensor::from_fn(found, |_| 0.0)?);
                     continue;
                 }
-                let values = ds
-                    .read_array::<f32>()
+                let values = super::weights::read_f32(&ds)
                     .map_err(|e| error(format!("cannot read {at} as float32: {e}")))?;
-                tensors.push(Tensor::new(found, values.iter().copied().collect())?);
+                tensors.push(Tensor::new(found, values)?);
             }
             assignments.push((path, tensors));
         }

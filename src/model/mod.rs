@@ -84,13 +84,17 @@ pub struct Model {
 
 impl Model {
     fn new(name: String, class_name: String, trainable: bool, graph: Graph) -> Result<Self> {
-        Ok(Self {
+        let model = Self {
             name,
             class_name,
             trainable,
             declared_input: true,
             graph: graph.finish()?,
-        })
+        };
+        // Every count the summary prints must be exact: a model whose parameters (or their
+        // bytes) overflow is refused here, not printed wrapped or saturated.
+        summary::checked_param_count(&model)?;
+        Ok(model)
     }
 
     /// Reads a model: a `.keras` file (architecture and weights), a legacy Keras 2 HDF5 file

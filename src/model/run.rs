@@ -63,6 +63,20 @@ impl Model {
         for r in &g.outputs {
             *readers.entry(*r).or_default() += 1;
         }
+        // Every tensor this pass will allocate must fit the CPU memory limit: checked before
+        // the first layer runs, so a huge layer late in the graph fails fast.
+        for &i in &g.order {
+            for shape in &g.nodes[i].outputs {
+                let elements =
+                    crate::tensor::element_count(shape).and_then(|n| n.checked_mul(batch));
+                crate::cpu::check_tensor(elements, || {
+                    format!(
+                        "{}: the output (batch {batch}, {shape:?})",
+                        g.layers[g.nodes[i].layer].label()
+                    )
+                })?;
+            }
+        }
         let mut values: HashMap<TensorRef, Tensor> = HashMap::new();
         // The fast backend fuses BatchNormalization and activations into the layer before
         // them; the reference runs every layer as written.

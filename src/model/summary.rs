@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::graph::{shape_text, LayerOp};
 use super::Model;
+use crate::error::{Error, Result};
 
 /// One row of the summary: a layer with its output shape and parameter counts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +72,32 @@ pub(crate) fn count_params(model: &Model, trainable_parent: bool) -> (usize, usi
 }
 
 /// `(params, trainable params)` of layer `i`, which is trainable if `trainable`.
+/// The total parameter count with checked arithmetic, and an error naming the first layer
+/// where it (or its size in bytes) overflows.
+pub(crate) fn checked_param_count(model: &Model) -> Result<usize> {
+    let mut total = 0usize;
+    for (i, entry) in model.graph.layers.iter().enumerate() {
+        let overflow = || Error::ModelConfig {
+            layer: entry.label(),
+            message: "the parameter count overflows".into(),
+        };
+        let n = match &entry.op {
+            LayerOp::Model(m) => checked_param_count(m)?,
+            _ => model
+                .graph
+                .weight_specs(i)?
+                .iter()
+                .try_fold(0usize, |t, s| s.count().ok().and_then(|n| t.checked_add(n)))
+                .ok_or_else(overflow)?,
+        };
+        total = total
+            .checked_add(n)
+            .filter(|t| t.checked_mul(4).is_some())
+            .ok_or_else(overflow)?;
+    }
+    Ok(total)
+}
+
 fn layer_params(model: &Model, i: usize, trainable: bool) -> (usize, usize) {
     let entry = &model.graph.layers[i];
     match &entry.op {

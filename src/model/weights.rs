@@ -19,33 +19,101 @@ fn archive_error(path: &str, message: impl Into<String>) -> Error {
     }
 }
 
+/// The most `config.json` may inflate to: configs are kilobytes (NASNetLarge's is 2 MB).
+const CONFIG_LIMIT: u64 = 64 << 20;
+
+/// The most `model.weights.h5` may inflate to for a model of `params` parameters: float32
+/// values with room to spare for HDF5's metadata.
+fn weights_limit(params: usize) -> u64 {
+    (params as u64).saturating_mul(8).saturating_add(16 << 20)
+}
+
+/// Reads one member, refusing to inflate it past `limit` bytes (a zip bomb would otherwise
+/// take all the memory before failing).
 fn read_entry(
     path: &str,
     archive: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
     name: &str,
+    limit: u64,
 ) -> Result<Vec<u8>> {
-    let mut entry = archive.by_name(name).map_err(|e| {
+    let entry = archive.by_name(name).map_err(|e| {
         archive_error(
             path,
             format!("no {name} in the archive ({e}): not a Keras 3 .keras file"),
         )
     })?;
-    let mut bytes = Vec::new();
+    let too_big = || {
+        archive_error(
+            path,
+            format!("{name} inflates to more than {limit} bytes, more than this model can need"),
+        )
+    };
+    if entry.size() > limit {
+        return Err(too_big());
+    }
+    // The declared size may lie: grow as the data really arrives.
+    let mut bytes = Vec::with_capacity(entry.size().min(64 << 20) as usize);
     entry
+        .take(limit + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| archive_error(path, format!("{name} is corrupt: {e}")))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_big());
+    }
     Ok(bytes)
+}
+
+/// A dataset's values as float32. hdf5-reader reads any 4-byte float as raw binary32 bits,
+/// whatever bit layout the file declares, so the layout is checked first ([`ieee_binary32`]).
+pub(super) fn read_f32(dataset: &hdf5_reader::Dataset) -> std::result::Result<Vec<f32>, String> {
+    if let hdf5_reader::Datatype::FloatingPoint { size: 4, .. } = dataset.dtype() {
+        let raw = dataset.raw_datatype().map_err(|e| e.to_string())?;
+        if !ieee_binary32(&raw) {
+            return Err(
+                "its 4-byte float type is not IEEE 754 binary32 (a custom bit layout)".into(),
+            );
+        }
+    }
+    let values = dataset.read_array::<f32>().map_err(|e| e.to_string())?;
+    Ok(values.iter().copied().collect())
+}
+
+/// Whether an HDF5 datatype message describes IEEE 754 binary32: class 1 (floating point),
+/// size 4, little- or big-endian (not VAX), sign at bit 31, implied leading mantissa bit,
+/// exponent 8 bits at 23 with bias 127, mantissa 23 bits at 0, all 32 bits used.
+pub(crate) fn ieee_binary32(message: &[u8]) -> bool {
+    let Some(bytes) = message.get(..20) else {
+        return false;
+    };
+    let class = bytes[0] & 0x0f;
+    let flags = u32::from(bytes[1]) | u32::from(bytes[2]) << 8 | u32::from(bytes[3]) << 16;
+    let size = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);
+    let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
+    let vax = flags & 0x40 != 0;
+    let normalization = (flags >> 4) & 0x3;
+    let sign_location = (flags >> 8) & 0xff;
+    let bias = u32::from_le_bytes([bytes[16], bytes[17], bytes[18], bytes[19]]);
+    class == 1
+        && size == 4
+        && !vax
+        && normalization == 2
+        && sign_location == 31
+        && u16_at(8) == 0
+        && u16_at(10) == 32
+        && (bytes[12], bytes[13], bytes[14], bytes[15]) == (23, 8, 0, 23)
+        && bias == 127
 }
 
 /// Loads architecture and weights from the bytes of a `.keras` file; `path` names it in errors.
 pub(super) fn load_keras_archive(path: &str, bytes: &[u8]) -> Result<Model> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
         .map_err(|e| archive_error(path, format!("not a readable zip archive: {e}")))?;
-    let config = read_entry(path, &mut archive, "config.json")?;
+    let config = read_entry(path, &mut archive, "config.json", CONFIG_LIMIT)?;
     let config =
         String::from_utf8(config).map_err(|_| archive_error(path, "config.json is not UTF-8"))?;
     let mut model = Model::from_json(&config)?;
-    let h5 = read_entry(path, &mut archive, "model.weights.h5")?;
+    let limit = weights_limit(model.summary().total_params);
+    let h5 = read_entry(path, &mut archive, "model.weights.h5", limit)?;
     let file = Hdf5File::from_vec(h5).map_err(|e| {
         archive_error(
             path,
@@ -201,10 +269,10 @@ fn load_layers(model: &mut Model, group: &Group, path: &str) -> Result<()> {
                 tensors.push(Tensor::from_fn(found, |_| 0.0)?);
                 continue;
             }
-            let values = dataset.read_array::<f32>().map_err(|e| {
+            let values = read_f32(&dataset).map_err(|e| {
                 missing(format!("cannot read {at} ({}) as float32: {e}", spec.name))
             })?;
-            tensors.push(Tensor::new(found, values.iter().copied().collect())?);
+            tensors.push(Tensor::new(found, values)?);
         }
         for (g, n) in &counts {
             let held = g
@@ -223,4 +291,40 @@ fn load_layers(model: &mut Model, group: &Group, path: &str) -> Result<()> {
         model.set_weights(&name, tensors)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ieee_binary32;
+
+    /// The datatype message h5py writes for `<f4`: class 1, version 1, normalization 2 and
+    /// sign at bit 31, size 4, offset 0, precision 32, exponent 23/8, mantissa 0/23, bias 127.
+    fn binary32_le() -> Vec<u8> {
+        let mut m = vec![
+            0x11, 0x20, 0x1f, 0x00, 4, 0, 0, 0, 0, 0, 32, 0, 23, 8, 0, 23,
+        ];
+        m.extend_from_slice(&127u32.to_le_bytes());
+        m
+    }
+
+    #[test]
+    fn only_ieee_binary32_layouts_pass() {
+        assert!(ieee_binary32(&binary32_le()));
+        let mut big_endian = binary32_le();
+        big_endian[1] |= 0x01;
+        assert!(ieee_binary32(&big_endian));
+        let mut vax = binary32_le();
+        vax[1] |= 0x40;
+        assert!(!ieee_binary32(&vax));
+        let mut bias = binary32_le();
+        bias[16] = 100;
+        assert!(!ieee_binary32(&bias));
+        let mut exponent = binary32_le();
+        exponent[13] = 7;
+        assert!(!ieee_binary32(&exponent));
+        let mut sign = binary32_le();
+        sign[2] = 0;
+        assert!(!ieee_binary32(&sign));
+        assert!(!ieee_binary32(&binary32_le()[..12]));
+    }
 }

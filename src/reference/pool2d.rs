@@ -13,17 +13,18 @@ fn pool2d(spec: &Pool2dSpec, input: &Tensor, reduce: impl Fn(&[f32]) -> f32) -> 
     let x = input.data();
 
     let mut out = Vec::with_capacity(batch * out_h * out_w * channels);
-    let mut cells = Vec::with_capacity(p_h * p_w);
+    // The cells of a window inside the input: never more than the input's own.
+    let mut cells = Vec::with_capacity(p_h.min(in_h) * p_w.min(in_w));
     for n in 0..batch {
         for oy in 0..out_h {
             for ox in 0..out_w {
                 for c in 0..channels {
                     cells.clear();
-                    for ky in 0..p_h {
+                    for ky in g.rows_inside(oy) {
                         let Some(iy) = g.input_row(oy, ky) else {
                             continue;
                         };
-                        for kx in 0..p_w {
+                        for kx in g.cols_inside(ox) {
                             let Some(ix) = g.input_col(ox, kx) else {
                                 continue;
                             };
@@ -52,7 +53,9 @@ pub fn max_pool2d(spec: &Pool2dSpec, input: &Tensor) -> Result<Tensor> {
 /// window only: padded cells count neither in the sum nor in the divisor.
 pub fn avg_pool2d(spec: &Pool2dSpec, input: &Tensor) -> Result<Tensor> {
     pool2d(spec, input, |cells| {
-        let sum: f64 = cells.iter().map(|&v| f64::from(v)).sum();
-        (sum / cells.len().max(1) as f64) as f32
+        // From +0.0 (an all −0.0 window averages to +0.0, as in XLA). The f64 sum is exact
+        // enough; rounding it to f32 before dividing overflows where Keras's float32 sum does.
+        let sum = cells.iter().fold(0.0f64, |s, &v| s + f64::from(v));
+        (sum as f32) / cells.len().max(1) as f32
     })
 }

@@ -87,6 +87,8 @@ pub(crate) fn emit_unary(
             per_channel: u32::from(unary.per_channel.is_some()),
             scalar_scale: unary.scalar_scale,
             scalar_shift: unary.scalar_shift,
+            // Skipping an identity map keeps −0.0 (−0 + 0 would be +0).
+            has_scalar: u32::from(unary.scalar_scale != 1.0 || unary.scalar_shift != 0.0),
             groups_x: grid[0],
             out_pitch: (row_pitch / lanes) as u32,
             out_offset: (row_offset / lanes) as u32,

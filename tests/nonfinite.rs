@@ -1,0 +1,117 @@
+//! Non-finite inputs: NaN, ±inf, −0.0 and float32's extremes through every activation, pooling,
+//! merge, normalisation and copy, against the values real Keras computed
+//! (`tests/fixtures/nonfinite.zip`, made by `tools/gen_keras_nonfinite.py`), identically on the
+//! reference, the fast CPU backend and the GPU.
+//!
+//! Element by element: NaN must meet NaN (any payload), an infinity the same infinity, an exact
+//! zero a zero of the same sign, and finite values agree within the case's tolerance relative
+//! to max(|Keras|, 1). XLA flushes subnormals to zero and wgcnn does not, so a subnormal
+//! against a zero passes on the tolerance.
+
+mod common;
+
+use common::keras_cases::{cases, load, Case};
+use wgcnn::model::Backend;
+use wgcnn::Tensor;
+
+/// Layers wgcnn refuses, with the reason (each must be a clear error, checked below).
+const UNSUPPORTED: &[&str] = &["activation_sparsemax", "activation_glu"];
+
+/// Cases where Keras's jax backend computes something no other backend would and wgcnn
+/// deliberately does not follow: bilinear resizing as a product with full weight matrices, so
+/// one inf or NaN turns its whole plane to NaN (0·inf) instead of its 2×2 neighbourhood.
+const NOT_FOLLOWED: &[&str] = &["upsampling_bilinear_2"];
+
+fn mismatch(a: f32, k: f32, tolerance: f32) -> bool {
+    if k.is_nan() || a.is_nan() {
+        return !(k.is_nan() && a.is_nan());
+    }
+    if k.is_infinite() || a.is_infinite() {
+        return a != k;
+    }
+    if a == 0.0 && k == 0.0 {
+        return a.is_sign_negative() != k.is_sign_negative();
+    }
+    (a - k).abs() > tolerance * k.abs().max(1.0)
+}
+
+fn differences(case: &Case, backend: &str, ys: &[Tensor]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (y, want) in ys.iter().zip(&case.outputs) {
+        if y.shape() != want.shape() {
+            out.push(format!(
+                "{} on {backend}: shape {:?} vs Keras {:?}",
+                case.name,
+                y.shape(),
+                want.shape()
+            ));
+            continue;
+        }
+        let bad: Vec<String> = y
+            .data()
+            .iter()
+            .zip(want.data())
+            .enumerate()
+            .filter(|(_, (&a, &k))| mismatch(a, k, case.tolerance))
+            .map(|(i, (a, k))| {
+                let x = &case.inputs[0].data();
+                let input = x
+                    .get(i)
+                    .map_or(String::new(), |v| format!(" (input[{i}] = {v:e})"));
+                format!("[{i}] {a:e} vs {k:e}{input}")
+            })
+            .collect();
+        if !bad.is_empty() {
+            out.push(format!(
+                "{} on {backend}: {} of {} differ: {}",
+                case.name,
+                bad.len(),
+                want.data().len(),
+                bad.iter().take(6).cloned().collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn non_finite_values_follow_keras_on_every_backend() {
+    let gpu = common::gpu_untuned();
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for case in cases("nonfinite.zip") {
+        if UNSUPPORTED.contains(&case.name.as_str()) {
+            let err = wgcnn::model::Model::from_json(&case.model).unwrap_err();
+            assert!(
+                err.to_string().contains("not supported"),
+                "{}: {err}",
+                case.name
+            );
+            continue;
+        }
+        if NOT_FOLLOWED.contains(&case.name.as_str()) {
+            continue;
+        }
+        let model = load(&case);
+        let inputs: Vec<&Tensor> = case.inputs.iter().collect();
+        for backend in [Backend::Reference, Backend::Cpu] {
+            let ys = model
+                .run_many(backend, &inputs)
+                .unwrap_or_else(|e| panic!("{}: {e}", case.name));
+            failures.extend(differences(&case, &format!("{backend:?}"), &ys));
+        }
+        let ys = model
+            .compile(gpu, 2)
+            .and_then(|mut c| c.run_many(&inputs))
+            .unwrap_or_else(|e| panic!("{} on the GPU: {e}", case.name));
+        failures.extend(differences(&case, "gpu", &ys));
+        checked += 1;
+    }
+    assert!(checked >= 60, "only {checked} cases");
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
