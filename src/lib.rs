@@ -62,6 +62,8 @@
 mod activation;
 pub mod cpu;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gpu;
 pub mod layers;
 pub mod model;

@@ -58,10 +58,11 @@ enum Command {
         /// Activation fused into the output: linear, relu, sigmoid or tanh.
         #[arg(long, value_parser = parse_activation, default_value = "linear")]
         activation: Activation,
-        /// Where to compute: gpu (WGSL compute shaders), cpu (the fast CPU backend) or
-        /// reference (plain loops, f64 accumulation; slow, obviously correct).
-        #[arg(long, value_parser = parse_backend, default_value = "gpu")]
-        backend: Backend,
+        /// Where to compute: auto (a hardware GPU when there is one, else the fast CPU
+        /// backend), gpu (WGSL compute shaders; forces a software adapter too), cpu (the fast
+        /// CPU backend) or reference (plain loops, f64 accumulation; slow, obviously correct).
+        #[arg(long, value_parser = parse_backend_choice, default_value = "auto")]
+        backend: BackendChoice,
         /// Output .npy, shape (batch, out_height, out_width, filters). Written only on success
         /// (a regular file is replaced atomically; a device or FIFO is written through; `-` is
         /// standard output).
@@ -86,10 +87,11 @@ enum Command {
         /// Padding: valid (windows inside the input) or same (output = ceil(input / stride)).
         #[arg(long, value_parser = parse_padding, default_value = "valid")]
         padding: Padding,
-        /// Where to compute: gpu (WGSL compute shaders), cpu (the fast CPU backend) or
-        /// reference (plain loops, f64 accumulation; slow, obviously correct).
-        #[arg(long, value_parser = parse_backend, default_value = "gpu")]
-        backend: Backend,
+        /// Where to compute: auto (a hardware GPU when there is one, else the fast CPU
+        /// backend), gpu (WGSL compute shaders; forces a software adapter too), cpu (the fast
+        /// CPU backend) or reference (plain loops, f64 accumulation; slow, obviously correct).
+        #[arg(long, value_parser = parse_backend_choice, default_value = "auto")]
+        backend: BackendChoice,
         /// Output .npy, shape (batch, out_height, out_width, channels). Written only on success
         /// (a regular file is replaced atomically; a device or FIFO is written through; `-` is
         /// standard output).
@@ -137,19 +139,31 @@ enum Command {
         #[arg(
             long = "output",
             value_name = "[NAME=]FILE.npy",
-            required_unless_present = "output_dir"
+            required_unless_present_any = ["output_dir", "compare"]
         )]
         outputs: Vec<String>,
         /// Write every output as DIR/<layer name>.npy instead (DIR is created if needed).
         #[arg(long, value_name = "DIR", conflicts_with = "outputs")]
         output_dir: Option<PathBuf>,
-        /// Where to compute: gpu (WGSL compute shaders), cpu (the fast CPU backend) or
-        /// reference (plain loops, f64 accumulation; slow, obviously correct).
-        #[arg(long, value_parser = parse_backend, default_value = "gpu")]
-        backend: Backend,
+        /// Where to compute: auto (a hardware GPU when there is one, else the fast CPU
+        /// backend), gpu (WGSL compute shaders; forces a software adapter too), cpu (the fast
+        /// CPU backend) or reference (plain loops, f64 accumulation; slow, obviously correct).
+        #[arg(long, value_parser = parse_backend_choice, default_value = "auto")]
+        backend: BackendChoice,
         /// At most this many examples per GPU round (default: as many as fit).
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         batch_size: Option<u64>,
+        /// Compare an output with an expected .npy (FILE.npy, or NAME=FILE.npy per output):
+        /// prints the largest absolute and relative differences and fails unless
+        /// |y − expected| ≤ atol + rtol·|expected| everywhere (NaN matches NaN).
+        #[arg(long, value_name = "[NAME=]FILE.npy")]
+        compare: Vec<String>,
+        /// Relative tolerance of --compare.
+        #[arg(long, default_value_t = 1e-5, requires = "compare")]
+        rtol: f64,
+        /// Absolute tolerance of --compare.
+        #[arg(long, default_value_t = 1e-6, requires = "compare")]
+        atol: f64,
     },
     /// Benchmark: time a model (layer by layer) or one op on each backend, side by side.
     Bench(BenchArgs),
@@ -258,6 +272,42 @@ fn parse_backend(s: &str) -> Result<Backend, String> {
     s.parse()
 }
 
+/// `--backend` of the commands that compute once: `auto` (`None`) or a backend.
+#[derive(Debug, Clone, Copy)]
+struct BackendChoice(Option<Backend>);
+
+fn parse_backend_choice(s: &str) -> Result<BackendChoice, String> {
+    if s == "auto" {
+        Ok(BackendChoice(None))
+    } else {
+        s.parse().map(|b| BackendChoice(Some(b)))
+    }
+}
+
+/// `--backend auto`: the GPU when wgpu finds a hardware adapter; otherwise the fast CPU
+/// backend, with one line on stderr saying why (a software adapter such as llvmpipe runs on the
+/// same cores as the CPU backend, and slower). An explicit `--backend gpu` still uses it.
+fn resolve_backend(choice: BackendChoice) -> Backend {
+    if let Some(backend) = choice.0 {
+        return backend;
+    }
+    match Gpu::shared() {
+        Ok(gpu) if gpu.adapter_info().device_type != wgpu::DeviceType::Cpu => Backend::Gpu,
+        Ok(gpu) => {
+            eprintln!(
+                "note: only a software GPU adapter ({}): running on the CPU backend \
+                 (--backend gpu uses the adapter anyway)",
+                gpu.adapter_info().name
+            );
+            Backend::Cpu
+        }
+        Err(e) => {
+            eprintln!("note: no GPU adapter ({e}): running on the CPU backend");
+            Backend::Cpu
+        }
+    }
+}
+
 fn parse_padding(s: &str) -> Result<Padding, String> {
     s.parse()
 }
@@ -334,10 +384,10 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                 .activation(activation);
             // Bad shapes or configs are reported before any device is opened.
             spec.check(x.shape(), k.shape(), b.as_ref().map(Tensor::shape))?;
-            let (y, device) = match backend {
+            let (y, device) = match resolve_backend(backend) {
                 Backend::Gpu => {
-                    let gpu = Gpu::new()?;
-                    (gpu.conv2d(&spec, &x, &k, b.as_ref())?, gpu_name(&gpu))
+                    let gpu = Gpu::shared()?;
+                    (gpu.conv2d(&spec, &x, &k, b.as_ref())?, gpu_name(gpu))
                 }
                 Backend::Cpu => (wgcnn::cpu::conv2d(&spec, &x, &k, b.as_ref())?, "cpu".into()),
                 Backend::Reference => (
@@ -362,10 +412,10 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                 .strides(strides.unwrap_or(pool_size))
                 .padding(padding);
             spec.check(x.shape())?;
-            let (y, device) = match backend {
+            let (y, device) = match resolve_backend(backend) {
                 Backend::Gpu => {
-                    let gpu = Gpu::new()?;
-                    (gpu.max_pool2d(&spec, &x)?, gpu_name(&gpu))
+                    let gpu = Gpu::shared()?;
+                    (gpu.max_pool2d(&spec, &x)?, gpu_name(gpu))
                 }
                 Backend::Cpu => (wgcnn::cpu::max_pool2d(&spec, &x)?, "cpu".into()),
                 Backend::Reference => (reference::max_pool2d(&spec, &x)?, "reference".into()),
@@ -396,27 +446,42 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             output_dir,
             backend,
             batch_size,
+            compare,
+            rtol,
+            atol,
         } => {
             let model = wgcnn::model::Model::load(&model)?;
             let xs = run_inputs(&model, &inputs)?;
             let targets = run_outputs(&model, &outputs, output_dir.as_deref())?;
+            let expected = named_outputs(&model, &compare)?
+                .into_iter()
+                .map(|(k, path)| Ok((k, read_npy(&path)?, path)))
+                .collect::<wgcnn::Result<Vec<_>>>()?;
             // Bad input is reported before any device is opened.
             let refs: Vec<&Tensor> = xs.iter().collect();
             let shapes: Vec<&[usize]> = xs.iter().map(Tensor::shape).collect();
             let batch = model.check_inputs(&shapes)?;
-            let (ys, device) = match backend {
+            let (ys, device) = match resolve_backend(backend) {
                 Backend::Gpu => {
-                    let gpu = Gpu::new()?;
+                    let gpu = Gpu::shared()?;
                     let limit =
                         batch_size.map_or(usize::MAX, |b| usize::try_from(b).unwrap_or(usize::MAX));
-                    let mut compiled = model.compile(&gpu, limit.min(batch))?;
-                    (compiled.run_many(&refs)?, gpu_name(&gpu))
+                    let mut compiled = model.compile(gpu, limit.min(batch))?;
+                    (compiled.run_many(&refs)?, gpu_name(gpu))
                 }
                 other => (model.run_many(other, &refs)?, other.to_string()),
             };
             for (k, target) in targets {
                 target.write(&ys[k])?;
                 report(&target, &ys[k], &device);
+            }
+            let names = model.output_names();
+            let mut all_close = true;
+            for (k, want, path) in &expected {
+                all_close &= compare_output(names[*k], &ys[*k], want, path, rtol, atol)?;
+            }
+            if !all_close {
+                return Ok(ExitCode::FAILURE);
             }
         }
         Command::Bench(BenchArgs {
@@ -567,16 +632,7 @@ fn run_outputs(
     args: &[String],
     dir: Option<&std::path::Path>,
 ) -> wgcnn::Result<Vec<(usize, OutputTarget)>> {
-    let mut names: Vec<String> = Vec::new();
-    for name in model.output_names() {
-        let mut unique = name.to_string();
-        let mut k = 1;
-        while names.contains(&unique) {
-            unique = format!("{name}_{k}");
-            k += 1;
-        }
-        names.push(unique);
-    }
+    let names = unique_output_names(model);
     let bad = |message: String| wgcnn::Error::InvalidConfig {
         op: "run",
         reason: message,
@@ -593,22 +649,7 @@ fn run_outputs(
             .enumerate()
             .map(|(k, n)| (k, dir.join(format!("{n}.npy"))))
             .collect(),
-        None => args
-            .iter()
-            .map(|arg| match arg.split_once('=') {
-                Some((name, path)) if names.iter().any(|n| n == name) => Ok((
-                    names.iter().position(|n| n == name).unwrap_or(0),
-                    PathBuf::from(path),
-                )),
-                _ if names.len() == 1 && args.len() == 1 => Ok((0, PathBuf::from(arg))),
-                _ => Err(bad(format!(
-                    "the model has {} outputs ({}): give --output NAME=FILE.npy for each one \
-                     wanted, or --output-dir DIR",
-                    names.len(),
-                    names.join(", ")
-                ))),
-            })
-            .collect::<wgcnn::Result<_>>()?,
+        None => named_outputs(model, args)?,
     };
     // Every output is checked before the model runs, not after.
     let mut prepared = Vec::with_capacity(targets.len());
@@ -619,6 +660,88 @@ fn run_outputs(
         prepared.push((k, OutputTarget::prepare(&path)?));
     }
     Ok(prepared)
+}
+
+/// The model's output names, made unique as `--output-dir` files name them.
+fn unique_output_names(model: &wgcnn::Model) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in model.output_names() {
+        let mut unique = name.to_string();
+        let mut k = 1;
+        while names.contains(&unique) {
+            unique = format!("{name}_{k}");
+            k += 1;
+        }
+        names.push(unique);
+    }
+    names
+}
+
+/// `[NAME=]FILE` arguments naming model outputs: `(output index, file)`.
+fn named_outputs(model: &wgcnn::Model, args: &[String]) -> wgcnn::Result<Vec<(usize, PathBuf)>> {
+    let names = unique_output_names(model);
+    args.iter()
+        .map(|arg| match arg.split_once('=') {
+            Some((name, path)) if names.iter().any(|n| n == name) => Ok((
+                names.iter().position(|n| n == name).unwrap_or(0),
+                PathBuf::from(path),
+            )),
+            _ if names.len() == 1 && args.len() == 1 => Ok((0, PathBuf::from(arg))),
+            _ => Err(wgcnn::Error::InvalidConfig {
+                op: "run",
+                reason: format!(
+                    "the model has {} outputs ({}): give --output NAME=FILE.npy (or \
+                     --compare NAME=FILE.npy) for each one wanted, or --output-dir DIR",
+                    names.len(),
+                    names.join(", ")
+                ),
+            }),
+        })
+        .collect()
+}
+
+/// `run --compare`: prints the largest differences between `y` and `expected` and whether
+/// `|y − expected| ≤ atol + rtol·|expected|` holds everywhere (NaN matches NaN, infinities
+/// must be equal).
+fn compare_output(
+    name: &str,
+    y: &Tensor,
+    expected: &Tensor,
+    path: &std::path::Path,
+    rtol: f64,
+    atol: f64,
+) -> wgcnn::Result<bool> {
+    if y.shape() != expected.shape() {
+        return Err(wgcnn::Error::ShapeMismatch {
+            op: "run --compare",
+            what: "expected output",
+            expected: format!("{:?} (output {name})", y.shape()),
+            actual: expected.shape().to_vec(),
+        });
+    }
+    let (mut max_abs, mut max_rel, mut bad) = (0f64, 0f64, 0usize);
+    for (&a, &e) in y.data().iter().zip(expected.data()) {
+        let (a, e) = (f64::from(a), f64::from(e));
+        if (a.is_nan() && e.is_nan()) || a == e {
+            continue;
+        }
+        let diff = (a - e).abs();
+        if diff.is_nan() || diff > atol + rtol * e.abs() {
+            bad += 1;
+        }
+        max_abs = max_abs.max(diff);
+        if e != 0.0 {
+            max_rel = max_rel.max(diff / e.abs());
+        }
+    }
+    println!(
+        "compare {name} with {}: max |diff| {max_abs:.3e}, max relative {max_rel:.3e}, \
+         {bad} of {} beyond atol {atol:e} + rtol {rtol:e}: {}",
+        path.display(),
+        y.data().len(),
+        if bad == 0 { "ok" } else { "MISMATCH" }
+    );
+    Ok(bad == 0)
 }
 
 /// Keras's summary width: `min(88, columns − 4)`, with columns as Python's

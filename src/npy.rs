@@ -45,6 +45,69 @@ pub fn read_npy_input(path: impl AsRef<Path>, integers: bool) -> Result<Tensor> 
     parse(BufReader::new(file), path, integers)
 }
 
+/// The longest header accepted. NumPy writes a few hundred bytes (and itself refuses more than
+/// 10,000 by default); a format 2 header may claim up to 4 GB.
+const MAX_HEADER: usize = 64 * 1024;
+
+/// Reads the magic, version and header of a `.npy` and checks the header before npyz parses
+/// it: no longer than [`MAX_HEADER`], and brackets nested at most a few deep (npyz's header
+/// grammar takes exponential time on deeply nested brackets: a 200-byte file hung it). Returns
+/// the bytes read, to be parsed again in full.
+fn read_header(reader: &mut impl Read, path: &Path) -> Result<Vec<u8>> {
+    let corrupt = |m: &str| npy_error(path, format!("not a valid .npy file: {m}"));
+    let mut prefix = [0u8; 8];
+    reader
+        .read_exact(&mut prefix)
+        .map_err(|_| corrupt("too short for the .npy magic"))?;
+    if &prefix[..6] != b"\x93NUMPY" {
+        return Err(corrupt("no .npy magic"));
+    }
+    let mut bytes = prefix.to_vec();
+    let len = match prefix[6] {
+        1 => {
+            let mut l = [0u8; 2];
+            reader
+                .read_exact(&mut l)
+                .map_err(|_| corrupt("truncated header length"))?;
+            bytes.extend_from_slice(&l);
+            usize::from(u16::from_le_bytes(l))
+        }
+        2 | 3 => {
+            let mut l = [0u8; 4];
+            reader
+                .read_exact(&mut l)
+                .map_err(|_| corrupt("truncated header length"))?;
+            bytes.extend_from_slice(&l);
+            u32::from_le_bytes(l) as usize
+        }
+        v => return Err(corrupt(&format!("unknown format version {v}"))),
+    };
+    if len > MAX_HEADER {
+        return Err(corrupt(&format!(
+            "a {len}-byte header (at most {MAX_HEADER})"
+        )));
+    }
+    let start = bytes.len();
+    bytes.resize(start + len, 0);
+    reader
+        .read_exact(&mut bytes[start..])
+        .map_err(|_| corrupt("truncated header"))?;
+    let mut depth = 0usize;
+    for &b in &bytes[start..] {
+        match b {
+            b'(' | b'[' | b'{' => {
+                depth += 1;
+                if depth > 4 {
+                    return Err(corrupt("brackets nested too deeply in the header"));
+                }
+            }
+            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(bytes)
+}
+
 /// Integer data as exact f32 values.
 fn integers_to_f32(path: &Path, values: impl Iterator<Item = i128>) -> Result<Vec<f32>> {
     const EXACT: i128 = 1 << 24;
@@ -62,8 +125,9 @@ fn integers_to_f32(path: &Path, values: impl Iterator<Item = i128>) -> Result<Ve
         .collect()
 }
 
-fn parse(reader: impl Read, path: &Path, integers: bool) -> Result<Tensor> {
-    let npy = npyz::NpyFile::new(reader)
+fn parse(mut reader: impl Read, path: &Path, integers: bool) -> Result<Tensor> {
+    let header = read_header(&mut reader, path)?;
+    let npy = npyz::NpyFile::new(std::io::Cursor::new(header).chain(reader))
         .map_err(|e| npy_error(path, format!("not a valid .npy file: {e}")))?;
     let scalar = match npy.dtype() {
         npyz::DType::Plain(ts) => Some((ts.type_char(), ts.size_field())),

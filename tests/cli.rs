@@ -786,3 +786,61 @@ fn an_empty_cache_dir_variable_counts_as_unset() {
     assert!(!cwd.file("autotune.json").exists());
     assert!(!cache_keys(&home.0.join(".cache/wgcnn")).is_empty());
 }
+
+#[test]
+fn run_compares_with_expected_outputs_and_picks_the_backend_itself() {
+    let dir = Dir::new("compare");
+    let model = models("every_layer.keras");
+    let x = models("every_layer.input.npy");
+    let keras = models("every_layer.output.npy");
+    // No --backend: on a software adapter wgcnn says so and runs on the CPU backend.
+    let out = wgcnn(&[
+        "run",
+        arg(&model),
+        "--input",
+        arg(&x),
+        "--compare",
+        arg(&keras),
+        "--rtol",
+        "1e-4",
+        "--atol",
+        "2e-5",
+    ]);
+    let stdout = assert_succeeds(&out);
+    assert!(
+        !stdout.contains("MISMATCH") && stdout.contains(": ok"),
+        "{stdout}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if common::gpu().adapter_info().device_type == wgcnn::wgpu::DeviceType::Cpu {
+        assert!(stderr.contains("only a software GPU adapter"), "{stderr}");
+    }
+    // A perturbed expectation fails, after printing the differences.
+    let mut wrong = read_npy(&keras).unwrap();
+    let first = wrong.data()[0];
+    wrong = wgcnn::Tensor::new(
+        wrong.shape().to_vec(),
+        std::iter::once(first + 1.0)
+            .chain(wrong.data()[1..].iter().copied())
+            .collect(),
+    )
+    .unwrap();
+    let wrong_path = dir.file("wrong.npy");
+    write_npy(&wrong_path, &wrong).unwrap();
+    let out = wgcnn(&[
+        "run",
+        arg(&model),
+        "--input",
+        arg(&x),
+        "--compare",
+        arg(&wrong_path),
+        "--backend",
+        "cpu",
+    ]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("MISMATCH") && stdout.contains("1 of"),
+        "{stdout}"
+    );
+}
