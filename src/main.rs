@@ -52,8 +52,14 @@ enum Command {
         /// Padding: valid (no padding) or same (output = ceil(input / stride)).
         #[arg(long, value_parser = parse_padding, default_value = "valid")]
         padding: Padding,
-        /// Dilation rate "D" or "DH,DW" (not with strides > 1, as in Keras).
-        #[arg(long, value_parser = parse_pair, default_value = "1")]
+        /// Dilation rate "D" or "DH,DW" (not with strides > 1, as in Keras); `--dilation`
+        /// is accepted too.
+        #[arg(
+            long = "dilation-rate",
+            visible_alias = "dilation",
+            value_parser = parse_pair,
+            default_value = "1"
+        )]
         dilation: [usize; 2],
         /// Activation fused into the output: linear, relu, sigmoid or tanh.
         #[arg(long, value_parser = parse_activation, default_value = "linear")]
