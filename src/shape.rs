@@ -304,6 +304,30 @@ pub fn plan_scale(op: &'static str, input: usize, factor: usize) -> Result<usize
         .ok_or(Error::Overflow { op, what: "output" })
 }
 
+/// [`broadcast`] of two whole shapes, batch axis first: both must have one and agree on it.
+/// Returns the output shape, batch included.
+pub fn broadcast_batched(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    fn batch_axis(shape: &[usize]) -> Result<(&usize, &[usize])> {
+        shape.split_first().ok_or_else(|| Error::ShapeMismatch {
+            op: "merge",
+            what: "input",
+            expected: "a batch axis".into(),
+            actual: shape.to_vec(),
+        })
+    }
+    let (&batch, sa) = batch_axis(a)?;
+    let (&batch_b, sb) = batch_axis(b)?;
+    if batch != batch_b {
+        return Err(Error::ShapeMismatch {
+            op: "merge",
+            what: "inputs",
+            expected: format!("batch {batch}"),
+            actual: b.to_vec(),
+        });
+    }
+    Ok([&[batch][..], &broadcast("merge", sa, sb)?].concat())
+}
+
 /// NumPy broadcasting of two per-example shapes (aligned at the end; a size-1 axis repeats),
 /// as Keras's merge layers do it: they pad the shorter shape with 1s after the batch axis.
 pub fn broadcast(op: &'static str, a: &[usize], b: &[usize]) -> Result<Vec<usize>> {

@@ -74,17 +74,7 @@ pub fn binary(a: &Tensor, b: &Tensor, f: impl Fn(f64, f64) -> f64 + Sync) -> Res
             .for_each(|(o, y)| o.iter_mut().zip(y).for_each(|(v, &y)| *v = apply(*v, y)));
         return Tensor::new(a.shape().to_vec(), out);
     }
-    let (batch, sa) = split(a)?;
-    let (batch_b, sb) = split(b)?;
-    if batch != batch_b {
-        return Err(Error::ShapeMismatch {
-            op: "merge",
-            what: "inputs",
-            expected: format!("batch {batch}"),
-            actual: b.shape().to_vec(),
-        });
-    }
-    let out: Vec<usize> = [&[batch][..], &crate::shape::broadcast("merge", sa, sb)?].concat();
+    let out = crate::shape::broadcast_batched(a.shape(), b.shape())?;
     let strides_a = broadcast_strides(a.shape(), &out);
     let strides_b = broadcast_strides(b.shape(), &out);
     let width = out.last().copied().unwrap_or(1).max(1);
@@ -112,18 +102,6 @@ pub fn binary(a: &Tensor, b: &Tensor, f: impl Fn(f64, f64) -> f64 + Sync) -> Res
             }
         });
     Tensor::new(out, data)
-}
-
-fn split(t: &Tensor) -> Result<(usize, &[usize])> {
-    t.shape()
-        .split_first()
-        .map(|(b, rest)| (*b, rest))
-        .ok_or_else(|| Error::ShapeMismatch {
-            op: "merge",
-            what: "input",
-            expected: "a batch axis".into(),
-            actual: t.shape().to_vec(),
-        })
 }
 
 /// Per axis of `out`, how far one step moves in a tensor of `shape` (right-aligned, its

@@ -1,20 +1,12 @@
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::tensor::Tensor;
 
 /// `f(a, b)` element by element (in f64) with NumPy broadcasting over the per-example shapes;
 /// the batch sizes must agree. The reference for merges and binary ops.
 pub fn binary(a: &Tensor, b: &Tensor, f: impl Fn(f64, f64) -> f64) -> Result<Tensor> {
-    let (batch, sa) = split(a)?;
-    let (batch_b, sb) = split(b)?;
-    if batch != batch_b {
-        return Err(Error::ShapeMismatch {
-            op: "merge",
-            what: "inputs",
-            expected: format!("batch {batch}"),
-            actual: b.shape().to_vec(),
-        });
-    }
-    let out = crate::shape::broadcast("merge", sa, sb)?;
+    let full = crate::shape::broadcast_batched(a.shape(), b.shape())?;
+    let (batch, out) = (full[0], full[1..].to_vec());
+    let (sa, sb) = (&a.shape()[1..], &b.shape()[1..]);
     let per: usize = out.iter().product();
     let ia = index_map(sa, &out);
     let ib = index_map(sb, &out);
@@ -28,18 +20,6 @@ pub fn binary(a: &Tensor, b: &Tensor, f: impl Fn(f64, f64) -> f64) -> Result<Ten
         }
     }
     Tensor::new([&[batch][..], &out].concat(), data)
-}
-
-fn split(t: &Tensor) -> Result<(usize, &[usize])> {
-    t.shape()
-        .split_first()
-        .map(|(b, rest)| (*b, rest))
-        .ok_or_else(|| Error::ShapeMismatch {
-            op: "merge",
-            what: "input",
-            expected: "a batch axis".into(),
-            actual: t.shape().to_vec(),
-        })
 }
 
 /// For every element of `out` (C order), the flat index of the element of `shape` it reads.
