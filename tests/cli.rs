@@ -717,30 +717,36 @@ fn cache_keys(dir: &Path) -> std::collections::BTreeSet<String> {
     map.keys().cloned().collect()
 }
 
+/// A short GPU benchmark of one Conv2D with `filters` filters: it autotunes and writes the
+/// autotune cache.
+fn tuning_bench(filters: usize) -> Command {
+    let filters = filters.to_string();
+    command(&[
+        "bench",
+        "conv2d",
+        "--input-shape",
+        "1,9,9,8",
+        "--filters",
+        &filters,
+        "--kernel-size",
+        "3",
+        "--backend",
+        "gpu",
+        "--repeat",
+        "1",
+        "--warmup",
+        "1",
+    ])
+}
+
 #[test]
 fn concurrent_autotuning_processes_keep_every_entry() {
     let bench = |cache: &Path, filters: usize| {
-        let filters = filters.to_string();
-        command(&[
-            "bench",
-            "conv2d",
-            "--input-shape",
-            "1,9,9,8",
-            "--filters",
-            &filters,
-            "--kernel-size",
-            "3",
-            "--backend",
-            "gpu",
-            "--repeat",
-            "1",
-            "--warmup",
-            "1",
-        ])
-        .env("WGCNN_CACHE_DIR", cache)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
+        tuning_bench(filters)
+            .env("WGCNN_CACHE_DIR", cache)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
     };
     let together = Dir::new("cache-together");
     let mut children: Vec<_> = (1..=8).map(|k| bench(&together.0, 4 * k)).collect();
@@ -760,28 +766,13 @@ fn concurrent_autotuning_processes_keep_every_entry() {
 fn an_empty_cache_dir_variable_counts_as_unset() {
     let home = Dir::new("cache-home");
     let cwd = Dir::new("cache-cwd");
-    let out = command(&[
-        "bench",
-        "conv2d",
-        "--input-shape",
-        "1,9,9,8",
-        "--filters",
-        "8",
-        "--kernel-size",
-        "3",
-        "--backend",
-        "gpu",
-        "--repeat",
-        "1",
-        "--warmup",
-        "1",
-    ])
-    .env("WGCNN_CACHE_DIR", "")
-    .env_remove("XDG_CACHE_HOME")
-    .env("HOME", &home.0)
-    .current_dir(&cwd.0)
-    .output()
-    .unwrap();
+    let out = tuning_bench(8)
+        .env("WGCNN_CACHE_DIR", "")
+        .env_remove("XDG_CACHE_HOME")
+        .env("HOME", &home.0)
+        .current_dir(&cwd.0)
+        .output()
+        .unwrap();
     assert_succeeds(&out);
     assert!(!cwd.file("autotune.json").exists());
     assert!(!cache_keys(&home.0.join(".cache/wgcnn")).is_empty());
