@@ -115,3 +115,25 @@ fn non_finite_values_follow_keras_on_every_backend() {
         failures.join("\n")
     );
 }
+
+#[test]
+fn an_identity_rescaling_still_adds_its_zero_offset_on_the_gpu() {
+    // Keras computes x·1 + 0, which turns −0.0 into +0.0; an activation alone keeps −0.0.
+    let model = wgcnn::model::Sequential::new([4])
+        .layer(wgcnn::layers::Rescaling {
+            scale: vec![1.0],
+            offset: vec![0.0],
+        })
+        .build()
+        .unwrap();
+    let x = Tensor::new(vec![1, 4], vec![-0.0, 0.0, -1.5, f32::NAN]).unwrap();
+    let want = model.run_cpu(&x).unwrap();
+    assert!(want.data()[0].is_sign_positive());
+    let got = model
+        .compile(common::gpu_untuned(), 1)
+        .and_then(|mut c| c.run(&x))
+        .unwrap();
+    for (a, k) in got.data().iter().zip(want.data()) {
+        assert!(!mismatch(*a, *k, 0.0), "{a} vs {k}");
+    }
+}

@@ -66,7 +66,9 @@ impl Layer for CustomScaleLayer {
         let shape = l.input_shape(1).to_vec();
         let scaled = l.temp(&shape)?;
         let mut unary = Unary::activation(crate::activation::Activation::Linear);
-        unary.scalar_scale = self.scale;
+        // Keras multiplies only; the shader's `x·s + 0` would turn −0.0 into +0.0, so a scale of
+        // one is left out altogether.
+        unary.scalar = (self.scale != 1.0).then_some((self.scale, 0.0));
         emit_unary(l.builder(), unary, b, scaled)?;
         let out = l.output()?;
         emit_binary(

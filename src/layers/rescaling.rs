@@ -122,8 +122,7 @@ impl Layer for Rescaling {
         let out = l.output()?;
         if self.scale.len() == 1 && self.offset.len() == 1 {
             let mut unary = Unary::activation(Activation::Linear);
-            unary.scalar_scale = self.scale[0];
-            unary.scalar_shift = self.offset[0];
+            unary.scalar = Some((self.scale[0], self.offset[0]));
             return emit_unary(l.builder(), unary, x, out);
         }
         // Per-channel: x · scale, then + offset, as Keras rounds them.

@@ -12,9 +12,9 @@ use crate::error::Result;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Unary {
     pub mode: ElementFn,
-    /// `x·scalar_scale + scalar_shift` first (1 and 0 for none).
-    pub scalar_scale: f32,
-    pub scalar_shift: f32,
+    /// `x·scale + shift` first, as Keras's Rescaling computes it (`None`: nothing, so −0.0
+    /// stays −0.0 through an activation, where `−0·1 + 0` would be +0.0).
+    pub scalar: Option<(f32, f32)>,
     /// Then per-channel `x·scale[c] + shift[c]`.
     pub per_channel: Option<(Weight, Weight)>,
 }
@@ -29,8 +29,7 @@ impl Unary {
     pub(crate) fn mode(mode: ElementFn) -> Self {
         Self {
             mode,
-            scalar_scale: 1.0,
-            scalar_shift: 0.0,
+            scalar: None,
             per_channel: None,
         }
     }
@@ -85,10 +84,9 @@ pub(crate) fn emit_unary(
             total: total as u32,
             channels: (row / lanes) as u32,
             per_channel: u32::from(unary.per_channel.is_some()),
-            scalar_scale: unary.scalar_scale,
-            scalar_shift: unary.scalar_shift,
-            // Skipping an identity map keeps −0.0 (−0 + 0 would be +0).
-            has_scalar: u32::from(unary.scalar_scale != 1.0 || unary.scalar_shift != 0.0),
+            scalar_scale: unary.scalar.map_or(1.0, |(s, _)| s),
+            scalar_shift: unary.scalar.map_or(0.0, |(_, t)| t),
+            has_scalar: u32::from(unary.scalar.is_some()),
             groups_x: grid[0],
             out_pitch: (row_pitch / lanes) as u32,
             out_offset: (row_offset / lanes) as u32,
