@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-mod bench;
-mod demo;
+mod cli;
+
+use cli::{bench, demo};
 
 use clap::{Parser, Subcommand};
 use wgcnn::npy::{read_npy, OutputTarget};
@@ -129,22 +130,30 @@ enum Command {
     /// batches too large for the device's buffers or dispatch limits run in chunks.
     #[command(after_help = "Examples:\n  \
         wgcnn run model.keras --input x.npy --output y.npy\n  \
-        wgcnn run vqa.keras --input image=img.npy --input question=ids.npy --output-dir out/\n\n\
+        wgcnn run vqa.keras --input image=img.npy --input question=ids.npy --output-dir out/\n  \
+        wgcnn run vqa.keras --input inputs.npz --output outputs.npz --compare keras.npz\n\n\
         Inputs are float32 .npy files, (batch, ..input shape); a model input declared as an \
-        integer (int32 token ids for an Embedding) also takes integer .npy files.")]
+        integer (int32 token ids for an Embedding) also takes integer .npy files. An .npz \
+        archive (np.savez) holds several arrays, each named after the model input or output \
+        it is (arrays saved without names, arr_0, arr_1, ..., are taken in the model's order).")]
     Run {
         /// The model: a .keras file or a legacy Keras 2 .h5 file (architecture and weights).
         model: PathBuf,
-        /// An input .npy: FILE.npy, or NAME=FILE.npy (NAME: the input layer's name), once per
-        /// model input.
-        #[arg(long = "input", required = true, value_name = "[NAME=]FILE.npy")]
+        /// An input: FILE.npy, or NAME=FILE.npy (NAME: the input layer's name) once per model
+        /// input, or one FILE.npz holding every input.
+        #[arg(
+            long = "input",
+            required = true,
+            value_name = "[NAME=]FILE.npy|FILE.npz"
+        )]
         inputs: Vec<String>,
-        /// Where to write an output: FILE.npy, or NAME=FILE.npy (NAME: the layer producing
-        /// it) for a model with several outputs. Written only on success; `-` is standard
-        /// output; devices and FIFOs are written through, not replaced.
+        /// Where to write an output: FILE.npy, NAME=FILE.npy (NAME: the layer producing it)
+        /// for a model with several outputs, or one FILE.npz for all of them. Written only on
+        /// success; `-` is standard output; devices and FIFOs are written through, not
+        /// replaced.
         #[arg(
             long = "output",
-            value_name = "[NAME=]FILE.npy",
+            value_name = "[NAME=]FILE.npy|FILE.npz",
             required_unless_present_any = ["output_dir", "compare"]
         )]
         outputs: Vec<String>,
@@ -156,13 +165,15 @@ enum Command {
         /// CPU backend) or reference (plain loops, f64 accumulation; slow, obviously correct).
         #[arg(long, value_parser = parse_backend_choice, default_value = "auto")]
         backend: BackendChoice,
-        /// At most this many examples per GPU round (default: as many as fit).
+        /// Examples per forward pass, as in Keras's predict(batch_size=...). Default: the
+        /// whole input in one pass on the CPU backends; on the GPU as many as fit the device's
+        /// buffers and dispatch limits.
         #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
         batch_size: Option<u64>,
-        /// Compare an output with an expected .npy (FILE.npy, or NAME=FILE.npy per output):
-        /// prints the largest absolute and relative differences and fails unless
+        /// Compare outputs with expected arrays (FILE.npy, NAME=FILE.npy per output, or one
+        /// FILE.npz): prints the largest absolute and relative differences and fails unless
         /// |y − expected| ≤ atol + rtol·|expected| everywhere (NaN matches NaN).
-        #[arg(long, value_name = "[NAME=]FILE.npy")]
+        #[arg(long, value_name = "[NAME=]FILE.npy|FILE.npz")]
         compare: Vec<String>,
         /// Relative tolerance of --compare.
         #[arg(long, default_value_t = 1e-5, requires = "compare")]
@@ -250,6 +261,21 @@ enum BenchCommand {
         /// Padding: valid or same.
         #[arg(long, value_parser = parse_padding, default_value = "valid")]
         padding: Padding,
+        /// Dilation rate "D" or "DH,DW" (not with strides > 1, as in Keras); `--dilation`
+        /// is accepted too.
+        #[arg(
+            long = "dilation-rate",
+            visible_alias = "dilation",
+            value_parser = parse_pair,
+            default_value = "1"
+        )]
+        dilation: [usize; 2],
+        /// Activation fused into the output: linear, relu, sigmoid or tanh.
+        #[arg(long, value_parser = parse_activation, default_value = "linear")]
+        activation: Activation,
+        /// Leave the bias out (Keras's use_bias=False).
+        #[arg(long)]
+        no_bias: bool,
         #[command(flatten)]
         timing: TimingArgs,
     },
@@ -347,6 +373,7 @@ fn main() -> ExitCode {
     }
     keep_freed_memory();
     let cli = Cli::parse();
+    init_logging();
     match run(cli.command) {
         Ok(code) => code,
         Err(e) => {
@@ -354,6 +381,17 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Logs go to stderr through `env_logger`: warnings by default, `RUST_LOG` adds to that
+/// (`RUST_LOG=wgcnn=debug` shows the autotuner's choices; `RUST_LOG=wgpu_hal=info` wgpu's
+/// adapter details).
+fn init_logging() {
+    env_logger::Builder::new()
+        .filter_level(log::LevelFilter::Warn)
+        .parse_env("RUST_LOG")
+        .format_timestamp(None)
+        .init();
 }
 
 fn run(command: Command) -> wgcnn::Result<ExitCode> {
@@ -402,7 +440,7 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                 ),
             };
             output.write(&y)?;
-            report(&output, &y, &device);
+            cli::run::report(&output, &format!("shape {:?}", y.shape()), &device);
         }
         Command::MaxPool2d {
             input,
@@ -427,7 +465,7 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                 Backend::Reference => (reference::max_pool2d(&spec, &x)?, "reference".into()),
             };
             output.write(&y)?;
-            report(&output, &y, &device);
+            cli::run::report(&output, &format!("shape {:?}", y.shape()), &device);
         }
         Command::Summary {
             model,
@@ -457,34 +495,20 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             atol,
         } => {
             let model = wgcnn::model::Model::load(&model)?;
-            let xs = run_inputs(&model, &inputs)?;
-            let targets = run_outputs(&model, &outputs, output_dir.as_deref())?;
-            let expected = named_outputs(&model, &compare)?
-                .into_iter()
-                .map(|(k, path)| Ok((k, read_npy(&path)?, path)))
-                .collect::<wgcnn::Result<Vec<_>>>()?;
+            let xs = cli::run::inputs(&model, &inputs)?;
+            let outputs = cli::run::outputs(&model, &outputs, output_dir.as_deref())?;
+            let expected = cli::run::expected(&model, &compare)?;
             // Bad input is reported before any device is opened.
-            let refs: Vec<&Tensor> = xs.iter().collect();
             let shapes: Vec<&[usize]> = xs.iter().map(Tensor::shape).collect();
             let batch = model.check_inputs(&shapes)?;
-            let (ys, device) = match resolve_backend(backend) {
-                Backend::Gpu => {
-                    let gpu = Gpu::shared()?;
-                    let limit =
-                        batch_size.map_or(usize::MAX, |b| usize::try_from(b).unwrap_or(usize::MAX));
-                    let mut compiled = model.compile(gpu, limit.min(batch))?;
-                    (compiled.run_many(&refs)?, gpu_name(gpu))
-                }
-                other => (model.run_many(other, &refs)?, other.to_string()),
-            };
-            for (k, target) in targets {
-                target.write(&ys[k])?;
-                report(&target, &ys[k], &device);
-            }
+            let batch_size = batch_size.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
+            let backend = resolve_backend(backend);
+            let (ys, device) = cli::run::forward(&model, backend, &xs, batch, batch_size)?;
+            outputs.write(&model, &ys, &device)?;
             let names = model.output_names();
             let mut all_close = true;
-            for (k, want, path) in &expected {
-                all_close &= compare_output(names[*k], &ys[*k], want, path, rtol, atol)?;
+            for (k, want, source) in &expected {
+                all_close &= cli::run::compare(names[*k], &ys[*k], want, source, rtol, atol)?;
             }
             if !all_close {
                 return Ok(ExitCode::FAILURE);
@@ -536,13 +560,19 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     kernel_size,
                     strides,
                     padding,
+                    dilation,
+                    activation,
+                    no_bias,
                     timing,
                 }),
             ..
         }) => {
             let spec = Conv2dSpec::new(filters, kernel_size)
                 .strides(strides)
-                .padding(padding);
+                .padding(padding)
+                .dilation(dilation)
+                .activation(activation)
+                .use_bias(!no_bias);
             spec.plan(input_shape)?;
             let (flops, timings) = bench::conv2d(input_shape, spec, &timing)?;
             let [n, h, w, c] = input_shape;
@@ -554,12 +584,22 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     "kernel_size": kernel_size,
                     "strides": strides,
                     "padding": padding.to_string(),
+                    "dilation_rate": dilation,
+                    "activation": activation.to_string(),
+                    "use_bias": !no_bias,
                 });
                 bench::print_json(workload, flops, &timings);
             } else {
                 let title = format!(
-                    "conv2d {n}×{h}×{w}×{c} → {filters} filters {}×{}, strides {}×{}, {padding}",
-                    kernel_size[0], kernel_size[1], strides[0], strides[1]
+                    "conv2d {n}×{h}×{w}×{c} → {filters} filters {}×{}, strides {}×{}, \
+                     dilation {}×{}, {padding}, {activation}{}",
+                    kernel_size[0],
+                    kernel_size[1],
+                    strides[0],
+                    strides[1],
+                    dilation[0],
+                    dilation[1],
+                    if no_bias { ", no bias" } else { "" }
                 );
                 bench::print_table(&title, flops, &timings);
             }
@@ -593,163 +633,6 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Reads `--input [NAME=]FILE` values into one tensor per model input, in the model's order.
-fn run_inputs(model: &wgcnn::Model, args: &[String]) -> wgcnn::Result<Vec<Tensor>> {
-    let specs = model.inputs();
-    let names: Vec<&str> = specs.iter().map(|(n, _)| *n).collect();
-    let bad = |message: String| wgcnn::Error::InvalidConfig {
-        op: "run",
-        reason: message,
-    };
-    let mut files: Vec<Option<PathBuf>> = vec![None; specs.len()];
-    for arg in args {
-        let (slot, path) = match arg.split_once('=') {
-            Some((name, path)) if names.contains(&name) => {
-                (names.iter().position(|n| *n == name), path)
-            }
-            _ if specs.len() == 1 => (Some(0), arg.as_str()),
-            _ => {
-                return Err(bad(format!(
-                    "the model has {} inputs ({}): give each as --input NAME=FILE.npy",
-                    specs.len(),
-                    names.join(", ")
-                )))
-            }
-        };
-        let slot = slot.unwrap_or(0);
-        if files[slot].replace(PathBuf::from(path)).is_some() {
-            return Err(bad(format!("input '{}' is given twice", names[slot])));
-        }
-    }
-    specs
-        .iter()
-        .zip(files)
-        .map(|((name, spec), file)| {
-            let file = file.ok_or_else(|| bad(format!("input '{name}' is missing")))?;
-            wgcnn::npy::read_npy_input(&file, spec.is_integer())
-        })
-        .collect()
-}
-
-/// Where each output goes: `(output index, file)` from `--output [NAME=]FILE` or
-/// `--output-dir`, checked before anything is computed.
-fn run_outputs(
-    model: &wgcnn::Model,
-    args: &[String],
-    dir: Option<&std::path::Path>,
-) -> wgcnn::Result<Vec<(usize, OutputTarget)>> {
-    let names = unique_output_names(model);
-    let bad = |message: String| wgcnn::Error::InvalidConfig {
-        op: "run",
-        reason: message,
-    };
-    if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).map_err(|source| wgcnn::Error::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-    }
-    let targets: Vec<(usize, PathBuf)> = match dir {
-        Some(dir) => names
-            .iter()
-            .enumerate()
-            .map(|(k, n)| (k, dir.join(format!("{n}.npy"))))
-            .collect(),
-        None => named_outputs(model, args)?,
-    };
-    // Every output is checked before the model runs, not after.
-    let mut prepared = Vec::with_capacity(targets.len());
-    for (k, path) in targets {
-        if names.len() > 1 && path.as_os_str() == "-" {
-            return Err(bad("standard output (-) takes one output only".into()));
-        }
-        prepared.push((k, OutputTarget::prepare(&path)?));
-    }
-    Ok(prepared)
-}
-
-/// The model's output names, made unique as `--output-dir` files name them.
-fn unique_output_names(model: &wgcnn::Model) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for name in model.output_names() {
-        let mut unique = name.to_string();
-        let mut k = 1;
-        while names.contains(&unique) {
-            unique = format!("{name}_{k}");
-            k += 1;
-        }
-        names.push(unique);
-    }
-    names
-}
-
-/// `[NAME=]FILE` arguments naming model outputs: `(output index, file)`.
-fn named_outputs(model: &wgcnn::Model, args: &[String]) -> wgcnn::Result<Vec<(usize, PathBuf)>> {
-    let names = unique_output_names(model);
-    args.iter()
-        .map(|arg| match arg.split_once('=') {
-            Some((name, path)) if names.iter().any(|n| n == name) => Ok((
-                names.iter().position(|n| n == name).unwrap_or(0),
-                PathBuf::from(path),
-            )),
-            _ if names.len() == 1 && args.len() == 1 => Ok((0, PathBuf::from(arg))),
-            _ => Err(wgcnn::Error::InvalidConfig {
-                op: "run",
-                reason: format!(
-                    "the model has {} outputs ({}): give --output NAME=FILE.npy (or \
-                     --compare NAME=FILE.npy) for each one wanted, or --output-dir DIR",
-                    names.len(),
-                    names.join(", ")
-                ),
-            }),
-        })
-        .collect()
-}
-
-/// `run --compare`: prints the largest differences between `y` and `expected` and whether
-/// `|y − expected| ≤ atol + rtol·|expected|` holds everywhere (NaN matches NaN, infinities
-/// must be equal).
-fn compare_output(
-    name: &str,
-    y: &Tensor,
-    expected: &Tensor,
-    path: &std::path::Path,
-    rtol: f64,
-    atol: f64,
-) -> wgcnn::Result<bool> {
-    if y.shape() != expected.shape() {
-        return Err(wgcnn::Error::ShapeMismatch {
-            op: "run --compare",
-            what: "expected output",
-            expected: format!("{:?} (output {name})", y.shape()),
-            actual: expected.shape().to_vec(),
-        });
-    }
-    let (mut max_abs, mut max_rel, mut bad) = (0f64, 0f64, 0usize);
-    for (&a, &e) in y.data().iter().zip(expected.data()) {
-        let (a, e) = (f64::from(a), f64::from(e));
-        if (a.is_nan() && e.is_nan()) || a == e {
-            continue;
-        }
-        let diff = (a - e).abs();
-        if diff.is_nan() || diff > atol + rtol * e.abs() {
-            bad += 1;
-        }
-        max_abs = max_abs.max(diff);
-        if e != 0.0 {
-            max_rel = max_rel.max(diff / e.abs());
-        }
-    }
-    println!(
-        "compare {name} with {}: max |diff| {max_abs:.3e}, max relative {max_rel:.3e}, \
-         {bad} of {} beyond atol {atol:e} + rtol {rtol:e}: {}",
-        path.display(),
-        y.data().len(),
-        if bad == 0 { "ok" } else { "MISMATCH" }
-    );
-    Ok(bad == 0)
-}
-
 /// Keras's summary width: `min(88, columns − 4)`, with columns as Python's
 /// `shutil.get_terminal_size` finds them: $COLUMNS, else the terminal on stdout, else 80.
 fn keras_line_length() -> usize {
@@ -762,39 +645,13 @@ fn keras_line_length() -> usize {
     88.min(columns.saturating_sub(4))
 }
 
-#[cfg(unix)]
 fn terminal_columns() -> Option<usize> {
-    let mut size = libc::winsize {
-        ws_row: 0,
-        ws_col: 0,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    // SAFETY: TIOCGWINSZ writes one `winsize` into the struct we own; on a non-terminal it
-    // fails and leaves it untouched.
-    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
-    (ok && size.ws_col > 0).then_some(usize::from(size.ws_col))
-}
-
-#[cfg(not(unix))]
-fn terminal_columns() -> Option<usize> {
-    None
+    terminal_size::terminal_size_of(std::io::stdout())
+        .map(|(terminal_size::Width(w), _)| usize::from(w))
+        .filter(|&w| w > 0)
 }
 
 pub(crate) fn gpu_name(gpu: &Gpu) -> String {
     let info = gpu.adapter_info();
     format!("gpu: {} ({:?})", info.name, info.backend)
-}
-
-/// One line on stdout for a successful op: where the result went, its shape, what computed it.
-/// One line per output written: on stdout, or on stderr when the `.npy` itself went to stdout.
-fn report(output: &OutputTarget, y: &Tensor, device: &str) {
-    match output {
-        OutputTarget::Stdout => {
-            eprintln!("wrote standard output shape {:?} [{device}]", y.shape())
-        }
-        OutputTarget::File(path) | OutputTarget::Special(path) => {
-            println!("wrote {} shape {:?} [{device}]", path.display(), y.shape())
-        }
-    }
 }

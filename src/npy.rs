@@ -1,5 +1,6 @@
 //! `.npy` files in and out: float32, C order, any rank — the format Keras users get from
-//! `np.save`.
+//! `np.save` — and `.npz` archives of them (`np.savez`) for models with several inputs or
+//! outputs.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -265,37 +266,50 @@ impl OutputTarget {
 
     /// Writes `tensor` here as a float32 C-order `.npy`.
     pub fn write(&self, tensor: &Tensor) -> Result<()> {
+        self.write_with(|out| encode(out, tensor))
+    }
+
+    /// Writes `arrays` here as an `.npz` archive, as `np.savez` does: one stored (uncompressed)
+    /// `NAME.npy` member per array, in order, so `np.load(path)[NAME]` reads each back.
+    pub fn write_npz(&self, arrays: &[(&str, &Tensor)]) -> Result<()> {
+        let bytes = npz_bytes(arrays).map_err(|source| Error::Io {
+            path: self.path().to_path_buf(),
+            source,
+        })?;
+        self.write_with(|out| out.write_all(&bytes))
+    }
+
+    /// The path as given (`-` for standard output).
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Stdout => Path::new("-"),
+            Self::File(path) | Self::Special(path) => path,
+        }
+    }
+
+    /// Writes what `fill` writes here: through for standard output, devices and FIFOs, and
+    /// for a regular file into a temporary file renamed over it once complete.
+    fn write_with(&self, fill: impl Fn(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+        let io = |source| Error::Io {
+            path: self.path().to_path_buf(),
+            source,
+        };
         match self {
             Self::Stdout => {
                 let stdout = std::io::stdout();
                 let mut out = stdout.lock();
-                encode(&mut out, tensor)
-                    .and_then(|()| out.flush())
-                    .map_err(|source| Error::Io {
-                        path: PathBuf::from("-"),
-                        source,
-                    })
+                fill(&mut out).and_then(|()| out.flush()).map_err(io)
             }
             Self::Special(path) => {
-                let io = |source| Error::Io {
-                    path: path.clone(),
-                    source,
-                };
                 let file = File::options().write(true).open(path).map_err(io)?;
                 let mut out = BufWriter::new(file);
-                encode(&mut out, tensor)
-                    .and_then(|()| out.flush())
-                    .map_err(io)
+                fill(&mut out).and_then(|()| out.flush()).map_err(io)
             }
             Self::File(path) => {
-                let io = |source| Error::Io {
-                    path: path.clone(),
-                    source,
-                };
                 let tmp = partial_name(path);
                 let result = (|| {
                     let mut out = BufWriter::new(File::create(&tmp)?);
-                    encode(&mut out, tensor)?;
+                    fill(&mut out)?;
                     out.flush()?;
                     drop(out);
                     std::fs::rename(&tmp, path)
@@ -307,6 +321,58 @@ impl OutputTarget {
             }
         }
     }
+}
+
+/// An `.npz` archive in memory: a zip of stored `NAME.npy` members, like `np.savez`.
+fn npz_bytes(arrays: &[(&str, &Tensor)]) -> std::io::Result<Vec<u8>> {
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, tensor) in arrays {
+        let mut member = Vec::new();
+        encode(&mut member, tensor)?;
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(member.len() as u64 >= u64::from(u32::MAX));
+        zip.start_file(format!("{name}.npy"), options)?;
+        zip.write_all(&member)?;
+    }
+    Ok(zip.finish()?.into_inner())
+}
+
+/// Reads every array of an `.npz` archive (`np.savez` or `np.savez_compressed`), in archive
+/// order, each named as NumPy names it: the member's name without `.npy` (`arr_0`, `arr_1`, …
+/// for arrays saved without names). `integers(name)` says which arrays may hold integer ids
+/// (see [`read_npy_input`]); all others must be float32. Members are decoded as they are
+/// inflated, so an archive's declared sizes are never trusted for allocation.
+pub fn read_npz(
+    path: impl AsRef<Path>,
+    integers: impl Fn(&str) -> bool,
+) -> Result<Vec<(String, Tensor)>> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let corrupt = |e: zip::result::ZipError| npy_error(path, format!("not a valid .npz file: {e}"));
+    let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(corrupt)?;
+    let mut arrays = Vec::with_capacity(archive.len());
+    for i in 0..archive.len() {
+        let member = archive.by_index(i).map_err(corrupt)?;
+        if member.is_dir() {
+            continue;
+        }
+        let member_name = member.name().map_err(corrupt)?.to_string();
+        let name = member_name
+            .strip_suffix(".npy")
+            .unwrap_or(&member_name)
+            .to_string();
+        if arrays.iter().any(|(n, _)| *n == name) {
+            return Err(npy_error(path, format!("the archive holds '{name}' twice")));
+        }
+        let label = PathBuf::from(format!("{}[{member_name}]", path.display()));
+        let tensor = parse(BufReader::new(member), &label, integers(&name))?;
+        arrays.push((name, tensor));
+    }
+    Ok(arrays)
 }
 
 /// The temporary file written beside `path` before the rename.
@@ -324,7 +390,7 @@ fn probe(path: &Path) -> std::io::Result<()> {
     std::fs::remove_file(&tmp)
 }
 
-fn encode(out: &mut impl Write, tensor: &Tensor) -> std::io::Result<()> {
+fn encode(out: &mut dyn Write, tensor: &Tensor) -> std::io::Result<()> {
     let shape: Vec<u64> = tensor.shape().iter().map(|&d| d as u64).collect();
     let mut writer = npyz::WriteOptions::new()
         .default_dtype()

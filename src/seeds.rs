@@ -1,5 +1,7 @@
-//! The worked examples of the documents wgcnn grew from (`shared/seeds/`): Keras layers with the
-//! output shapes and parameter counts those documents print. The expectations below are copied
+//! The worked examples of the documents wgcnn grew from — five Keras tutorials on Conv2D and
+//! MaxPooling2D output shapes and parameter counts, numbered seed 000 to 004 (the README
+//! summarises them): Keras layers with the output shapes and parameter counts those documents
+//! print. The expectations below are copied
 //! from the documents, not computed by wgcnn, so tests and `wgcnn demo` can check wgcnn against
 //! them.
 

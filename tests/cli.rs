@@ -343,7 +343,7 @@ fn demo_runs_the_seed_examples() {
         "(None, 17, 47, 35)",
         "19285",
         "51200",
-        "GPU == CPU exactly",
+        "GPU == fast CPU == reference exactly",
     ] {
         assert!(
             stdout.contains(needle),
@@ -834,4 +834,180 @@ fn run_compares_with_expected_outputs_and_picks_the_backend_itself() {
         stdout.contains("MISMATCH") && stdout.contains("1 of"),
         "{stdout}"
     );
+}
+
+/// An `.npz` as `np.savez` writes one: a zip of `NAME.npy` members, here the `.npy` files
+/// NumPy itself wrote for the fixtures (stored, or deflated as `np.savez_compressed` does).
+fn npz_of(path: &Path, members: &[(&str, &Path)], method: zip::CompressionMethod) {
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, file) in members {
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        zip.start_file(format!("{name}.npy"), options).unwrap();
+        std::io::Write::write_all(&mut zip, &std::fs::read(file).unwrap()).unwrap();
+    }
+    zip.finish().unwrap();
+}
+
+#[test]
+fn run_reads_and_writes_npz_archives_for_several_inputs_and_outputs() {
+    let dir = Dir::new("npz");
+    let model = models("two_heads.keras");
+    let (image, ids) = (models("two_heads.image.npy"), models("two_heads.ids.npy"));
+    let (probs, score) = (models("two_heads.probs.npy"), models("two_heads.score.npy"));
+    let named = dir.file("named.npz");
+    npz_of(
+        &named,
+        &[("ids", &ids), ("image", &image)],
+        zip::CompressionMethod::Deflated,
+    );
+    // np.savez(path, image, ids): unnamed arrays in the model's input order.
+    let positional = dir.file("positional.npz");
+    npz_of(
+        &positional,
+        &[("arr_0", &image), ("arr_1", &ids)],
+        zip::CompressionMethod::Stored,
+    );
+    let expected = dir.file("keras.npz");
+    npz_of(
+        &expected,
+        &[("score", &score), ("probs", &probs)],
+        zip::CompressionMethod::Stored,
+    );
+    for (inputs, backend) in [(&named, "cpu"), (&positional, "gpu")] {
+        let out_file = dir.file(&format!("out-{backend}.npz"));
+        let out = wgcnn(&[
+            "run",
+            arg(&model),
+            "--input",
+            arg(inputs),
+            "--output",
+            arg(&out_file),
+            "--compare",
+            arg(&expected),
+            "--rtol",
+            "1e-4",
+            "--atol",
+            "1e-5",
+            "--backend",
+            backend,
+        ]);
+        let stdout = assert_succeeds(&out);
+        assert_eq!(stdout.matches(": ok").count(), 2, "{stdout}");
+        // The archive holds every output by name, stored as np.savez stores them.
+        let mut archive = zip::ZipArchive::new(std::fs::File::open(&out_file).unwrap()).unwrap();
+        let mut names = Vec::new();
+        for i in 0..archive.len() {
+            let member = archive.by_index(i).unwrap();
+            assert_eq!(member.compression(), zip::CompressionMethod::Stored);
+            names.push(member.name().unwrap().to_string());
+        }
+        assert_eq!(names, ["probs.npy", "score.npy"]);
+        let arrays = wgcnn::npy::read_npz(&out_file, |_| false).unwrap();
+        for ((name, y), keras) in arrays.iter().zip([&probs, &score]) {
+            let keras = read_npy(keras).unwrap();
+            common::assert_close(y, &keras, 1e-5, &format!("{name} on {backend}"));
+        }
+    }
+    // An array the model does not take, and an input given twice, are clear errors.
+    let stray = dir.file("stray.npz");
+    npz_of(
+        &stray,
+        &[("image", &image), ("ids", &ids), ("mask", &ids)],
+        zip::CompressionMethod::Stored,
+    );
+    let y = dir.file("y.npz");
+    assert_fails(
+        wgcnn(&[
+            "run",
+            arg(&model),
+            "--input",
+            arg(&stray),
+            "--output",
+            arg(&y),
+        ]),
+        "holds 'mask', which is no model input",
+        &y,
+    );
+    let image_arg = format!("image={}", arg(&image));
+    assert_fails(
+        wgcnn(&[
+            "run",
+            arg(&model),
+            "--input",
+            arg(&named),
+            "--input",
+            &image_arg,
+            "--output",
+            arg(&y),
+        ]),
+        "input 'image' is given twice",
+        &y,
+    );
+}
+
+#[test]
+fn run_batch_size_is_examples_per_pass_on_every_backend() {
+    let dir = Dir::new("passes");
+    let model = models("every_layer.keras");
+    let x = models("every_layer.input.npy");
+    let keras = read_npy(models("every_layer.output.npy")).unwrap();
+    assert!(keras.shape()[0] > 1, "the fixture needs several examples");
+    for backend in ["cpu", "reference", "gpu"] {
+        let y = dir.file(&format!("y-{backend}.npy"));
+        let out = wgcnn(&[
+            "run",
+            arg(&model),
+            "--input",
+            arg(&x),
+            "--output",
+            arg(&y),
+            "--batch-size",
+            "1",
+            "--backend",
+            backend,
+        ]);
+        assert_succeeds(&out);
+        common::assert_close(&read_npy(&y).unwrap(), &keras, 2e-5, backend);
+    }
+}
+
+#[test]
+fn bench_conv2d_takes_dilation_activation_and_no_bias() {
+    let out = wgcnn(&[
+        "bench",
+        "conv2d",
+        "--input-shape",
+        "1,12,12,3",
+        "--filters",
+        "4",
+        "--kernel-size",
+        "3",
+        "--dilation-rate",
+        "2",
+        "--activation",
+        "relu",
+        "--no-bias",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--backend",
+        "cpu,reference",
+        "--json",
+    ]);
+    let lines: Vec<serde_json::Value> = assert_succeeds(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    for line in &lines {
+        assert_eq!(line["dilation_rate"], serde_json::json!([2, 2]));
+        assert_eq!(line["activation"], "relu");
+        assert_eq!(line["use_bias"], false);
+        // A 3×3 kernel dilated by 2 spans 5 cells: 8×8 outputs × 4 filters × 27 MACs × 2.
+        assert_eq!(
+            line["gflop_per_run"].as_f64(),
+            Some(2.0 * 8.0 * 8.0 * 4.0 * 27.0 / 1e9)
+        );
+    }
 }

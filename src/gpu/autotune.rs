@@ -9,18 +9,15 @@ use std::time::{Duration, Instant};
 
 use super::ConvVariant;
 
-/// The default cache file: `$WGCNN_CACHE_DIR/autotune.json`, else
-/// `$XDG_CACHE_HOME/wgcnn/autotune.json`, else `~/.cache/wgcnn/autotune.json`. A variable set
-/// to the empty string counts as unset (not as the current directory).
+/// The default cache file: `$WGCNN_CACHE_DIR/autotune.json`, else `wgcnn/autotune.json` in
+/// the platform's cache directory (`$XDG_CACHE_HOME` or `~/.cache` on Linux,
+/// `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows). An empty `WGCNN_CACHE_DIR`
+/// counts as unset (not as the current directory).
 pub(super) fn default_cache_file() -> Option<PathBuf> {
-    let var = |name| {
-        std::env::var_os(name)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    let dir = var("WGCNN_CACHE_DIR")
-        .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("wgcnn")))
-        .or_else(|| var("HOME").map(|h| h.join(".cache/wgcnn")))?;
+    let dir = std::env::var_os("WGCNN_CACHE_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| dirs::cache_dir().map(|d| d.join("wgcnn")))?;
     Some(dir.join("autotune.json"))
 }
 
@@ -99,14 +96,32 @@ impl Autotuner {
         }
         if let Some(v) = self.choices.lock().ok().and_then(|c| c.get(key).copied()) {
             if candidates.contains(&v) {
+                log::debug!("autotune {key}: {} (remembered)", variant_name(v));
                 return v;
             }
         }
-        let best = candidates
+        let timings: Vec<(ConvVariant, Duration)> = candidates
             .iter()
             .map(|&v| (v, time(v).unwrap_or(Duration::MAX)))
+            .collect();
+        let best = timings
+            .iter()
             .min_by_key(|(_, t)| *t)
-            .map_or(first, |(v, _)| v);
+            .map_or(first, |(v, _)| *v);
+        if log::log_enabled!(log::Level::Debug) {
+            let measured: Vec<String> = timings
+                .iter()
+                .map(|(v, t)| match *t {
+                    Duration::MAX => format!("{} failed", variant_name(*v)),
+                    t => format!("{} {:.3} ms", variant_name(*v), t.as_secs_f64() * 1e3),
+                })
+                .collect();
+            log::debug!(
+                "autotune {key}: {} (measured: {})",
+                variant_name(best),
+                measured.join(", ")
+            );
+        }
         if let Ok(mut choices) = self.choices.lock() {
             choices.insert(key.to_string(), best);
             self.persist(&choices);
@@ -121,7 +136,9 @@ impl Autotuner {
     /// the choice still holds for this process.
     fn persist(&self, choices: &BTreeMap<String, ConvVariant>) {
         let Some(file) = &self.file else { return };
-        let _ = Self::merge_into(file, choices);
+        if let Err(e) = Self::merge_into(file, choices) {
+            log::warn!("autotune cache {} not written: {e}", file.display());
+        }
     }
 
     fn merge_into(file: &Path, choices: &BTreeMap<String, ConvVariant>) -> std::io::Result<()> {

@@ -5,12 +5,13 @@
 //! gets warm-up runs first (pipeline compilation, caches), then `repeat` timed runs; the table
 //! reports the median, min and max, and GFLOP/s from the median (2 FLOPs per multiply-add).
 
-use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
+use comfy_table::{presets, CellAlignment, Table};
 use wgcnn::model::Sequential;
 use wgcnn::{cpu, reference, Conv2dSpec, Gpu, Tensor};
 
+use super::progress;
 use crate::{Backend, TimingArgs};
 
 /// One backend's timings.
@@ -37,37 +38,27 @@ fn data(shape: &[usize], salt: usize) -> wgcnn::Result<Tensor> {
     })
 }
 
-/// Times `f` `warmup + repeat` times, keeping the last `repeat`; shows progress on a terminal
-/// when the runs are slow.
+/// Times `f` `warmup + repeat` times, keeping the last `repeat`; a progress bar on a terminal
+/// counts the runs.
 fn time_runs(
     label: &str,
     warmup: usize,
     repeat: usize,
     mut f: impl FnMut() -> wgcnn::Result<()>,
 ) -> wgcnn::Result<Vec<Duration>> {
+    let bar = progress::bar((warmup + repeat) as u64, label);
     for _ in 0..warmup {
         f()?;
+        bar.inc(1);
     }
-    let show = std::io::stderr().is_terminal();
-    let started = Instant::now();
     let mut runs = Vec::with_capacity(repeat);
-    for i in 0..repeat {
+    for _ in 0..repeat {
         let t = Instant::now();
         f()?;
         runs.push(t.elapsed());
-        if show && started.elapsed() > Duration::from_secs(1) {
-            let filled = (i + 1) * 30 / repeat;
-            eprint!(
-                "\r{label:>10} [{}{}] {}/{repeat}",
-                "#".repeat(filled),
-                " ".repeat(30 - filled),
-                i + 1
-            );
-        }
+        bar.inc(1);
     }
-    if show && started.elapsed() > Duration::from_secs(1) {
-        eprint!("\r{}\r", " ".repeat(60));
-    }
+    bar.finish_and_clear();
     Ok(runs)
 }
 
@@ -99,7 +90,8 @@ pub(crate) fn conv2d(
                     .build()?;
                 let weights: Vec<Tensor> = std::iter::once(k.clone()).chain(b.clone()).collect();
                 model.set_weights("conv2d", weights)?;
-                let mut compiled = model.compile(&gpu, n)?;
+                let mut compiled =
+                    progress::spinner("compiling and autotuning", || model.compile(&gpu, n))?;
                 compiled.load(&[&x])?;
                 let runs = time_runs("gpu", warmup, repeat, || compiled.run_loaded().map(drop))?;
                 Timing {
@@ -132,26 +124,49 @@ pub(crate) fn cpu_name() -> String {
     format!("cpu: gemm, {} threads", rayon::current_num_threads())
 }
 
+/// A table in Markdown's pipe layout: aligned whatever the cells hold (adapter names run
+/// long), readable in a terminal and pasteable into an issue as is.
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::ASCII_MARKDOWN)
+        .set_header(header.to_vec());
+    table
+}
+
+/// Right-aligns every column after the first `text_columns`.
+fn align_numbers(table: &mut Table, text_columns: usize) {
+    for column in table.column_iter_mut().skip(text_columns) {
+        column.set_cell_alignment(CellAlignment::Right);
+    }
+}
+
 /// The readable table.
 pub(crate) fn print_table(title: &str, flops: f64, timings: &[Timing]) {
     println!("{title}  ({:.3} GFLOP per run)", flops / 1e9);
-    println!(
-        "{:<10} {:<44} {:>10} {:>10} {:>10} {:>9} {:>5}",
-        "backend", "device", "median ms", "min ms", "max ms", "GFLOP/s", "runs"
-    );
-    for t in timings {
-        let (median, min, max) = t.stats();
-        println!(
-            "{:<10} {:<44} {:>10.2} {:>10.2} {:>10.2} {:>9.2} {:>5}",
-            t.backend,
-            t.device,
-            median,
-            min,
-            max,
-            flops / (median / 1e3) / 1e9,
-            t.runs.len()
-        );
+    let mut t = table(&[
+        "backend",
+        "device",
+        "median ms",
+        "min ms",
+        "max ms",
+        "GFLOP/s",
+        "runs",
+    ]);
+    for timing in timings {
+        let (median, min, max) = timing.stats();
+        t.add_row(vec![
+            timing.backend.to_string(),
+            timing.device.clone(),
+            format!("{median:.2}"),
+            format!("{min:.2}"),
+            format!("{max:.2}"),
+            format!("{:.2}", flops / (median / 1e3) / 1e9),
+            timing.runs.len().to_string(),
+        ]);
     }
+    align_numbers(&mut t, 2);
+    println!("{t}");
     if let (Some(gpu), Some(cpu)) = (
         timings.iter().find(|t| t.backend == "gpu"),
         timings.iter().find(|t| t.backend == "cpu"),
@@ -254,12 +269,15 @@ pub(crate) fn model(
         let result = match backend {
             Backend::Gpu => {
                 let gpu = Gpu::new()?;
-                let mut compiled = model.compile(&gpu, batch)?;
+                let mut compiled =
+                    progress::spinner("compiling and autotuning", || model.compile(&gpu, batch))?;
                 compiled.load(&x)?;
                 let runs = time_runs("gpu", warmup, repeat, || compiled.run_loaded().map(drop))?;
                 // Each dispatch alone, `repeat` times; a layer's time is the sum of its steps.
                 let mut per_step: Vec<(String, Vec<f64>)> = Vec::new();
+                let bar = progress::bar(repeat as u64, "gpu layers");
                 for _ in 0..repeat {
+                    bar.inc(1);
                     for (s, (label, t)) in compiled.profile_loaded()?.into_iter().enumerate() {
                         if per_step.len() <= s {
                             per_step.push((label, Vec::new()));
@@ -267,6 +285,7 @@ pub(crate) fn model(
                         per_step[s].1.push(t.as_secs_f64() * 1e3);
                     }
                 }
+                bar.finish_and_clear();
                 let mut layers = vec![None; n_layers];
                 for (label, times) in per_step {
                     if let Some(i) = layer_of_label(model, &label) {
@@ -287,9 +306,12 @@ pub(crate) fn model(
             Backend::Cpu | Backend::Reference => {
                 let fast = *backend == Backend::Cpu;
                 let label = if fast { "cpu" } else { "reference" };
+                let bar = progress::bar(warmup as u64, &format!("{label} warm-up"));
                 for _ in 0..warmup {
                     model.run_cpu_timed(&x, fast, &mut |_, _| {})?;
+                    bar.inc(1);
                 }
+                bar.finish_and_clear();
                 // Per run, the time of each layer (summed over its calls).
                 let mut per_layer = vec![Vec::new(); n_layers];
                 let runs = time_runs(label, 0, repeat, || {
@@ -339,6 +361,15 @@ pub(crate) fn model(
     Ok(results)
 }
 
+/// What a backend did for a layer, as the table and the plot show it.
+fn layer_cell(model: &wgcnn::model::Model, r: &ModelTiming, i: usize) -> String {
+    match (r.layers[i], r.fused_into[i]) {
+        (Some(ms), _) => format!("{ms:.2}"),
+        (None, Some(f)) => format!("fused into {}", model.layers()[f].name),
+        (None, None) => "no work".into(),
+    }
+}
+
 /// The per-layer table with the totals.
 pub(crate) fn print_model_table(
     model: &wgcnn::model::Model,
@@ -353,52 +384,47 @@ pub(crate) fn print_model_table(
     for r in results {
         println!("  {:<10} {}", r.whole.backend, r.whole.device);
     }
-    print!("{:<44} {:>22} {:>9}", "layer", "output shape", "GFLOP");
-    for r in results {
-        print!(" {:>10}", format!("{} ms", r.whole.backend));
-    }
-    println!();
+    let backend_columns: Vec<String> = results
+        .iter()
+        .map(|r| format!("{} ms", r.whole.backend))
+        .collect();
+    let mut header = vec!["layer", "output shape", "GFLOP"];
+    header.extend(backend_columns.iter().map(String::as_str));
+    let mut t = table(&header);
     let summary = model.summary();
     for (i, l) in model.layers().iter().enumerate() {
         let Some(row) = summary.rows.iter().find(|r| r.name == l.name) else {
             continue;
         };
-        print!(
-            "{:<44} {:>22} {:>9.3}",
+        let mut cells = vec![
             l.label(),
-            row.output_text,
-            flops[i] / 1e9
-        );
-        for r in results {
-            match (r.layers[i], r.fused_into[i]) {
-                (Some(ms), _) => print!(" {ms:>10.2}"),
-                (None, Some(_)) => print!(" {:>10}", "fused"),
-                (None, None) => print!(" {:>10}", "-"),
-            }
-        }
-        println!();
+            row.output_text.clone(),
+            format!("{:.3}", flops[i] / 1e9),
+        ];
+        cells.extend(results.iter().map(|r| layer_cell(model, r, i)));
+        t.add_row(cells);
     }
     let total_flops: f64 = flops.iter().sum();
-    print!(
-        "{:<44} {:>22} {:>9.3}",
-        "sum of layers",
-        "",
-        total_flops / 1e9
+    let mut sum = vec![
+        "sum of layers".to_string(),
+        String::new(),
+        format!("{:.3}", total_flops / 1e9),
+    ];
+    sum.extend(
+        results
+            .iter()
+            .map(|r| format!("{:.2}", r.layers.iter().flatten().sum::<f64>())),
     );
-    for r in results {
-        print!(" {:>10.2}", r.layers.iter().flatten().sum::<f64>());
-    }
-    println!();
-    print!(
-        "{:<44} {:>22} {:>9.3}",
-        "whole forward pass",
-        "",
-        total_flops / 1e9
-    );
-    for r in results {
-        print!(" {:>10.2}", r.whole.stats().0);
-    }
-    println!();
+    t.add_row(sum);
+    let mut whole = vec![
+        "whole forward pass".to_string(),
+        String::new(),
+        format!("{:.3}", total_flops / 1e9),
+    ];
+    whole.extend(results.iter().map(|r| format!("{:.2}", r.whole.stats().0)));
+    t.add_row(whole);
+    align_numbers(&mut t, 2);
+    println!("{t}");
     for r in results {
         let (median, min, max) = r.whole.stats();
         println!(
@@ -442,33 +468,46 @@ pub(crate) fn print_model_json(model: &wgcnn::model::Model, batch: usize, result
     }
 }
 
-/// A horizontal bar chart of per-layer median time, one bar per backend, as SVG.
+/// A horizontal bar chart of per-layer median time, one bar per backend, as SVG. Times span
+/// orders of magnitude (a 1×1 convolution next to a 3×3 one, the reference next to the GPU),
+/// so the time axis is logarithmic, with a tick and grid line per decade. A layer a backend
+/// does not time on its own says why in place of its bar (fused into another layer, or no
+/// work: a reshape on the GPU is a view).
 pub(crate) fn plot_svg(
     model: &wgcnn::model::Model,
     batch: usize,
     results: &[ModelTiming],
 ) -> String {
     const COLORS: [&str; 3] = ["#4e79a7", "#f28e2b", "#59a14f"];
-    let rows: Vec<(String, Vec<f64>)> = model
+    let rows: Vec<usize> = model
         .layers()
         .iter()
         .enumerate()
         .filter(|(_, l)| l.class_name != "InputLayer")
-        .map(|(i, l)| {
-            (
-                l.label(),
-                results.iter().map(|r| r.layers[i].unwrap_or(0.0)).collect(),
-            )
-        })
+        .map(|(i, _)| i)
         .collect();
-    let max = rows
-        .iter()
-        .flat_map(|(_, v)| v.iter().copied())
-        .fold(0.0f64, f64::max)
-        .max(1e-9);
-    let (label_w, bar_w, bar_h) = (300.0, 520.0, 12.0);
+    let times = || {
+        rows.iter()
+            .flat_map(|&i| results.iter().filter_map(move |r| r.layers[i]))
+            .filter(|&v| v > 0.0)
+    };
+    // Whole decades around every time measured.
+    let lo = times().fold(f64::INFINITY, f64::min);
+    let hi = times().fold(0.0, f64::max);
+    let (lo_exp, hi_exp) = if lo.is_finite() {
+        let lo_exp = lo.log10().floor() as i32;
+        (lo_exp, (hi.log10().ceil() as i32).max(lo_exp + 1))
+    } else {
+        (-2, 0)
+    };
+    let (label_w, bar_w, bar_h, top) = (300.0, 520.0, 12.0, 56.0);
+    let x_of = |ms: f64| {
+        let decades = f64::from(hi_exp - lo_exp);
+        label_w + (ms.max(1e-12).log10() - f64::from(lo_exp)) / decades * bar_w
+    };
     let row_h = bar_h * results.len() as f64 + 8.0;
-    let height = 70.0 + row_h * rows.len() as f64 + 20.0 * results.len() as f64;
+    let plot_bottom = top + row_h * rows.len() as f64;
+    let height = plot_bottom + 50.0 + 20.0 * results.len() as f64;
     let escape = |s: &str| {
         s.replace('&', "&amp;")
             .replace('<', "&lt;")
@@ -477,38 +516,79 @@ pub(crate) fn plot_svg(
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"11\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-         <text x=\"10\" y=\"20\" font-size=\"14\">{} (batch {batch}): median ms per layer</text>\n",
-        label_w + bar_w + 90.0,
+         <text x=\"10\" y=\"20\" font-size=\"14\">{} (batch {batch}): median ms per layer, each timed alone</text>\n",
+        label_w + bar_w + 120.0,
         escape(model.name())
     );
-    for (r, (label, values)) in rows.iter().enumerate() {
-        let y0 = 40.0 + r as f64 * row_h;
+    // Axis, decade ticks and grid lines.
+    for exp in lo_exp..=hi_exp {
+        let ms = 10f64.powi(exp);
+        let x = x_of(ms);
+        let tick = if exp < 0 {
+            format!("{ms:.*}", exp.unsigned_abs() as usize)
+        } else {
+            format!("{ms:.0}")
+        };
+        svg += &format!(
+            "<line x1=\"{x:.1}\" y1=\"{}\" x2=\"{x:.1}\" y2=\"{}\" stroke=\"#ddd\"/>\
+             <text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{tick}</text>\n",
+            top - 6.0,
+            plot_bottom + 4.0,
+            plot_bottom + 18.0
+        );
+    }
+    svg += &format!(
+        "<line x1=\"{label_w}\" y1=\"{plot_bottom}\" x2=\"{}\" y2=\"{plot_bottom}\" stroke=\"black\"/>\
+         <line x1=\"{label_w}\" y1=\"{}\" x2=\"{label_w}\" y2=\"{plot_bottom}\" stroke=\"black\"/>\n\
+         <text x=\"{}\" y=\"{}\" text-anchor=\"middle\">milliseconds (log scale)</text>\n",
+        label_w + bar_w,
+        top - 6.0,
+        label_w + bar_w / 2.0,
+        plot_bottom + 34.0
+    );
+    for (r, &i) in rows.iter().enumerate() {
+        let y0 = top + r as f64 * row_h;
         svg += &format!(
             "<text x=\"10\" y=\"{}\">{}</text>\n",
             y0 + bar_h,
-            escape(label)
+            escape(&model.layers()[i].label())
         );
-        for (b, v) in values.iter().enumerate() {
+        for (b, result) in results.iter().enumerate() {
             let y = y0 + b as f64 * bar_h;
-            let w = v / max * bar_w;
-            svg += &format!(
-                "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{}\" fill=\"{}\"/><text x=\"{:.1}\" y=\"{}\">{v:.2}</text>\n",
-                bar_h - 2.0,
-                COLORS[b % COLORS.len()],
-                label_w + w + 4.0,
-                y + bar_h - 3.0
-            );
+            let color = COLORS[b % COLORS.len()];
+            match result.layers[i] {
+                Some(ms) => {
+                    let w = (x_of(ms) - label_w).max(1.0);
+                    svg += &format!(
+                        "<rect x=\"{label_w}\" y=\"{y}\" width=\"{w:.1}\" height=\"{}\" fill=\"{color}\"/>\
+                         <text x=\"{:.1}\" y=\"{}\">{ms:.3}</text>\n",
+                        bar_h - 2.0,
+                        label_w + w + 4.0,
+                        y + bar_h - 3.0
+                    );
+                }
+                None => {
+                    svg += &format!(
+                        "<text x=\"{}\" y=\"{}\" fill=\"{color}\" font-style=\"italic\">{}: {}</text>\n",
+                        label_w + 4.0,
+                        y + bar_h - 3.0,
+                        result.whole.backend,
+                        escape(&layer_cell(model, result, i))
+                    );
+                }
+            }
         }
     }
-    let legend_y = 50.0 + row_h * rows.len() as f64;
+    let legend_y = plot_bottom + 46.0;
     for (b, r) in results.iter().enumerate() {
         let y = legend_y + 20.0 * b as f64;
         svg += &format!(
-            "<rect x=\"10\" y=\"{y}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"28\" y=\"{}\">{}: {}</text>\n",
+            "<rect x=\"10\" y=\"{y}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"28\" y=\"{}\">{}: {}, whole pass {:.2} ms</text>\n",
             COLORS[b % COLORS.len()],
             y + 10.0,
             r.whole.backend,
-            escape(r.whole.device.trim_start_matches(&format!("{}: ", r.whole.backend)))
+            escape(r.whole.device.trim_start_matches(&format!("{}: ", r.whole.backend))),
+            r.whole.stats().0
         );
     }
     svg + "</svg>\n"

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use comfy_table::{presets, CellAlignment, Table};
 use wgcnn::model::synthetic::input_value;
 use wgcnn::model::Model;
 use wgcnn::npy::parse_npy;
@@ -12,9 +13,9 @@ use wgcnn::{reference, Gpu, Tensor};
 
 /// The seed CIFAR-10 network with synthetic weights (tools/gen_bundled_model.py), two sample
 /// images and Keras's output for them.
-const CIFAR10: &[u8] = include_bytes!("../models/cifar10.keras");
-const CIFAR10_INPUT: &[u8] = include_bytes!("../models/cifar10.input.npy");
-const CIFAR10_KERAS_OUTPUT: &[u8] = include_bytes!("../models/cifar10.output.npy");
+const CIFAR10: &[u8] = include_bytes!("../../models/cifar10.keras");
+const CIFAR10_INPUT: &[u8] = include_bytes!("../../models/cifar10.input.npy");
+const CIFAR10_KERAS_OUTPUT: &[u8] = include_bytes!("../../models/cifar10.output.npy");
 
 /// Largest |GPU − Keras| and |CPU − Keras| accepted: float32 sums of up to 2304 terms.
 const KERAS_TOLERANCE: f32 = 1e-5;
@@ -22,8 +23,8 @@ const KERAS_TOLERANCE: f32 = 1e-5;
 /// keras.applications.MobileNetV2 at 128×128 (logits), architecture only, and Keras's output
 /// with `tools/keras_random.py`'s weights and input, which wgcnn regenerates bit for bit
 /// (tools/gen_bundled_model.py).
-const MOBILENETV2: &str = include_str!("../models/mobilenetv2.json");
-const MOBILENETV2_KERAS_OUTPUT: &[u8] = include_bytes!("../models/mobilenetv2.output.npy");
+const MOBILENETV2: &str = include_str!("../../models/mobilenetv2.json");
+const MOBILENETV2_KERAS_OUTPUT: &[u8] = include_bytes!("../../models/mobilenetv2.output.npy");
 
 /// Largest difference from Keras accepted for MobileNetV2, relative to the output's largest
 /// magnitude (float32 through 53 layers in a different summation order).
@@ -177,26 +178,42 @@ fn max_abs_diff(a: &Tensor, b: &Tensor) -> f32 {
         .fold(0.0, f32::max)
 }
 
-/// The seed documents' layer examples, GPU against CPU, with their expected shapes and counts.
+/// Times `f` once after a warm-up call: (result, time).
+fn timed<T>(mut f: impl FnMut() -> wgcnn::Result<T>) -> wgcnn::Result<(T, Duration)> {
+    f()?;
+    let t = Instant::now();
+    let y = f()?;
+    Ok((y, t.elapsed()))
+}
+
+/// The seed documents' layer examples on the GPU, the fast CPU backend and the reference, with
+/// their expected shapes and counts.
 fn seed_layers(gpu: &Gpu) -> wgcnn::Result<bool> {
     println!(
-        "\n== The seed documents' layer examples, batch 1, GPU vs CPU reference\n\
-         (times: one call after a warm-up, upload to readback for the GPU)"
-    );
-    println!(
-        "{:<44} {:>20} {:>8} {:>9} {:>9} {:>10}  ok",
-        "layer", "output shape", "params", "gpu ms", "cpu ms", "max |diff|"
+        "\n== The seed documents' layer examples, batch 1: GPU and fast CPU against the CPU \
+         reference\n(times: one call after a warm-up; the GPU's includes upload and readback, \
+         which dominate at this size)"
     );
     let mut all_ok = true;
     for (e, example) in seed_examples().into_iter().enumerate() {
-        println!("{}", example.source);
+        println!("\n{}", example.source);
+        let mut table = Table::new();
+        table.load_style(presets::ASCII_MARKDOWN).set_header(vec![
+            "layer",
+            "output shape",
+            "params",
+            "gpu ms",
+            "cpu ms",
+            "reference ms",
+            "max abs diff",
+            "ok",
+        ]);
         let [h, w, c] = example.input;
-        let mut cpu_x = pattern(vec![1, h, w, c], e as u64, 2)?;
-        let mut gpu_x = cpu_x.clone();
+        let mut x = pattern(vec![1, h, w, c], e as u64, 2)?;
         for (s, step) in example.steps.iter().enumerate() {
             let salt = (e * 16 + s) as u64;
-            let in_c = cpu_x.shape()[3];
-            let (name, params, cpu_time, gpu_time, cpu_y, gpu_y);
+            let in_c = x.shape()[3];
+            let (name, params, gpu_y, cpu_y, ref_y);
             match step.layer {
                 SeedLayer::Conv2d(spec) => {
                     let kernel = pattern(spec.kernel_shape(in_c).to_vec(), salt + 100, 1)?;
@@ -216,13 +233,10 @@ fn seed_layers(gpu: &Gpu) -> wgcnn::Result<bool> {
                         if spec.use_bias { "" } else { " no-bias" }
                     );
                     params = spec.param_count(in_c)?;
-                    gpu.conv2d(&spec, &gpu_x, &kernel, bias.as_ref())?; // warm-up
-                    let t = Instant::now();
-                    gpu_y = gpu.conv2d(&spec, &gpu_x, &kernel, bias.as_ref())?;
-                    gpu_time = t.elapsed();
-                    let t = Instant::now();
-                    cpu_y = reference::conv2d(&spec, &cpu_x, &kernel, bias.as_ref())?;
-                    cpu_time = t.elapsed();
+                    let b = bias.as_ref();
+                    gpu_y = timed(|| gpu.conv2d(&spec, &x, &kernel, b))?;
+                    cpu_y = timed(|| wgcnn::cpu::conv2d(&spec, &x, &kernel, b))?;
+                    ref_y = timed(|| reference::conv2d(&spec, &x, &kernel, b))?;
                 }
                 SeedLayer::MaxPool2d(spec) => {
                     name = format!(
@@ -234,45 +248,52 @@ fn seed_layers(gpu: &Gpu) -> wgcnn::Result<bool> {
                         spec.padding
                     );
                     params = spec.param_count();
-                    gpu.max_pool2d(&spec, &gpu_x)?; // warm-up
-                    let t = Instant::now();
-                    gpu_y = gpu.max_pool2d(&spec, &gpu_x)?;
-                    gpu_time = t.elapsed();
-                    let t = Instant::now();
-                    cpu_y = reference::max_pool2d(&spec, &cpu_x)?;
-                    cpu_time = t.elapsed();
+                    gpu_y = timed(|| gpu.max_pool2d(&spec, &x))?;
+                    cpu_y = timed(|| wgcnn::cpu::max_pool2d(&spec, &x))?;
+                    ref_y = timed(|| reference::max_pool2d(&spec, &x))?;
                 }
             }
-            let shape_ok =
-                cpu_y.shape()[1..] == step.expected_shape[..] && gpu_y.shape() == cpu_y.shape();
-            let diff = max_abs_diff(&gpu_y, &cpu_y);
+            let ((reference_y, ref_time), (gpu_y, gpu_time), (cpu_y, cpu_time)) =
+                (ref_y, gpu_y, cpu_y);
+            let shape_ok = reference_y.shape()[1..] == step.expected_shape[..]
+                && gpu_y.shape() == reference_y.shape()
+                && cpu_y.shape() == reference_y.shape();
+            let diff = max_abs_diff(&gpu_y, &reference_y).max(max_abs_diff(&cpu_y, &reference_y));
             let ok = shape_ok && params == step.expected_params && diff == 0.0;
             all_ok &= ok;
-            let dims: Vec<String> = cpu_y.shape()[1..].iter().map(usize::to_string).collect();
-            println!(
-                "  {:<42} {:>20} {:>8} {:>9.2} {:>9.2} {:>10}  {}",
+            let dims: Vec<String> = reference_y.shape()[1..]
+                .iter()
+                .map(usize::to_string)
+                .collect();
+            table.add_row(vec![
                 name,
                 format!("(None, {})", dims.join(", ")),
-                params,
-                gpu_time.as_secs_f64() * 1e3,
-                cpu_time.as_secs_f64() * 1e3,
-                diff,
+                params.to_string(),
+                format!("{:.2}", ms(gpu_time)),
+                format!("{:.2}", ms(cpu_time)),
+                format!("{:.2}", ms(ref_time)),
+                diff.to_string(),
                 if ok {
                     "yes"
                 } else {
                     "NO (seed expects different)"
                 }
-            );
-            cpu_x = cpu_y;
-            gpu_x = gpu_y;
+                .to_string(),
+            ]);
+            x = reference_y;
         }
+        for column in table.column_iter_mut().skip(2).take(5) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+        println!("{table}");
     }
     println!(
         "{}",
         if all_ok {
-            "all shapes and parameter counts match the seed documents; GPU == CPU exactly"
+            "\nall shapes and parameter counts match the seed documents; GPU == fast CPU == \
+             reference exactly"
         } else {
-            "MISMATCH: see the rows marked NO"
+            "\nMISMATCH: see the rows marked NO"
         }
     );
     Ok(all_ok)

@@ -1,0 +1,381 @@
+//! `wgcnn run`: which files feed which model input, where each output goes, the forward pass
+//! in passes of `--batch-size` examples, and `--compare`.
+//!
+//! Arrays come as `.npy` files (one per input or output, `NAME=FILE.npy` where the model has
+//! several) or as one `.npz` archive holding them all by name (`np.savez(path, **arrays)`;
+//! unnamed `arr_0`, `arr_1`, … are taken in the model's order).
+
+use std::path::{Path, PathBuf};
+
+use wgcnn::npy::{read_npy, read_npz, OutputTarget};
+use wgcnn::{Backend, Gpu, Model, Tensor};
+
+use super::progress;
+
+fn bad(reason: String) -> wgcnn::Error {
+    wgcnn::Error::InvalidConfig { op: "run", reason }
+}
+
+fn is_npz(path: &str) -> bool {
+    Path::new(path)
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
+}
+
+/// Which of `names` an `.npz` array is: by name, or `arr_K` as the K-th.
+fn npz_slot(names: &[impl AsRef<str>], array: &str) -> Option<usize> {
+    names.iter().position(|n| n.as_ref() == array).or_else(|| {
+        array
+            .strip_prefix("arr_")
+            .and_then(|k| k.parse::<usize>().ok())
+            .filter(|&k| k < names.len())
+    })
+}
+
+/// Places `.npz` arrays into `slots` by name; `what` is "input" or "output" for messages.
+fn place_npz(
+    path: &str,
+    arrays: Vec<(String, Tensor)>,
+    names: &[impl AsRef<str>],
+    what: &str,
+    slots: &mut [Option<Tensor>],
+) -> wgcnn::Result<()> {
+    let listed = || {
+        names
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    for (array, tensor) in arrays {
+        let k = npz_slot(names, &array).ok_or_else(|| {
+            bad(format!(
+                "{path} holds '{array}', which is no model {what} (the {what}s: {})",
+                listed()
+            ))
+        })?;
+        if slots[k].replace(tensor).is_some() {
+            return Err(bad(format!(
+                "{what} '{}' is given twice",
+                names[k].as_ref()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Reads `--input` values (`[NAME=]FILE.npy` or `FILE.npz`) into one tensor per model input,
+/// in the model's order.
+pub(crate) fn inputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<Tensor>> {
+    let specs = model.inputs();
+    let names: Vec<&str> = specs.iter().map(|(n, _)| *n).collect();
+    let mut slots: Vec<Option<Tensor>> = vec![None; specs.len()];
+    for arg in args {
+        let (slot, path) = match arg.split_once('=') {
+            Some((name, path)) if names.contains(&name) => {
+                (names.iter().position(|n| *n == name), path)
+            }
+            _ if is_npz(arg) => {
+                // An array that is no model input is refused by name below, whatever it holds.
+                let integer =
+                    |name: &str| npz_slot(&names, name).is_none_or(|k| specs[k].1.is_integer());
+                place_npz(arg, read_npz(arg, integer)?, &names, "input", &mut slots)?;
+                continue;
+            }
+            _ if specs.len() == 1 => (Some(0), arg.as_str()),
+            _ => {
+                return Err(bad(format!(
+                    "the model has {} inputs ({}): give each as --input NAME=FILE.npy, or all \
+                     of them as --input FILE.npz",
+                    specs.len(),
+                    names.join(", ")
+                )))
+            }
+        };
+        let slot = slot.unwrap_or(0);
+        let tensor = wgcnn::npy::read_npy_input(path, specs[slot].1.is_integer())?;
+        if slots[slot].replace(tensor).is_some() {
+            return Err(bad(format!("input '{}' is given twice", names[slot])));
+        }
+    }
+    slots
+        .into_iter()
+        .zip(&names)
+        .map(|(t, name)| t.ok_or_else(|| bad(format!("input '{name}' is missing"))))
+        .collect()
+}
+
+/// Where outputs go, checked before anything is computed.
+pub(crate) enum Outputs {
+    /// `(output index, file)` per `.npy` written.
+    Each(Vec<(usize, OutputTarget)>),
+    /// Every output into one `.npz`, named as `--output-dir` names the files.
+    Npz(OutputTarget),
+}
+
+/// Resolves `--output [NAME=]FILE.npy`, `--output FILE.npz` or `--output-dir DIR`.
+pub(crate) fn outputs(
+    model: &Model,
+    args: &[String],
+    dir: Option<&Path>,
+) -> wgcnn::Result<Outputs> {
+    let names = unique_output_names(model);
+    if let [single] = args {
+        if is_npz(single) {
+            return Ok(Outputs::Npz(OutputTarget::prepare(single)?));
+        }
+    }
+    if let Some(dir) = dir {
+        std::fs::create_dir_all(dir).map_err(|source| wgcnn::Error::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+    }
+    let targets: Vec<(usize, PathBuf)> = match dir {
+        Some(dir) => names
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (k, dir.join(format!("{n}.npy"))))
+            .collect(),
+        None => named_outputs(model, args)?,
+    };
+    let mut prepared = Vec::with_capacity(targets.len());
+    for (k, path) in targets {
+        if names.len() > 1 && path.as_os_str() == "-" {
+            return Err(bad("standard output (-) takes one output only".into()));
+        }
+        prepared.push((k, OutputTarget::prepare(&path)?));
+    }
+    Ok(Outputs::Each(prepared))
+}
+
+impl Outputs {
+    /// Writes the outputs `ys` and says what was written (computed on `device`).
+    pub(crate) fn write(&self, model: &Model, ys: &[Tensor], device: &str) -> wgcnn::Result<()> {
+        match self {
+            Self::Each(targets) => {
+                for (k, target) in targets {
+                    target.write(&ys[*k])?;
+                    report(target, &format!("shape {:?}", ys[*k].shape()), device);
+                }
+            }
+            Self::Npz(target) => {
+                let names = unique_output_names(model);
+                let arrays: Vec<(&str, &Tensor)> =
+                    names.iter().map(String::as_str).zip(ys).collect();
+                target.write_npz(&arrays)?;
+                let shapes: Vec<String> = arrays
+                    .iter()
+                    .map(|(n, t)| format!("{n} {:?}", t.shape()))
+                    .collect();
+                report(target, &shapes.join(", "), device);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One line for a file written: on stdout, or on stderr when the data itself went to stdout.
+pub(crate) fn report(output: &OutputTarget, what: &str, device: &str) {
+    match output {
+        OutputTarget::Stdout => eprintln!("wrote standard output {what} [{device}]"),
+        OutputTarget::File(path) | OutputTarget::Special(path) => {
+            println!("wrote {} {what} [{device}]", path.display())
+        }
+    }
+}
+
+/// The model's output names, made unique as `--output-dir` files and `.npz` members name them.
+fn unique_output_names(model: &Model) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in model.output_names() {
+        let mut unique = name.to_string();
+        let mut k = 1;
+        while names.contains(&unique) {
+            unique = format!("{name}_{k}");
+            k += 1;
+        }
+        names.push(unique);
+    }
+    names
+}
+
+/// `[NAME=]FILE` arguments naming model outputs: `(output index, file)`.
+fn named_outputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<(usize, PathBuf)>> {
+    let names = unique_output_names(model);
+    args.iter()
+        .map(|arg| match arg.split_once('=') {
+            Some((name, path)) if names.iter().any(|n| n == name) => Ok((
+                names.iter().position(|n| n == name).unwrap_or(0),
+                PathBuf::from(path),
+            )),
+            _ if names.len() == 1 && args.len() == 1 => Ok((0, PathBuf::from(arg))),
+            _ => Err(bad(format!(
+                "the model has {} outputs ({}): give --output NAME=FILE.npy (or --compare \
+                 NAME=FILE.npy) for each one wanted, --output FILE.npz for all of them, or \
+                 --output-dir DIR",
+                names.len(),
+                names.join(", ")
+            ))),
+        })
+        .collect()
+}
+
+/// `--compare` values: `(output index, expected, file)`, from `[NAME=]FILE.npy` or `FILE.npz`.
+pub(crate) fn expected(
+    model: &Model,
+    args: &[String],
+) -> wgcnn::Result<Vec<(usize, Tensor, String)>> {
+    let names = unique_output_names(model);
+    let mut found = Vec::new();
+    let mut npy_args = Vec::new();
+    for arg in args {
+        if is_npz(arg) && !arg.contains('=') {
+            let mut slots = vec![None; names.len()];
+            place_npz(arg, read_npz(arg, |_| false)?, &names, "output", &mut slots)?;
+            for (k, t) in slots.into_iter().enumerate() {
+                if let Some(t) = t {
+                    found.push((k, t, format!("{arg}[{}]", names[k])));
+                }
+            }
+        } else {
+            npy_args.push(arg.clone());
+        }
+    }
+    for (k, path) in named_outputs(model, &npy_args)? {
+        found.push((k, read_npy(&path)?, path.display().to_string()));
+    }
+    Ok(found)
+}
+
+/// The first dimension's `[start, end)` of `t`: one pass's examples.
+fn examples(t: &Tensor, start: usize, end: usize) -> wgcnn::Result<Tensor> {
+    let per: usize = t.shape()[1..].iter().product();
+    let mut shape = t.shape().to_vec();
+    shape[0] = end - start;
+    Tensor::new(shape, t.data()[start * per..end * per].to_vec())
+}
+
+/// Tensors of the same trailing shape, one after another along the first dimension.
+fn concat(parts: Vec<Tensor>) -> wgcnn::Result<Tensor> {
+    let mut parts = parts.into_iter();
+    let Some(first) = parts.next() else {
+        return Err(bad("no examples".into()));
+    };
+    let mut shape = first.shape().to_vec();
+    let mut data = first.into_data();
+    for part in parts {
+        shape[0] += part.shape()[0];
+        data.extend_from_slice(part.data());
+    }
+    Tensor::new(shape, data)
+}
+
+/// The forward pass on `backend`, in passes of at most `batch_size` examples (`None`: the
+/// whole input at once on the CPU backends, as many as fit per GPU round), with a progress
+/// bar over the passes. Returns the outputs and what computed them.
+pub(crate) fn forward(
+    model: &Model,
+    backend: Backend,
+    xs: &[Tensor],
+    batch: usize,
+    batch_size: Option<usize>,
+) -> wgcnn::Result<(Vec<Tensor>, String)> {
+    let refs: Vec<&Tensor> = xs.iter().collect();
+    let mut compiled = None;
+    let device = match backend {
+        Backend::Gpu => {
+            let gpu = Gpu::shared()?;
+            let per_round = batch_size.unwrap_or(usize::MAX).min(batch);
+            let program = progress::spinner("compiling and autotuning for the GPU", || {
+                model.compile(gpu, per_round)
+            })?;
+            compiled = Some(program);
+            crate::gpu_name(gpu)
+        }
+        Backend::Cpu => super::bench::cpu_name(),
+        Backend::Reference => "reference".into(),
+    };
+    // One pass unless --batch-size splits the input; on the GPU the program itself runs as
+    // many rounds as its buffers need, so the bar counts the program's rounds.
+    let per_pass = match &compiled {
+        Some(c) => c.chunk_size().max(1),
+        None => batch_size.unwrap_or(batch).max(1),
+    };
+    let passes = batch.div_ceil(per_pass);
+    if passes <= 1 {
+        let ys = match compiled.as_mut() {
+            Some(c) => c.run_many(&refs)?,
+            None => progress::spinner("running", || model.run_many(backend, &refs))?,
+        };
+        return Ok((ys, device));
+    }
+    let bar = progress::bar(passes as u64, "batches");
+    let mut per_output: Vec<Vec<Tensor>> = Vec::new();
+    for pass in 0..passes {
+        let (start, end) = (pass * per_pass, ((pass + 1) * per_pass).min(batch));
+        let part: Vec<Tensor> = xs
+            .iter()
+            .map(|x| examples(x, start, end))
+            .collect::<wgcnn::Result<_>>()?;
+        let part_refs: Vec<&Tensor> = part.iter().collect();
+        let ys = match compiled.as_mut() {
+            Some(c) => c.run_many(&part_refs)?,
+            None => model.run_many(backend, &part_refs)?,
+        };
+        per_output.resize_with(ys.len(), Vec::new);
+        for (k, y) in ys.into_iter().enumerate() {
+            per_output[k].push(y);
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let ys = per_output
+        .into_iter()
+        .map(concat)
+        .collect::<wgcnn::Result<_>>()?;
+    Ok((ys, device))
+}
+
+/// `run --compare`: prints the largest differences between `y` and `expected` and whether
+/// `|y − expected| ≤ atol + rtol·|expected|` holds everywhere (NaN matches NaN, infinities
+/// must be equal).
+pub(crate) fn compare(
+    name: &str,
+    y: &Tensor,
+    expected: &Tensor,
+    source: &str,
+    rtol: f64,
+    atol: f64,
+) -> wgcnn::Result<bool> {
+    if y.shape() != expected.shape() {
+        return Err(wgcnn::Error::ShapeMismatch {
+            op: "run --compare",
+            what: "expected output",
+            expected: format!("{:?} (output {name})", y.shape()),
+            actual: expected.shape().to_vec(),
+        });
+    }
+    let (mut max_abs, mut max_rel, mut bad) = (0f64, 0f64, 0usize);
+    for (&a, &e) in y.data().iter().zip(expected.data()) {
+        let (a, e) = (f64::from(a), f64::from(e));
+        if (a.is_nan() && e.is_nan()) || a == e {
+            continue;
+        }
+        let diff = (a - e).abs();
+        if diff.is_nan() || diff > atol + rtol * e.abs() {
+            bad += 1;
+        }
+        max_abs = max_abs.max(diff);
+        if e != 0.0 {
+            max_rel = max_rel.max(diff / e.abs());
+        }
+    }
+    println!(
+        "compare {name} with {source}: max |diff| {max_abs:.3e}, max relative {max_rel:.3e}, \
+         {bad} of {} beyond atol {atol:e} + rtol {rtol:e}: {}",
+        y.data().len(),
+        if bad == 0 { "ok" } else { "MISMATCH" }
+    );
+    Ok(bad == 0)
+}
