@@ -277,13 +277,13 @@ pub(crate) fn model(
                 let mut per_step: Vec<(String, Vec<f64>)> = Vec::new();
                 let bar = progress::bar(repeat as u64, "gpu layers");
                 for _ in 0..repeat {
-                    bar.inc(1);
                     for (s, (label, t)) in compiled.profile_loaded()?.into_iter().enumerate() {
                         if per_step.len() <= s {
                             per_step.push((label, Vec::new()));
                         }
                         per_step[s].1.push(t.as_secs_f64() * 1e3);
                     }
+                    bar.inc(1);
                 }
                 bar.finish_and_clear();
                 let mut layers = vec![None; n_layers];
