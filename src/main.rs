@@ -48,7 +48,7 @@ enum Command {
         #[arg(long)]
         bias: Option<PathBuf>,
         /// Strides "S" or "SH,SW".
-        #[arg(long, value_parser = parse_pair, default_value = "1")]
+        #[arg(long, value_parser = parse_pair, value_name = "SH,SW", default_value = "1")]
         strides: [usize; 2],
         /// Padding: valid (no padding) or same (output = ceil(input / stride)).
         #[arg(long, value_parser = parse_padding, default_value = "valid")]
@@ -59,6 +59,7 @@ enum Command {
             long = "dilation-rate",
             visible_alias = "dilation",
             value_parser = parse_pair,
+            value_name = "DH,DW",
             default_value = "1"
         )]
         dilation: [usize; 2],
@@ -86,10 +87,10 @@ enum Command {
         #[arg(long)]
         input: PathBuf,
         /// Pool size "P" or "PH,PW".
-        #[arg(long, value_parser = parse_pair)]
+        #[arg(long, value_parser = parse_pair, value_name = "PH,PW")]
         pool_size: [usize; 2],
         /// Strides "S" or "SH,SW"; defaults to the pool size, as in Keras.
-        #[arg(long, value_parser = parse_pair)]
+        #[arg(long, value_parser = parse_pair, value_name = "SH,SW")]
         strides: Option<[usize; 2]>,
         /// Padding: valid (windows inside the input) or same (output = ceil(input / stride)).
         #[arg(long, value_parser = parse_padding, default_value = "valid")]
@@ -168,7 +169,7 @@ enum Command {
         /// Examples per forward pass, as in Keras's predict(batch_size=...). Default: the
         /// whole input in one pass on the CPU backends; on the GPU as many as fit the device's
         /// buffers and dispatch limits.
-        #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         batch_size: Option<u64>,
         /// Compare outputs with expected arrays (FILE.npy, NAME=FILE.npy per output, or one
         /// FILE.npz): prints the largest absolute and relative differences and fails unless
@@ -229,7 +230,7 @@ struct BenchArgs {
     #[arg(long)]
     synthetic_weights: bool,
     /// Examples per forward pass.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     batch_size: u32,
     #[command(flatten)]
     timing: TimingArgs,
@@ -247,16 +248,16 @@ enum BenchCommand {
         wgcnn bench conv2d --input-shape 32,32,32,32 --filters 32 --kernel-size 3")]
     Conv2d {
         /// Input shape N,H,W,C.
-        #[arg(long, value_parser = parse_shape4)]
+        #[arg(long, value_parser = parse_shape4, value_name = "N,H,W,C")]
         input_shape: [usize; 4],
         /// Number of filters.
-        #[arg(long)]
+        #[arg(long, value_name = "K")]
         filters: usize,
         /// Kernel size "K" or "KH,KW".
-        #[arg(long, value_parser = parse_pair)]
+        #[arg(long, value_parser = parse_pair, value_name = "KH,KW")]
         kernel_size: [usize; 2],
         /// Strides "S" or "SH,SW".
-        #[arg(long, value_parser = parse_pair, default_value = "1")]
+        #[arg(long, value_parser = parse_pair, value_name = "SH,SW", default_value = "1")]
         strides: [usize; 2],
         /// Padding: valid or same.
         #[arg(long, value_parser = parse_padding, default_value = "valid")]
@@ -267,6 +268,7 @@ enum BenchCommand {
             long = "dilation-rate",
             visible_alias = "dilation",
             value_parser = parse_pair,
+            value_name = "DH,DW",
             default_value = "1"
         )]
         dilation: [usize; 2],
