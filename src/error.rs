@@ -224,6 +224,17 @@ pub enum Error {
         source: Box<Error>,
     },
 
+    /// What was asked needs a cargo feature this build of wgcnn was compiled without (the
+    /// fast CPU backend and the blocking GPU calls need `native`, which a browser build leaves
+    /// out).
+    #[error("{what} needs wgcnn's `{feature}` feature, which this build leaves out")]
+    FeatureDisabled {
+        /// The feature, e.g. `native`.
+        feature: &'static str,
+        /// What needs it, and what to use instead.
+        what: &'static str,
+    },
+
     /// An internal consistency check failed: a wgcnn bug, reported instead of a panic.
     #[error("{op}: internal error: {message} (please report this as a wgcnn bug)")]
     Internal {

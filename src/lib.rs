@@ -9,7 +9,7 @@
 //!
 //! - [`Conv2dSpec`] and [`Pool2dSpec`] describe layers and compute output shapes and parameter
 //!   counts with Keras 3's formulas ([`shape`]), without touching any backend.
-//! - [`reference`](mod@reference) is the CPU oracle: plain loops; [`cpu`] the fast CPU backend.
+//! - [`reference`](mod@reference) is the CPU oracle: plain loops; `cpu` the fast CPU backend.
 //! - [`Gpu`] runs the same ops with WGSL compute shaders.
 //! - [`model`] loads `.keras` files, prints their summary and runs them on any backend.
 //!
@@ -57,15 +57,44 @@
 //! assert!(y.data().iter().zip(cpu.data()).all(|(a, b)| (a - b).abs() < 1e-5));
 //! # Ok::<(), wgcnn::Error>(())
 //! ```
+//!
+//! ## Features
+//!
+//! - `native` (default): what needs an operating system — the fast CPU backend `cpu` (rayon
+//!   threads, SIMD GEMMs), the CPU memory limit's physical-memory query, autotuning and
+//!   profiling (they read a clock), and the blocking GPU methods (`Gpu::new`,
+//!   `GpuModel::run`, ...), each a thin `pollster` wrapper of its `*_async` twin.
+//! - `cli` (default, implies `native`): the `wgcnn` binary's dependencies.
+//!
+//! A browser's WebGPU answers only through promises, and a browser thread must not block. A
+//! wasm32 build would therefore use `default-features = false`: [`Gpu::new_async`],
+//! [`Model::compile_async`], [`GpuModel::run_async`](model::GpuModel::run_async) and the other
+//! `*_async` methods, and [`Backend::Reference`] on the CPU ([`Backend::Cpu`] is then
+//! [`Error::FeatureDisabled`]). The async methods work natively too; any executor drives them:
+//!
+//! ```
+//! # let dir = env!("CARGO_MANIFEST_DIR");
+//! # let model = wgcnn::Model::load(format!("{dir}/models/cifar10.keras"))?;
+//! # let x = wgcnn::npy::read_npy(format!("{dir}/models/cifar10.input.npy"))?;
+//! let y = pollster::block_on(async {
+//!     let gpu = wgcnn::Gpu::new_async().await?;
+//!     let mut compiled = model.compile_async(&gpu, 2).await?;
+//!     compiled.run_async(&x).await
+//! })?;
+//! assert_eq!(y.shape(), &[2, 10]);
+//! # Ok::<(), wgcnn::Error>(())
+//! ```
 #![warn(missing_docs)]
 
 mod activation;
+#[cfg(feature = "native")]
 pub mod cpu;
 mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gpu;
 pub mod layers;
+mod limits;
 pub mod model;
 pub mod npy;
 mod ops;

@@ -11,17 +11,16 @@ mod dense;
 mod depthwise;
 mod elementwise;
 mod gemm;
-mod limits;
 mod pool2d;
 
 use rayon::prelude::*;
 
+pub use crate::limits::{check_tensor, memory_limit, MEMORY_LIMIT_ENV};
 pub use conv2d::{conv2d, conv2d_with};
 pub use conv2d_transpose::conv2d_transpose;
 pub use dense::{dense, dense_with};
 pub use depthwise::{depthwise_conv2d, depthwise_conv2d_with};
 pub use elementwise::{affine, binary, map, map_fn, map_with};
-pub use limits::{check_tensor, memory_limit, MEMORY_LIMIT_ENV};
 pub use pool2d::{avg_pool2d, max_pool2d};
 
 use crate::activation::{Activation, ElementFn};

@@ -19,7 +19,7 @@ pub struct AdapterSummary {
     pub driver_info: String,
     /// Whether the adapter can run compute shaders at all.
     pub compute: bool,
-    /// Whether [`crate::Gpu::new`] would pick this adapter.
+    /// Whether [`crate::Gpu::new_async`] would pick this adapter.
     pub selected: bool,
 }
 
@@ -27,8 +27,8 @@ pub(crate) fn instance() -> wgpu::Instance {
     wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env())
 }
 
-fn all_adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
-    pollster::block_on(instance.enumerate_adapters(wgpu::Backends::all()))
+async fn all_adapters(instance: &wgpu::Instance) -> Vec<wgpu::Adapter> {
+    instance.enumerate_adapters(wgpu::Backends::all()).await
 }
 
 fn describe(adapters: &[wgpu::Adapter]) -> String {
@@ -51,10 +51,10 @@ fn describe(adapters: &[wgpu::Adapter]) -> String {
 /// Picks the adapter wgcnn uses: the first whose name contains `WGPU_ADAPTER_NAME` if that is
 /// set (an error if none does, unlike wgpu's helper, which panics), else wgpu's choice for
 /// `WGPU_POWER_PREF`.
-pub(crate) fn select(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
+pub(crate) async fn select(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
     if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
         let wanted_lower = wanted.to_lowercase();
-        let mut adapters = all_adapters(instance);
+        let mut adapters = all_adapters(instance).await;
         let found = adapters
             .iter()
             .position(|a| a.get_info().name.to_lowercase().contains(&wanted_lower));
@@ -72,16 +72,28 @@ pub(crate) fn select(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
         power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
         ..Default::default()
     };
-    pollster::block_on(instance.request_adapter(&options)).map_err(|e| Error::NoAdapter {
-        detail: format!("{e}; {}", describe(&all_adapters(instance))),
-    })
+    match instance.request_adapter(&options).await {
+        Ok(adapter) => Ok(adapter),
+        Err(e) => Err(Error::NoAdapter {
+            detail: format!("{e}; {}", describe(&all_adapters(instance).await)),
+        }),
+    }
 }
 
-/// Lists every adapter the enabled backends expose, marking the one [`crate::Gpu::new`] would use.
+/// Lists every adapter the enabled backends expose, marking the one [`crate::Gpu::new_async`]
+/// would use. Blocking wrapper: [`list_adapters_async`].
+#[cfg(feature = "native")]
 pub fn list_adapters() -> Vec<AdapterSummary> {
+    pollster::block_on(list_adapters_async())
+}
+
+/// Lists every adapter the enabled backends expose, marking the one [`crate::Gpu::new_async`]
+/// would use.
+pub async fn list_adapters_async() -> Vec<AdapterSummary> {
     let instance = instance();
-    let selected = select(&instance).ok().map(|a| a.get_info());
+    let selected = select(&instance).await.ok().map(|a| a.get_info());
     all_adapters(&instance)
+        .await
         .iter()
         .map(|a| {
             let info = a.get_info();

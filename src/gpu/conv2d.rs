@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+#[cfg(feature = "native")]
 use super::autotune;
 use super::ops::{emit_conv2d, ConvWeights};
 use super::program::ProgramBuilder;
@@ -112,8 +113,22 @@ impl ConvVariant {
 
 impl Gpu {
     /// Conv2D on the GPU: NHWC `input`, HWIO `kernel`, optional `(filters,)` bias, fused
-    /// activation; the same contract as [`crate::reference::conv2d`].
+    /// activation; the same contract as [`crate::reference::conv2d`]. Blocking wrapper of
+    /// [`Gpu::conv2d_async`].
+    #[cfg(feature = "native")]
     pub fn conv2d(
+        &self,
+        spec: &Conv2dSpec,
+        input: &Tensor,
+        kernel: &Tensor,
+        bias: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        pollster::block_on(self.conv2d_async(spec, input, kernel, bias))
+    }
+
+    /// Conv2D on the GPU: NHWC `input`, HWIO `kernel`, optional `(filters,)` bias, fused
+    /// activation; the same contract as [`crate::reference::conv2d`].
+    pub async fn conv2d_async(
         &self,
         spec: &Conv2dSpec,
         input: &Tensor,
@@ -122,22 +137,50 @@ impl Gpu {
     ) -> Result<Tensor> {
         let g = spec.check(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
         let variant = self.conv_variant(spec, g.input)?;
-        self.conv2d_with(variant, spec, input, kernel, bias)
+        self.conv2d_with_async(variant, spec, input, kernel, bias)
+            .await
     }
 
     /// The kernel variant for `spec` on inputs of shape `input`: the autotuner's choice
     /// (measured once per adapter and shape, on zeros of the same shapes), or
     /// [`ConvVariant::choose`] when autotuning is off.
+    ///
+    /// Measuring runs each candidate and blocks until it is done, so it is native-only: an
+    /// async caller on native ([`Gpu::conv2d_async`], [`crate::Model::compile_async`]) blocks
+    /// its thread while a new shape is tuned.
     pub fn conv_variant(&self, spec: &Conv2dSpec, input: [usize; 4]) -> Result<ConvVariant> {
         let filters = spec.filters;
         let mut candidates: Vec<ConvVariant> = ConvVariant::ALL
             .into_iter()
             .filter(|v| v.fits(filters, spec.groups, filters, 0))
             .collect();
+        // The untuned choice first: it is what the tuner takes when tuning is off.
+        let preferred = ConvVariant::choose(spec);
+        candidates.sort_by_key(|v| *v != preferred);
+        if candidates.len() < 2 || !self.tuner.enabled() {
+            return Ok(candidates.first().copied().unwrap_or(ConvVariant::Direct));
+        }
+        self.tuned_variant(spec, input, &candidates)
+    }
+
+    /// The tuner's choice among `candidates` (at least two, the untuned one first), remembered
+    /// or measured now.
+    #[cfg(feature = "native")]
+    fn tuned_variant(
+        &self,
+        spec: &Conv2dSpec,
+        input: [usize; 4],
+        candidates: &[ConvVariant],
+    ) -> Result<ConvVariant> {
+        // The candidates are part of the key, in their fixed order: a choice made before a
+        // variant existed is stale.
+        let listed: Vec<ConvVariant> = ConvVariant::ALL
+            .into_iter()
+            .filter(|v| candidates.contains(v))
+            .collect();
         let info = self.adapter_info();
-        // The candidates are part of the key: a choice made before a variant existed is stale.
         let key = format!(
-            "{} | {:?} | {} | {candidates:?} | conv2d in {:?} kernel {:?} filters {} strides {:?} dilation {:?} groups {} {} bias {}",
+            "{} | {:?} | {} | {listed:?} | conv2d in {:?} kernel {:?} filters {} strides {:?} dilation {:?} groups {} {} bias {}",
             info.name,
             info.backend,
             info.driver_info,
@@ -150,12 +193,6 @@ impl Gpu {
             spec.padding,
             spec.use_bias
         );
-        // The untuned choice first: it is what the tuner takes when tuning is off.
-        let preferred = ConvVariant::choose(spec);
-        candidates.sort_by_key(|v| *v != preferred);
-        if candidates.len() < 2 || !self.tuner.enabled() {
-            return Ok(candidates.first().copied().unwrap_or(ConvVariant::Direct));
-        }
         let zeros = |shape: Vec<usize>| Tensor::from_fn(shape, |_| 0.0);
         let x = zeros(input.to_vec())?;
         let k = zeros(spec.kernel_shape(input[3]).to_vec())?;
@@ -163,9 +200,21 @@ impl Gpu {
             .use_bias
             .then(|| zeros(vec![spec.filters]))
             .transpose()?;
-        Ok(self.tuner.choose(&key, &candidates, |variant| {
+        Ok(self.tuner.choose(&key, candidates, |variant| {
             autotune::time_twice(|| self.conv2d_with(variant, spec, &x, &k, b.as_ref()).is_ok())
         }))
+    }
+
+    /// Without `native` the tuner is always off (see [`crate::GpuOptions::autotune`]), so this
+    /// is never reached; the untuned choice keeps it total.
+    #[cfg(not(feature = "native"))]
+    fn tuned_variant(
+        &self,
+        _spec: &Conv2dSpec,
+        _input: [usize; 4],
+        candidates: &[ConvVariant],
+    ) -> Result<ConvVariant> {
+        Ok(candidates.first().copied().unwrap_or(ConvVariant::Direct))
     }
 
     /// The autotuner's remembered choices: `(adapter and shape, variant)`.
@@ -173,8 +222,22 @@ impl Gpu {
         self.tuner.choices()
     }
 
-    /// [`Gpu::conv2d`] with a chosen kernel variant (for tests and benchmarks).
+    /// [`Gpu::conv2d`] with a chosen kernel variant (for tests and benchmarks). Blocking
+    /// wrapper of [`Gpu::conv2d_with_async`].
+    #[cfg(feature = "native")]
     pub fn conv2d_with(
+        &self,
+        variant: ConvVariant,
+        spec: &Conv2dSpec,
+        input: &Tensor,
+        kernel: &Tensor,
+        bias: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        pollster::block_on(self.conv2d_with_async(variant, spec, input, kernel, bias))
+    }
+
+    /// [`Gpu::conv2d_async`] with a chosen kernel variant.
+    pub async fn conv2d_with_async(
         &self,
         variant: ConvVariant,
         spec: &Conv2dSpec,
@@ -209,9 +272,13 @@ impl Gpu {
         };
         emit_conv2d(&mut b, variant, spec, [h, w, c], x, weights, out)?;
         // One op: its errors need no layer context.
-        let mut program = b.build(&[x], &[out], batch).map_err(Error::into_root)?;
+        let mut program = b
+            .build_async(&[x], &[out], batch)
+            .await
+            .map_err(Error::into_root)?;
         let y = program
-            .run(&[input.data()], batch)
+            .run_async(&[input.data()], batch)
+            .await
             .map_err(Error::into_root)?;
         Tensor::new(g.output.to_vec(), y.into_iter().next().unwrap_or_default())
     }

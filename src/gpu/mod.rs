@@ -7,23 +7,35 @@
 //! everything as one command buffer per batch chunk — inside wgpu error scopes, so validation
 //! errors, out-of-memory and device loss come back as [`Error`] values instead of wgpu's
 //! default panic.
+//!
+//! Everything that waits for the device is `async` (a browser's WebGPU only answers through
+//! promises): [`Gpu::new_async`], [`Program::run_async`], [`crate::model::GpuModel::run_async`]
+//! and the other `*_async` methods hold the logic. With the `native` feature, the blocking
+//! methods of the same names without `_async` wrap them with `pollster`.
 
 mod adapter;
+// Without `native` the tuner never measures (no clock in a browser), so its timer is unused.
+#[cfg_attr(
+    not(feature = "native"),
+    expect(dead_code, reason = "measuring is native-only")
+)]
 mod autotune;
 mod conv2d;
 mod kernels;
 mod lower;
 mod max_pool2d;
+mod oneshot;
 pub(crate) mod ops;
 mod program;
 mod scopes;
 
 use std::collections::HashMap;
-use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-pub use adapter::{list_adapters, AdapterSummary};
+#[cfg(feature = "native")]
+pub use adapter::list_adapters;
+pub use adapter::{list_adapters_async, AdapterSummary};
 pub use conv2d::ConvVariant;
 pub use kernels::{Kernel, Shader};
 pub use lower::Lowering;
@@ -39,10 +51,12 @@ pub struct GpuOptions {
     /// make wgcnn behave as it would on a smaller GPU (tests use this to exercise limit errors
     /// and dispatch splitting on software adapters, which report huge limits).
     pub limits: Option<wgpu::Limits>,
-    /// How long to wait for one op to finish on the device before giving up.
+    /// How long to wait for one op to finish on the device before giving up. Native only: in
+    /// a browser, wgcnn waits on the browser's promises, which have no timeout.
     pub timeout: Duration,
     /// Measure the Conv2D kernel variants on first use of each shape and keep the fastest
-    /// (otherwise: [`crate::gpu::ConvVariant::choose`]).
+    /// (otherwise: [`crate::gpu::ConvVariant::choose`]). Measuring needs a clock and blocking
+    /// waits: without the `native` feature this is ignored, as if it were `false`.
     pub autotune: bool,
     /// Where autotuning choices persist across runs (`None`: this process only). Defaults to
     /// `$WGCNN_CACHE_DIR/autotune.json`, `$XDG_CACHE_HOME/wgcnn/autotune.json` or
@@ -69,6 +83,11 @@ pub struct Gpu {
     device: wgpu::Device,
     queue: wgpu::Queue,
     limits: wgpu::Limits,
+    /// Only native waits poll the device, with this timeout.
+    #[cfg_attr(
+        target_arch = "wasm32",
+        expect(dead_code, reason = "a browser delivers callbacks itself")
+    )]
     timeout: Duration,
     /// Set by wgpu's device-lost callback.
     lost: Arc<Mutex<Option<String>>>,
@@ -90,16 +109,30 @@ impl std::fmt::Debug for Gpu {
 }
 
 impl Gpu {
-    /// Opens the adapter chosen by wgpu's environment variables (see [`list_adapters`]) with
-    /// everything it offers.
+    /// Opens the adapter chosen by wgpu's environment variables (see [`list_adapters_async`])
+    /// with everything it offers. Blocking wrapper of [`Gpu::new_async`].
+    #[cfg(feature = "native")]
     pub fn new() -> Result<Self> {
-        Self::with_options(GpuOptions::default())
+        pollster::block_on(Self::new_async())
     }
 
     /// Opens the adapter chosen by wgpu's environment variables with the given options.
+    /// Blocking wrapper of [`Gpu::with_options_async`].
+    #[cfg(feature = "native")]
     pub fn with_options(options: GpuOptions) -> Result<Self> {
+        pollster::block_on(Self::with_options_async(options))
+    }
+
+    /// Opens the adapter chosen by wgpu's environment variables (see [`list_adapters_async`])
+    /// with everything it offers.
+    pub async fn new_async() -> Result<Self> {
+        Self::with_options_async(GpuOptions::default()).await
+    }
+
+    /// Opens the adapter chosen by wgpu's environment variables with the given options.
+    pub async fn with_options_async(options: GpuOptions) -> Result<Self> {
         let instance = adapter::instance();
-        let adapter = adapter::select(&instance)?;
+        let adapter = adapter::select(&instance).await?;
         let info = adapter.get_info();
         let unsupported = |reason: String| Error::UnsupportedAdapter {
             adapter: info.name.clone(),
@@ -124,12 +157,14 @@ impl Gpu {
                 too_high.join(", ")
             )));
         }
-        let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-            label: Some("wgcnn"),
-            required_limits: limits.clone(),
-            ..Default::default()
-        }))
-        .map_err(|e| Error::RequestDevice(e.to_string()))?;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("wgcnn"),
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| Error::RequestDevice(e.to_string()))?;
 
         let lost = Arc::new(Mutex::new(None));
         let lost_slot = Arc::clone(&lost);
@@ -156,12 +191,16 @@ impl Gpu {
             lost,
             uncaptured,
             pipelines,
-            tuner: autotune::Autotuner::new(options.autotune, options.autotune_cache),
+            tuner: autotune::Autotuner::new(
+                options.autotune && cfg!(feature = "native"),
+                options.autotune_cache,
+            ),
         })
     }
 
     /// The process-wide default device ([`Gpu::new`]'s), opened on first use and kept: what
     /// [`crate::Backend::Gpu`] runs on.
+    #[cfg(feature = "native")]
     pub fn shared() -> Result<&'static Gpu> {
         static SHARED: std::sync::OnceLock<Gpu> = std::sync::OnceLock::new();
         if let Some(gpu) = SHARED.get() {
@@ -227,69 +266,46 @@ impl Gpu {
         Ok(())
     }
 
-    /// Waits until `submission` has run, up to the device timeout.
-    pub(crate) fn wait(&self, op: &'static str, submission: wgpu::SubmissionIndex) -> Result<()> {
-        match self.device.poll(wgpu::PollType::Wait {
-            submission_index: Some(submission),
-            timeout: Some(self.timeout),
-        }) {
-            Ok(_) => self.check_health(op),
-            Err(wgpu::PollError::Timeout) => Err(Error::Timeout {
-                op,
-                seconds: self.timeout.as_secs(),
-            }),
-            Err(e) => {
-                self.check_health(op)?;
-                Err(Error::GpuInternal {
-                    op,
-                    message: e.to_string(),
-                })
-            }
-        }
+    /// Waits until `submission` has run (up to the device timeout on native).
+    pub(crate) async fn wait(
+        &self,
+        op: &'static str,
+        submission: wgpu::SubmissionIndex,
+    ) -> Result<()> {
+        let (sender, done) = oneshot::channel();
+        self.queue.on_submitted_work_done(move || sender.send(()));
+        #[cfg(not(target_arch = "wasm32"))]
+        self.poll_until(op, submission, &done)?;
+        #[cfg(target_arch = "wasm32")]
+        let _ = submission;
+        done.await.ok_or_else(|| Error::GpuInternal {
+            op,
+            message: "the queue's work-done callback was dropped".into(),
+        })?;
+        self.check_health(op)
     }
 
     /// Waits for `submission`, maps the first `bytes` of `staging` and copies them out as floats.
-    pub(crate) fn read_back(
+    pub(crate) async fn read_back(
         &self,
         op: &'static str,
         staging: &wgpu::Buffer,
         bytes: u64,
         submission: wgpu::SubmissionIndex,
     ) -> Result<Vec<f32>> {
-        let timed_out = || Error::Timeout {
-            op,
-            seconds: self.timeout.as_secs(),
-        };
-        let (sender, receiver) = mpsc::channel();
+        let (sender, mapped) = oneshot::channel();
         staging
             .slice(..bytes)
-            .map_async(wgpu::MapMode::Read, move |result| {
-                // The receiver outlives the poll below; a send error cannot be acted on anyway.
-                let _ = sender.send(result);
-            });
-        self.wait(op, submission)?;
-        // The submission is done, but the map callback may still be on its way: with several
-        // threads sharing the device, another thread's poll can be the one delivering it.
-        let deadline = Instant::now() + self.timeout;
-        let mapped = loop {
-            match receiver.try_recv() {
-                Ok(result) => break result,
-                Err(mpsc::TryRecvError::Disconnected) => {
-                    return Err(Error::GpuInternal {
-                        op,
-                        message: "the readback buffer's map callback was dropped".into(),
-                    })
-                }
-                Err(mpsc::TryRecvError::Empty) if Instant::now() > deadline => {
-                    return Err(timed_out())
-                }
-                Err(mpsc::TryRecvError::Empty) => {
-                    // A non-blocking poll only delivers callbacks; its status adds nothing here.
-                    let _ = self.device.poll(wgpu::PollType::Poll);
-                    std::thread::yield_now();
-                }
-            }
-        };
+            .map_async(wgpu::MapMode::Read, move |result| sender.send(result));
+        #[cfg(not(target_arch = "wasm32"))]
+        self.poll_until(op, submission, &mapped)?;
+        #[cfg(target_arch = "wasm32")]
+        let _ = submission;
+        let mapped = mapped.await.ok_or_else(|| Error::GpuInternal {
+            op,
+            message: "the readback buffer's map callback was dropped".into(),
+        })?;
+        self.check_health(op)?;
         mapped.map_err(|e| Error::GpuInternal {
             op,
             message: format!("mapping the readback buffer failed: {e}"),
@@ -308,5 +324,46 @@ impl Gpu {
         };
         staging.unmap();
         Ok(values)
+    }
+
+    /// Native wgpu runs callbacks only while the device is polled (a browser runs them from
+    /// its event loop): blocks until `submission` has run, up to the device timeout, then
+    /// until `callback` has been delivered — with several threads sharing the device, another
+    /// thread's poll can be the one delivering it.
+    #[cfg(not(target_arch = "wasm32"))]
+    fn poll_until<T>(
+        &self,
+        op: &'static str,
+        submission: wgpu::SubmissionIndex,
+        callback: &oneshot::Receiver<T>,
+    ) -> Result<()> {
+        let timed_out = || Error::Timeout {
+            op,
+            seconds: self.timeout.as_secs(),
+        };
+        match self.device.poll(wgpu::PollType::Wait {
+            submission_index: Some(submission),
+            timeout: Some(self.timeout),
+        }) {
+            Ok(_) => {}
+            Err(wgpu::PollError::Timeout) => return Err(timed_out()),
+            Err(e) => {
+                self.check_health(op)?;
+                return Err(Error::GpuInternal {
+                    op,
+                    message: e.to_string(),
+                });
+            }
+        }
+        let deadline = std::time::Instant::now() + self.timeout;
+        while !callback.is_settled() {
+            if std::time::Instant::now() > deadline {
+                return Err(timed_out());
+            }
+            // A non-blocking poll only delivers callbacks; its status adds nothing here.
+            let _ = self.device.poll(wgpu::PollType::Poll);
+            std::thread::yield_now();
+        }
+        Ok(())
     }
 }

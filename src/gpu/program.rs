@@ -9,12 +9,13 @@
 //! — and creates every bind group once, so that running allocates nothing.
 
 use std::sync::Arc;
+#[cfg(feature = "native")]
 use std::time::{Duration, Instant};
 
 use wgpu::util::DeviceExt;
 
 use super::kernels::Kernel;
-use super::scopes::Scopes;
+use super::scopes::{ScopeCheck, Scopes};
 use super::Gpu;
 use crate::error::{Error, Result};
 
@@ -82,6 +83,9 @@ pub struct ProgramBuilder<'g> {
     dummy: Option<Weight>,
     steps: Vec<StepSpec>,
     label: String,
+    /// Weight uploads whose error scopes had no answer yet (a browser answers later), with the
+    /// layer that uploaded them: [`ProgramBuilder::build_async`] awaits them.
+    unchecked: Vec<(String, ScopeCheck)>,
 }
 
 impl std::fmt::Debug for ProgramBuilder<'_> {
@@ -105,6 +109,7 @@ impl<'g> ProgramBuilder<'g> {
             dummy: None,
             steps: Vec::new(),
             label: String::new(),
+            unchecked: Vec::new(),
         }
     }
 
@@ -241,7 +246,11 @@ impl<'g> ProgramBuilder<'g> {
                 contents: bytemuck::cast_slice(contents),
                 usage: wgpu::BufferUsages::STORAGE,
             });
-        scopes.pop("upload weights")?;
+        // Lowering cannot await: an answer that is not there yet is checked when building.
+        match scopes.pop("upload weights").now() {
+            Ok(outcome) => outcome?,
+            Err(later) => self.unchecked.push((self.label.clone(), later)),
+        }
         self.weight_bytes += buffer.size();
         self.weights.push(buffer);
         Ok(Weight(self.weights.len() - 1))
@@ -268,15 +277,31 @@ impl<'g> ProgramBuilder<'g> {
     }
 
     /// Finishes the program: `inputs` are written by [`Program::run`] in this order, `outputs`
-    /// read back in this order, at most `max_batch` examples per chunk.
+    /// read back in this order, at most `max_batch` examples per chunk. Blocking wrapper of
+    /// [`ProgramBuilder::build_async`].
+    #[cfg(feature = "native")]
     pub fn build(
         self,
         inputs: &[Value],
         outputs: &[Value],
         max_batch: usize,
     ) -> Result<Program<'g>> {
+        pollster::block_on(self.build_async(inputs, outputs, max_batch))
+    }
+
+    /// Finishes the program: `inputs` are written by [`Program::run_async`] in this order,
+    /// `outputs` read back in this order, at most `max_batch` examples per chunk.
+    pub async fn build_async(
+        mut self,
+        inputs: &[Value],
+        outputs: &[Value],
+        max_batch: usize,
+    ) -> Result<Program<'g>> {
         const OP: &str = "gpu program";
         let gpu = self.gpu;
+        for (layer, check) in std::mem::take(&mut self.unchecked) {
+            check.await.map_err(|e| e.in_layer(layer))?;
+        }
         gpu.check_health(OP)?;
         for &o in outputs {
             if !self.is_dense(o) {
@@ -405,7 +430,7 @@ impl<'g> ProgramBuilder<'g> {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        scopes.pop(OP)?;
+        scopes.pop(OP).await?;
         let activation_bytes = buffers.iter().map(wgpu::Buffer::size).sum();
         Ok(Program {
             gpu,
@@ -570,8 +595,16 @@ impl<'g> Program<'g> {
     }
 
     /// Runs `batch` examples: `inputs[i]` holds `batch` examples of input `i`, back to back.
-    /// Returns each output's values, `batch` examples back to back.
+    /// Returns each output's values, `batch` examples back to back. Blocking wrapper of
+    /// [`Program::run_async`].
+    #[cfg(feature = "native")]
     pub fn run(&mut self, inputs: &[&[f32]], batch: usize) -> Result<Vec<Vec<f32>>> {
+        pollster::block_on(self.run_async(inputs, batch))
+    }
+
+    /// Runs `batch` examples: `inputs[i]` holds `batch` examples of input `i`, back to back.
+    /// Returns each output's values, `batch` examples back to back.
+    pub async fn run_async(&mut self, inputs: &[&[f32]], batch: usize) -> Result<Vec<Vec<f32>>> {
         self.check_inputs(inputs, batch)?;
         let mut outs: Vec<Vec<f32>> = self
             .outputs
@@ -586,7 +619,7 @@ impl<'g> Program<'g> {
                 .map(|(x, io)| &x[start * io.per_example..(start + count) * io.per_example])
                 .collect();
             self.write_inputs(&slices, count);
-            for (out, part) in outs.iter_mut().zip(self.run_chunk(count)?) {
+            for (out, part) in outs.iter_mut().zip(self.run_chunk(count).await?) {
                 out.extend(part);
             }
         }
@@ -614,8 +647,8 @@ impl<'g> Program<'g> {
         Ok(())
     }
 
-    /// Uploads at most [`Program::chunk_size`] examples for [`Program::run_loaded`]: what a
-    /// benchmark does to time the device work alone, with the input already resident.
+    /// Uploads at most [`Program::chunk_size`] examples for [`Program::run_loaded_async`]: what
+    /// a benchmark does to time the device work alone, with the input already resident.
     pub fn load(&mut self, inputs: &[&[f32]], batch: usize) -> Result<()> {
         if batch == 0 || batch > self.chunk {
             return Err(Error::LimitExceeded {
@@ -631,8 +664,15 @@ impl<'g> Program<'g> {
         Ok(())
     }
 
-    /// Runs the examples last loaded (or the last chunk [`Program::run`] processed).
+    /// Runs the examples last loaded (or the last chunk [`Program::run`] processed). Blocking
+    /// wrapper of [`Program::run_loaded_async`].
+    #[cfg(feature = "native")]
     pub fn run_loaded(&mut self) -> Result<Vec<Vec<f32>>> {
+        pollster::block_on(self.run_loaded_async())
+    }
+
+    /// Runs the examples last loaded (or the last chunk [`Program::run_async`] processed).
+    pub async fn run_loaded_async(&mut self) -> Result<Vec<Vec<f32>>> {
         if self.loaded == 0 {
             return Err(Error::ShapeMismatch {
                 op: "gpu program",
@@ -641,7 +681,7 @@ impl<'g> Program<'g> {
                 actual: vec![],
             });
         }
-        self.run_chunk(self.loaded)
+        self.run_chunk(self.loaded).await
     }
 
     /// Examples currently loaded.
@@ -681,7 +721,7 @@ impl<'g> Program<'g> {
     }
 
     /// Runs every step on the `batch` examples in the input buffers; reads the outputs back.
-    fn run_chunk(&mut self, batch: usize) -> Result<Vec<Vec<f32>>> {
+    async fn run_chunk(&mut self, batch: usize) -> Result<Vec<Vec<f32>>> {
         const OP: &str = "gpu program";
         let grids = self.prepare(batch)?;
         let scopes = Scopes::push(&self.gpu.device);
@@ -709,12 +749,14 @@ impl<'g> Program<'g> {
             sizes.push(o.per_example * batch);
         }
         let submission = self.gpu.queue.submit([encoder.finish()]);
-        scopes.pop(OP)?;
+        scopes.pop(OP).await?;
         let all = if offset == 0 {
-            self.gpu.wait(OP, submission)?;
+            self.gpu.wait(OP, submission).await?;
             Vec::new()
         } else {
-            self.gpu.read_back(OP, &self.staging, offset, submission)?
+            self.gpu
+                .read_back(OP, &self.staging, offset, submission)
+                .await?
         };
         let mut outs = Vec::with_capacity(sizes.len());
         let mut rest = all.as_slice();
@@ -727,8 +769,15 @@ impl<'g> Program<'g> {
     }
 
     /// Times every dispatch on its own, on the input last loaded: one submission per step,
-    /// waited for. Returns each step's layer label and time, in order.
+    /// waited for. Returns each step's layer label and time, in order. Native only: it needs
+    /// a clock and blocking waits.
+    #[cfg(feature = "native")]
     pub fn profile_loaded(&mut self) -> Result<Vec<(String, Duration)>> {
+        pollster::block_on(self.profile_loaded_inner())
+    }
+
+    #[cfg(feature = "native")]
+    async fn profile_loaded_inner(&mut self) -> Result<Vec<(String, Duration)>> {
         const OP: &str = "gpu program";
         let grids = self.prepare(self.loaded.max(1))?;
         let mut times = Vec::with_capacity(self.steps.len());
@@ -741,8 +790,8 @@ impl<'g> Program<'g> {
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(OP) });
             self.encode(&mut encoder, step, *grid);
             let submission = self.gpu.queue.submit([encoder.finish()]);
-            scopes.pop(OP)?;
-            self.gpu.wait(OP, submission)?;
+            scopes.pop(OP).await?;
+            self.gpu.wait(OP, submission).await?;
             times.push((step.label.clone(), started.elapsed()));
         }
         Ok(times)

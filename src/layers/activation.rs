@@ -62,6 +62,7 @@ impl Layer for ActivationLayer {
         reference_activation(inputs[0], self.0)
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
         match self.0.softmax() {
             Some(log) => reference::softmax(inputs[0], log),

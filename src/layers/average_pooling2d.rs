@@ -38,6 +38,7 @@ impl Layer for AveragePooling2d {
         reference::avg_pool2d(&self.0, inputs[0])
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
         crate::cpu::avg_pool2d(&self.0, inputs[0])
     }

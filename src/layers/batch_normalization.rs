@@ -141,6 +141,7 @@ impl Layer for BatchNormalization {
         reference::batch_norm(inputs[0], gamma, beta, mean, var, self.epsilon)
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
         let (scale, shift) = self.folded(weights)?;
         crate::cpu::affine(inputs[0], &scale, &shift, Activation::Linear)

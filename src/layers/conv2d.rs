@@ -4,14 +4,17 @@ use super::config::Config;
 use super::shapes::{hwc, mul_add, product};
 use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::Activation;
+#[cfg(feature = "native")]
+use crate::cpu;
+#[cfg(feature = "native")]
 use crate::cpu::Finish;
 use crate::error::Error;
 use crate::error::Result;
 use crate::gpu::ops::{emit_depthwise, emit_softmax, fold_scale, lower_conv2d, lower_conv2d_with};
 use crate::gpu::Lowering;
 use crate::ops::{Conv2dSpec, DepthwiseSpec};
+use crate::reference;
 use crate::tensor::Tensor;
-use crate::{cpu, reference};
 
 /// `Conv2D`: the spec carries geometry, bias, groups and the element-wise activation; a softmax
 /// activation (`activation='softmax'`) runs after it.
@@ -128,6 +131,7 @@ impl Layer for Conv2d {
         self.then_softmax(y)
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
         let x = inputs[0];
         let kernel = weight(weights, 0)?;
@@ -193,6 +197,7 @@ impl Layer for Conv2d {
         true
     }
 
+    #[cfg(feature = "native")]
     fn cpu_fused(
         &self,
         inputs: &[&Tensor],

@@ -4,12 +4,14 @@
 use super::config::Config;
 use super::shapes::{hwc, mul_add};
 use super::{explain, weight, Layer, WeightSpec};
+#[cfg(feature = "native")]
+use crate::cpu;
 use crate::error::Result;
 use crate::gpu::ops::emit_conv2d_transpose;
 use crate::gpu::Lowering;
 use crate::ops::TransposeSpec;
+use crate::reference;
 use crate::tensor::Tensor;
-use crate::{cpu, reference};
 
 /// `Conv2DTranspose(filters, kernel_size, strides, padding, output_padding, ...)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -99,6 +101,7 @@ impl Layer for Conv2dTranspose {
         reference::conv2d_transpose(&self.0, inputs[0], weight(weights, 0)?, weights.get(1))
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
         cpu::conv2d_transpose(&self.0, inputs[0], weight(weights, 0)?, weights.get(1))
     }

@@ -4,13 +4,16 @@ use super::config::{Config, LayerActivation};
 use super::shapes::{last, mismatch, product};
 use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::{Activation, ElementFn};
+#[cfg(feature = "native")]
+use crate::cpu;
+#[cfg(feature = "native")]
 use crate::cpu::Finish;
 use crate::error::Error;
 use crate::error::Result;
 use crate::gpu::ops::{emit_dense, emit_softmax, fold_scale, ConvWeights};
 use crate::gpu::Lowering;
+use crate::reference;
 use crate::tensor::Tensor;
-use crate::{cpu, reference};
 
 /// `Dense(units, activation, use_bias)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -168,6 +171,7 @@ impl Layer for Dense {
         self.finish(y)
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
         let bias = if self.use_bias { weights.get(1) } else { None };
         let y = cpu::dense(
@@ -192,6 +196,7 @@ impl Layer for Dense {
         self.activation == LayerActivation::Elementwise(Activation::Linear)
     }
 
+    #[cfg(feature = "native")]
     fn cpu_fused(
         &self,
         inputs: &[&Tensor],

@@ -5,14 +5,17 @@ use super::config::Config;
 use super::shapes::{hwc, mul_add};
 use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::Activation;
+#[cfg(feature = "native")]
+use crate::cpu;
+#[cfg(feature = "native")]
 use crate::cpu::Finish;
 use crate::error::Error;
 use crate::error::Result;
 use crate::gpu::ops::{emit_depthwise, fold_scale};
 use crate::gpu::Lowering;
 use crate::ops::DepthwiseSpec;
+use crate::reference;
 use crate::tensor::Tensor;
-use crate::{cpu, reference};
 
 /// `DepthwiseConv2D(kernel_size, strides, padding, depth_multiplier, dilation_rate, ...)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +105,7 @@ impl Layer for DepthwiseConv2d {
         reference::depthwise_conv2d(&self.0, inputs[0], weight(weights, 0)?, weights.get(1))
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
         cpu::depthwise_conv2d(&self.0, inputs[0], weight(weights, 0)?, weights.get(1))
     }
@@ -132,6 +136,7 @@ impl Layer for DepthwiseConv2d {
         self.0.activation == Activation::Linear
     }
 
+    #[cfg(feature = "native")]
     fn cpu_fused(
         &self,
         inputs: &[&Tensor],

@@ -85,6 +85,7 @@ impl Layer for GlobalPooling2d {
         })
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
         let x = inputs[0];
         let [n, h, w, c] = crate::shape::nhwc("global_pool2d", x.shape())?;

@@ -69,6 +69,7 @@ impl Layer for LeakyRelu {
         ))))
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
         crate::cpu::map_fn(inputs[0], ElementFn::LeakyRelu(self.negative_slope))
     }
@@ -120,6 +121,7 @@ impl Layer for Elu {
         Some(Ok(EpilogueStep::Func(ElementFn::Elu(self.alpha))))
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
         crate::cpu::map_fn(inputs[0], ElementFn::Elu(self.alpha))
     }

@@ -85,6 +85,7 @@ impl Layer for MaxPooling2d {
         reference::max_pool2d(&self.0, inputs[0])
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
         crate::cpu::max_pool2d(&self.0, inputs[0])
     }

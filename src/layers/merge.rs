@@ -4,7 +4,9 @@
 
 use super::config::Config;
 use super::{Epilogue, EpilogueStep, Layer};
-use crate::activation::{nan_max, nan_min, Activation, ElementFn};
+#[cfg(feature = "native")]
+use crate::activation::ElementFn;
+use crate::activation::{nan_max, nan_min, Activation};
 use crate::error::{Error, Result};
 use crate::gpu::ops::{emit_binary_then, emit_unary, BinaryOp, Operand, Unary};
 use crate::gpu::Lowering;
@@ -113,6 +115,7 @@ impl Layer for Merge {
         Ok(out)
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
         self.cpu_then(inputs, ElementFn::LINEAR)
     }
@@ -135,6 +138,7 @@ impl Layer for Merge {
         false
     }
 
+    #[cfg(feature = "native")]
     fn cpu_fused(
         &self,
         inputs: &[&Tensor],
@@ -159,6 +163,7 @@ impl Layer for Merge {
 impl Merge {
     /// The fast CPU merge with `f` applied to the result. The common two-input case is one
     /// pass with the op chosen outside the loop.
+    #[cfg(feature = "native")]
     fn cpu_then(&self, inputs: &[&Tensor], f: ElementFn) -> Result<Tensor> {
         let linear = f == ElementFn::LINEAR;
         let finish = |v: f64| {

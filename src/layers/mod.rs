@@ -215,13 +215,15 @@ pub trait Layer: fmt::Debug + Send + Sync {
     /// The CPU reference: obviously correct, slow. `weights` are in [`Layer::weights`]'s order.
     fn reference(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor>;
 
-    /// The fast CPU backend; the reference unless the layer has something faster.
+    /// The fast CPU backend; the reference unless the layer has something faster. Only with
+    /// the `native` feature, which brings the fast backend's threads and GEMMs.
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
         self.reference(inputs, weights)
     }
 
-    /// Lowers the layer to GPU kernels: reads [`Lowering::input`], writes
-    /// [`Lowering::output`] (or aliases an input to it).
+    /// Lowers the layer to GPU kernels: reads its inputs from the [`Lowering`], writes its
+    /// output (or aliases an input to it).
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()>;
 
     /// Floating-point operations for one example (2 per multiply-add), for `bench`.
@@ -261,13 +263,15 @@ pub trait Layer: fmt::Debug + Send + Sync {
         true
     }
 
-    /// Whether [`Layer::cpu_fused`] accepts an epilogue with a residual (an extra last input).
+    /// Whether `Layer::cpu_fused` (`native` feature) accepts an epilogue with a residual (an
+    /// extra last input).
     fn takes_residual(&self) -> bool {
         false
     }
 
     /// The fast CPU evaluation with `epilogue` applied to the output
-    /// ([`Layer::takes_epilogue`] layers only).
+    /// ([`Layer::takes_epilogue`] layers only; `native` feature).
+    #[cfg(feature = "native")]
     fn cpu_fused(
         &self,
         inputs: &[&Tensor],

@@ -184,6 +184,7 @@ impl Layer for Normalization {
         self.normalize(inputs[0], weights, reference::binary)
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
         self.normalize(inputs[0], weights, crate::cpu::binary)
     }

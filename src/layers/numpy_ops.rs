@@ -150,6 +150,7 @@ impl Layer for NumpyOp {
         }
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
         let kind = self.kind;
         match self.constant {

@@ -111,6 +111,10 @@ impl Recurrent {
         let kernel = weight(w, 0)?;
         let features = kernel.shape()[0];
         let bias = self.input_bias(w)?;
+        // Only the fast CPU backend (`native`) passes `fast`.
+        #[cfg(not(feature = "native"))]
+        let _ = fast;
+        #[cfg(feature = "native")]
         if fast {
             let xt = Tensor::new(vec![x.len() / features, features], x.to_vec())?;
             let b = bias
@@ -292,6 +296,7 @@ impl Layer for Recurrent {
         self.run(inputs[0], weights, false)
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
         self.run(inputs[0], weights, true)
     }

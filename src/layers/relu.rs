@@ -40,7 +40,7 @@ impl Relu {
         Ok(relu)
     }
 
-    /// The function as an [`ElementFn`].
+    /// The function as an `ElementFn` (the element-wise functions the backends share).
     pub fn function(&self) -> ElementFn {
         ElementFn::ReluLayer {
             max_value: self.max_value,
@@ -83,6 +83,7 @@ impl Layer for Relu {
         Some(Ok(EpilogueStep::Func(self.function())))
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
         crate::cpu::map_fn(inputs[0], self.function())
     }

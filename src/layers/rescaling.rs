@@ -104,6 +104,7 @@ impl Layer for Rescaling {
         Tensor::new(x.shape().to_vec(), data)
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
         let x = inputs[0];
         let c = last("rescaling", x.shape())?;

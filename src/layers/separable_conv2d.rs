@@ -6,14 +6,17 @@ use super::depthwise_conv2d::depthwise_spec;
 use super::shapes::{hwc, mul_add};
 use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::Activation;
+#[cfg(feature = "native")]
+use crate::cpu;
+#[cfg(feature = "native")]
 use crate::cpu::Finish;
 use crate::error::Error;
 use crate::error::Result;
 use crate::gpu::ops::{emit_depthwise, fold_scale, lower_conv2d, lower_conv2d_with};
 use crate::gpu::Lowering;
 use crate::ops::{Conv2dSpec, DepthwiseSpec};
+use crate::reference;
 use crate::tensor::Tensor;
-use crate::{cpu, reference};
 
 /// `SeparableConv2D(filters, kernel_size, strides, padding, depth_multiplier, ...)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -115,6 +118,7 @@ impl Layer for SeparableConv2d {
         reference::conv2d(&self.pointwise, &mid, weight(weights, 1)?, weights.get(2))
     }
 
+    #[cfg(feature = "native")]
     fn cpu(&self, inputs: &[&Tensor], weights: &[Tensor]) -> Result<Tensor> {
         let mid = cpu::depthwise_conv2d(&self.depthwise, inputs[0], weight(weights, 0)?, None)?;
         cpu::conv2d(&self.pointwise, &mid, weight(weights, 1)?, weights.get(2))
@@ -149,6 +153,7 @@ impl Layer for SeparableConv2d {
         self.pointwise.activation == Activation::Linear
     }
 
+    #[cfg(feature = "native")]
     fn cpu_fused(
         &self,
         inputs: &[&Tensor],

@@ -2,6 +2,7 @@
 //! activation buffers shared by liveness, one command buffer and one readback per batch chunk.
 
 use std::collections::{HashMap, HashSet};
+#[cfg(feature = "native")]
 use std::time::Duration;
 
 use super::fuse::Fusion;
@@ -11,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Lowering, Memory, Program, ProgramBuilder, Value, WeightCache};
 use crate::tensor::Tensor;
 
-/// A model compiled for one device (see [`Model::compile`]): run it as often as needed;
+/// A model compiled for one device (see [`Model::compile_async`]): run it as often as needed;
 /// nothing is allocated per call. Running takes `&mut self` because the buffers are reused.
 #[derive(Debug)]
 pub struct GpuModel<'g> {
@@ -23,8 +24,20 @@ pub struct GpuModel<'g> {
 impl Model {
     /// Uploads the weights and records every node's kernels for batches of up to `max_batch`
     /// examples per chunk (fewer if the device's limits demand it; larger inputs run in
-    /// several chunks).
+    /// several chunks). Blocking wrapper of [`Model::compile_async`].
+    #[cfg(feature = "native")]
     pub fn compile<'g>(&self, gpu: &'g Gpu, max_batch: usize) -> Result<GpuModel<'g>> {
+        pollster::block_on(self.compile_async(gpu, max_batch))
+    }
+
+    /// Uploads the weights and records every node's kernels for batches of up to `max_batch`
+    /// examples per chunk (fewer if the device's limits demand it; larger inputs run in
+    /// several chunks).
+    ///
+    /// With autotuning on (native only, see [`crate::GpuOptions::autotune`]), the first
+    /// compile of a new Conv2D shape measures its kernels and blocks the calling thread
+    /// meanwhile.
+    pub async fn compile_async<'g>(&self, gpu: &'g Gpu, max_batch: usize) -> Result<GpuModel<'g>> {
         let input_shapes = self.input_shapes();
         let probe: Vec<Vec<usize>> = input_shapes
             .iter()
@@ -43,7 +56,7 @@ impl Model {
             .collect::<Result<Vec<_>>>()?;
         let mut cache = WeightCache::new();
         let outputs = lower_graph(self, &mut builder, &inputs, &mut cache, tune_batch, "")?;
-        let program = builder.build(&inputs, &outputs, max_batch)?;
+        let program = builder.build_async(&inputs, &outputs, max_batch).await?;
         Ok(GpuModel {
             program,
             input_shapes,
@@ -268,16 +281,31 @@ impl GpuModel<'_> {
     }
 
     /// Runs a single-input, single-output model on `input` (`(batch, ..input_shape)`), in
-    /// chunks of at most [`GpuModel::chunk_size`] examples.
+    /// chunks of at most [`GpuModel::chunk_size`] examples. Blocking wrapper of
+    /// [`GpuModel::run_async`].
+    #[cfg(feature = "native")]
     pub fn run(&mut self, input: &Tensor) -> Result<Tensor> {
-        single(self.run_many(&[input])?)
+        pollster::block_on(self.run_async(input))
+    }
+
+    /// Runs the model on one tensor per input; returns one per output. Blocking wrapper of
+    /// [`GpuModel::run_many_async`].
+    #[cfg(feature = "native")]
+    pub fn run_many(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+        pollster::block_on(self.run_many_async(inputs))
+    }
+
+    /// Runs a single-input, single-output model on `input` (`(batch, ..input_shape)`), in
+    /// chunks of at most [`GpuModel::chunk_size`] examples.
+    pub async fn run_async(&mut self, input: &Tensor) -> Result<Tensor> {
+        single(self.run_many_async(&[input]).await?)
     }
 
     /// Runs the model on one tensor per input; returns one per output.
-    pub fn run_many(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+    pub async fn run_many_async(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
         let batch = self.check(inputs)?;
         let data: Vec<&[f32]> = inputs.iter().map(|t| t.data()).collect();
-        let outs = self.program.run(&data, batch)?;
+        let outs = self.program.run_async(&data, batch).await?;
         self.tensors(outs, batch)
     }
 
@@ -313,22 +341,30 @@ impl GpuModel<'_> {
     }
 
     /// Uploads `inputs` (at most [`GpuModel::chunk_size`] examples) for
-    /// [`GpuModel::run_loaded`]: what a benchmark does to time the device work alone.
+    /// [`GpuModel::run_loaded_async`]: what a benchmark does to time the device work alone.
     pub fn load(&mut self, inputs: &[&Tensor]) -> Result<()> {
         let batch = self.check(inputs)?;
         let data: Vec<&[f32]> = inputs.iter().map(|t| t.data()).collect();
         self.program.load(&data, batch)
     }
 
-    /// Runs the examples last loaded (or the last chunk [`GpuModel::run`] processed).
+    /// Runs the examples last loaded (or the last chunk [`GpuModel::run`] processed). Blocking
+    /// wrapper of [`GpuModel::run_loaded_async`].
+    #[cfg(feature = "native")]
     pub fn run_loaded(&mut self) -> Result<Vec<Tensor>> {
+        pollster::block_on(self.run_loaded_async())
+    }
+
+    /// Runs the examples last loaded (or the last chunk [`GpuModel::run_async`] processed).
+    pub async fn run_loaded_async(&mut self) -> Result<Vec<Tensor>> {
         let batch = self.program.loaded();
-        let outs = self.program.run_loaded()?;
+        let outs = self.program.run_loaded_async().await?;
         self.tensors(outs, batch)
     }
 
     /// Times every dispatch alone on the loaded input: `(layer label, time)` in order; a layer
-    /// with several dispatches appears once per dispatch.
+    /// with several dispatches appears once per dispatch. Native only: it needs a clock.
+    #[cfg(feature = "native")]
     pub fn profile_loaded(&mut self) -> Result<Vec<(String, Duration)>> {
         self.program.profile_loaded()
     }

@@ -1,7 +1,7 @@
 //! Keras models: load a `.keras` file, a legacy Keras 2 `.h5` file or an architecture JSON,
 //! print Keras's summary, run the forward pass.
 //!
-//! A model is a graph ([`graph`]): Sequential models are chains, Functional ones any DAG — several
+//! A model is a graph of [`Node`]s: Sequential models are chains, Functional ones any DAG — several
 //! inputs and outputs, merges, shared layers, nested models. Every shape is inferred when the
 //! model is built, by the layers themselves ([`crate::layers::Layer`]).
 
@@ -30,10 +30,10 @@ use crate::tensor::Tensor;
 /// Where [`Model::run`] computes: one type for the library, the CLI and the Python package.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Backend {
-    /// WGSL compute shaders on the default device ([`crate::Gpu::shared`]).
+    /// WGSL compute shaders on the default device (`Gpu::shared`; with the `native` feature).
     #[default]
     Gpu,
-    /// The fast CPU backend (multi-threaded SIMD GEMMs).
+    /// The fast CPU backend (multi-threaded SIMD GEMMs; with the `native` feature).
     Cpu,
     /// The CPU reference (plain loops, f64 accumulation): slow, obviously correct.
     Reference,
@@ -344,7 +344,11 @@ impl Model {
     /// `(batch, ..input_shape)`.
     ///
     /// [`Backend::Gpu`] compiles the model for this one call; to run it repeatedly, keep a
-    /// [`GpuModel`] from [`Model::compile`] instead.
+    /// [`GpuModel`] from [`Model::compile_async`] (or its blocking wrapper) instead.
+    ///
+    /// Without the `native` feature, [`Backend::Gpu`] (which blocks on the shared device) and
+    /// [`Backend::Cpu`] are [`Error::FeatureDisabled`]: use [`Model::compile_async`] and
+    /// [`GpuModel::run_async`], or [`Backend::Reference`].
     pub fn run(&self, backend: Backend, input: &Tensor) -> Result<Tensor> {
         let mut out = self.run_many(backend, &[input])?;
         if out.len() != 1 {
@@ -361,13 +365,20 @@ impl Model {
     /// Runs the forward pass on one tensor per model input; returns one per model output.
     pub fn run_many(&self, backend: Backend, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
         match backend {
-            Backend::Cpu => self.forward(inputs, true, &mut |_, _| {}),
-            Backend::Reference => self.forward(inputs, false, &mut |_, _| {}),
+            Backend::Cpu => self.forward(inputs, true, None),
+            Backend::Reference => self.forward(inputs, false, None),
+            #[cfg(feature = "native")]
             Backend::Gpu => {
                 let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
                 let batch = self.check_inputs(&shapes)?;
                 self.compile(crate::Gpu::shared()?, batch)?.run_many(inputs)
             }
+            #[cfg(not(feature = "native"))]
+            Backend::Gpu => Err(Error::FeatureDisabled {
+                feature: "native",
+                what: "Backend::Gpu in the blocking Model::run (use Model::compile_async and \
+                       GpuModel::run_async)",
+            }),
         }
     }
 

@@ -1,6 +1,6 @@
 //! The forward pass on the CPU, node by node: through each layer's reference (the oracle for the
-//! GPU path and for Keras's own outputs), or its fast CPU path. A tensor is dropped as soon as
-//! its last reader has run.
+//! GPU path and for Keras's own outputs), or its fast CPU path (with the `native` feature). A
+//! tensor is dropped as soon as its last reader has run.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -17,40 +17,50 @@ impl Model {
         self.run(super::Backend::Reference, input)
     }
 
-    /// Runs a single-input, single-output model on the fast CPU backend.
+    /// Runs a single-input, single-output model on the fast CPU backend
+    /// ([`Error::FeatureDisabled`] without the `native` feature).
     pub fn run_cpu(&self, input: &Tensor) -> Result<Tensor> {
         self.run(super::Backend::Cpu, input)
     }
 
     /// The CPU forward pass — fast (`fast`) or the reference — calling `timed(node, time)`
-    /// after each node: what `wgcnn bench MODEL` reports per layer.
+    /// after each node: what `wgcnn bench MODEL` reports per layer. Native only: the clock
+    /// (`Instant`) panics in a browser.
+    #[cfg(feature = "native")]
     pub fn run_cpu_timed(
         &self,
         inputs: &[&Tensor],
         fast: bool,
         timed: &mut dyn FnMut(usize, Duration),
     ) -> Result<Vec<Tensor>> {
-        self.forward(inputs, fast, timed)
+        self.forward(inputs, fast, Some(timed))
     }
 
+    /// The CPU forward pass, fast or the reference, timed when `timed` is given.
     pub(super) fn forward(
         &self,
         inputs: &[&Tensor],
         fast: bool,
-        timed: &mut dyn FnMut(usize, Duration),
+        timed: Option<&mut dyn FnMut(usize, Duration)>,
     ) -> Result<Vec<Tensor>> {
+        if fast && cfg!(not(feature = "native")) {
+            return Err(Error::FeatureDisabled {
+                feature: "native",
+                what: "the fast CPU backend (Backend::Cpu)",
+            });
+        }
         let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
         let batch = self.check_inputs(&shapes)?;
         self.eval(inputs, fast, batch, timed)
     }
 
-    /// Evaluates the graph on inputs already checked.
+    /// Evaluates the graph on inputs already checked; `fast` only with the `native` feature.
     fn eval(
         &self,
         inputs: &[&Tensor],
         fast: bool,
         batch: usize,
-        timed: &mut dyn FnMut(usize, Duration),
+        mut timed: Option<&mut dyn FnMut(usize, Duration)>,
     ) -> Result<Vec<Tensor>> {
         let g = &self.graph;
         // Readers left per tensor; the model's outputs count as readers until the end.
@@ -69,7 +79,7 @@ impl Model {
             for shape in &g.nodes[i].outputs {
                 let elements =
                     crate::tensor::element_count(shape).and_then(|n| n.checked_mul(batch));
-                crate::cpu::check_tensor(elements, || {
+                crate::limits::check_tensor(elements, || {
                     format!(
                         "{}: the output (batch {batch}, {shape:?})",
                         g.layers[g.nodes[i].layer].label()
@@ -91,7 +101,9 @@ impl Model {
             .collect();
         for &i in &g.order {
             if absorbed.contains(&i) {
-                timed(i, Duration::ZERO);
+                if let Some(timed) = timed.as_mut() {
+                    timed(i, Duration::ZERO);
+                }
                 continue;
             }
             let fusion = fusions.get(&i);
@@ -99,7 +111,8 @@ impl Model {
             let out_node = fusion.map_or(i, |f| f.last);
             let node = &g.nodes[i];
             let entry = &g.layers[node.layer];
-            let started = Instant::now();
+            // Only when asked: there is no clock in a browser.
+            let started = timed.is_some().then(Instant::now);
             let outputs: Vec<Tensor> = {
                 // A fused Add's other input comes last.
                 let residual = fusion.and_then(|f| f.residual);
@@ -122,14 +135,17 @@ impl Model {
                     }
                     LayerOp::Layer(layer) => {
                         let y = match (fast, fusion) {
+                            #[cfg(feature = "native")]
                             (true, Some(f)) => layer.cpu_fused(&xs, &entry.weights, &f.epilogue),
+                            #[cfg(feature = "native")]
                             (true, None) => layer.cpu(&xs, &entry.weights),
-                            (false, _) => layer.reference(&xs, &entry.weights),
+                            // Without `native`, `forward` refused `fast`.
+                            _ => layer.reference(&xs, &entry.weights),
                         };
                         vec![y.map_err(|e| e.in_layer(entry.label()))?]
                     }
                     LayerOp::Model(m) => m
-                        .eval(&xs, fast, batch, &mut |_, _| {})
+                        .eval(&xs, fast, batch, None)
                         .map_err(|e| e.in_layer(entry.label()))?,
                 }
             };
@@ -145,7 +161,9 @@ impl Model {
                     });
                 }
             }
-            timed(i, started.elapsed());
+            if let (Some(timed), Some(started)) = (timed.as_mut(), started) {
+                timed(i, started.elapsed());
+            }
             for r in node
                 .inputs
                 .iter()
@@ -179,5 +197,28 @@ fn missing(label: &str) -> Error {
     Error::Internal {
         op: "model",
         message: format!("{label}: an input tensor was not computed"),
+    }
+}
+
+/// A build without `native` (what a browser build would be): the backends it lacks are typed
+/// errors, never panics, and the reference still runs. `cargo test --no-default-features --lib`.
+#[cfg(all(test, not(feature = "native")))]
+mod without_native {
+    use crate::error::Error;
+    use crate::model::{Backend, Model};
+    use crate::tensor::Tensor;
+
+    #[test]
+    fn missing_backends_are_feature_errors() {
+        let dir = env!("CARGO_MANIFEST_DIR");
+        let model = Model::load(format!("{dir}/models/cifar10.keras")).unwrap();
+        let x = Tensor::from_fn(vec![1, 32, 32, 3], |i| (i % 7) as f32).unwrap();
+        for backend in [Backend::Cpu, Backend::Gpu] {
+            match model.run(backend, &x) {
+                Err(Error::FeatureDisabled { feature, .. }) => assert_eq!(feature, "native"),
+                other => panic!("{backend}: expected FeatureDisabled, got {other:?}"),
+            }
+        }
+        assert_eq!(model.run(Backend::Reference, &x).unwrap().shape(), &[1, 10]);
     }
 }

@@ -2,6 +2,9 @@
 //! config (`ZeroPadding2D(100000)`, `UpSampling2D(size=50000)`) ask the allocator for hundreds of
 //! gigabytes and the process aborts; with one, they are an error before anything is allocated,
 //! as on the GPU.
+//!
+//! Outside the fast CPU backend because the reference backend, which every build has, is bound
+//! by it too. Published as `wgcnn::cpu::{memory_limit, check_tensor, MEMORY_LIMIT_ENV}`.
 
 use crate::error::{Error, Result};
 
@@ -10,7 +13,8 @@ pub const MEMORY_LIMIT_ENV: &str = "WGCNN_CPU_MEMORY_LIMIT";
 
 /// The largest tensor the CPU backends allocate, in bytes, and where that number comes from:
 /// `WGCNN_CPU_MEMORY_LIMIT` when it is set to a number, otherwise the machine's physical
-/// memory (no single tensor larger than that can be computed anyway).
+/// memory (no single tensor larger than that can be computed anyway), which only a `native`
+/// build on Unix asks the OS for.
 pub fn memory_limit() -> (u64, &'static str) {
     if let Some(bytes) = std::env::var(MEMORY_LIMIT_ENV)
         .ok()
@@ -24,7 +28,7 @@ pub fn memory_limit() -> (u64, &'static str) {
     }
 }
 
-#[cfg(unix)]
+#[cfg(all(unix, feature = "native"))]
 fn physical_memory() -> Option<u64> {
     // SAFETY: sysconf only reads system configuration values.
     let (pages, page_size) = unsafe {
@@ -38,7 +42,7 @@ fn physical_memory() -> Option<u64> {
     pages.checked_mul(page_size)
 }
 
-#[cfg(not(unix))]
+#[cfg(not(all(unix, feature = "native")))]
 fn physical_memory() -> Option<u64> {
     None
 }
