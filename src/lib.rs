@@ -109,7 +109,7 @@ pub use gpu::{Gpu, GpuOptions};
 pub use model::{Backend, Model};
 pub use ops::{Conv2dSpec, DepthwiseSpec, Pool2dSpec, Transpose2d, TransposeSpec};
 pub use shape::{Padding, Window2d};
-pub use tensor::Tensor;
+pub use tensor::{Tensor, TensorView};
 /// The README's Rust examples, compiled and run as doctests so they cannot go stale.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

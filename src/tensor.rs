@@ -66,3 +66,48 @@ impl Tensor {
         self.data
     }
 }
+
+/// Borrowed float32 values with their shape: data that lives elsewhere (a numpy array, a
+/// memory-mapped file) handed to a backend without first copying it into a [`Tensor`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TensorView<'a> {
+    shape: &'a [usize],
+    data: &'a [f32],
+}
+
+impl<'a> TensorView<'a> {
+    /// Views `data` as a C-order tensor of `shape`; the lengths must agree.
+    pub fn new(shape: &'a [usize], data: &'a [f32]) -> Result<Self> {
+        let expected = element_count(shape).ok_or(Error::Overflow {
+            op: "tensor",
+            what: "shape",
+        })?;
+        if expected != data.len() {
+            return Err(Error::DataLength {
+                shape: shape.to_vec(),
+                expected,
+                len: data.len(),
+            });
+        }
+        Ok(Self { shape, data })
+    }
+
+    /// The shape, outermost dimension first.
+    pub fn shape(&self) -> &'a [usize] {
+        self.shape
+    }
+
+    /// The values in C order.
+    pub fn data(&self) -> &'a [f32] {
+        self.data
+    }
+}
+
+impl<'a> From<&'a Tensor> for TensorView<'a> {
+    fn from(t: &'a Tensor) -> Self {
+        Self {
+            shape: &t.shape,
+            data: &t.data,
+        }
+    }
+}

@@ -160,3 +160,24 @@ fn async_futures_are_send_on_native() {
     send(&gpu.conv2d_async(&spec, &x, &k, None));
     send(&gpu.max_pool2d_async(&Pool2dSpec::new([2, 2]), &x));
 }
+
+#[test]
+fn borrowed_inputs_run_as_tensors_do() {
+    // What the Python bindings do with a numpy array: run on its memory, no Tensor copy.
+    let model = Model::load(models("cifar10.keras")).unwrap();
+    let x = read_npy(models("cifar10.input.npy")).unwrap();
+    let mut compiled = model.compile(gpu(), 2).unwrap();
+    let y = compiled.run(&x).unwrap();
+    let (shape, data) = (x.shape().to_vec(), x.data().to_vec());
+    let view = wgcnn::TensorView::new(&shape, &data).unwrap();
+    assert_eq!(compiled.run_views(&[view]).unwrap(), vec![y.clone()]);
+    assert_eq!(
+        pollster::block_on(compiled.run_views_async(&[view])).unwrap(),
+        vec![y]
+    );
+    // A view whose length disagrees with its shape is refused when it is made.
+    assert!(matches!(
+        wgcnn::TensorView::new(&shape, &data[1..]),
+        Err(Error::DataLength { .. })
+    ));
+}

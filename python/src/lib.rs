@@ -27,7 +27,9 @@ use pyo3::exceptions::{
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use wgcnn::model::GpuModel;
-use wgcnn::{Activation, Backend, Conv2dSpec, Error, Gpu, Padding, Pool2dSpec, Tensor};
+use wgcnn::{
+    Activation, Backend, Conv2dSpec, Error, Gpu, Padding, Pool2dSpec, Tensor, TensorView,
+};
 
 create_exception!(
     wgcnn,
@@ -179,18 +181,28 @@ fn tensor_from_f32(arr: &Bound<'_, PyArrayDyn<f32>>) -> PyResult<Tensor> {
     Tensor::new(shape, data).map_err(to_py)
 }
 
-/// `obj` as a tensor: a float32 C-contiguous array is read in place; anything else numpy can
-/// turn into a float32 array is converted first. With `integer` (a model input declared as an
-/// integer: token ids), integer arrays must hold values float32 represents exactly (|v| ≤ 2^24).
+/// `obj` as a tensor (a copy: the library's tensors own their data).
 fn to_tensor(
     py: Python<'_>,
     obj: &Bound<'_, PyAny>,
     what: &str,
     integer: bool,
 ) -> PyResult<Tensor> {
+    tensor_from_f32(&to_f32_array(py, obj, what, integer)?)
+}
+
+/// `obj` as a float32 C-contiguous array: itself if it is one already (no copy), else what
+/// numpy converts it to. With `integer` (a model input declared as an integer: token ids),
+/// integer arrays must hold values float32 represents exactly (|v| ≤ 2^24).
+fn to_f32_array<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    what: &str,
+    integer: bool,
+) -> PyResult<Bound<'py, PyArrayDyn<f32>>> {
     if let Ok(arr) = obj.cast::<PyArrayDyn<f32>>() {
         if arr.is_c_contiguous() {
-            return tensor_from_f32(arr);
+            return Ok(arr.clone());
         }
     }
     let np = py.import("numpy")?;
@@ -217,10 +229,9 @@ fn to_tensor(
     let kwargs = PyDict::new(py);
     kwargs.set_item("dtype", np.getattr("float32")?)?;
     let converted = np.call_method("ascontiguousarray", (arr,), Some(&kwargs))?;
-    let converted = converted
-        .cast::<PyArrayDyn<f32>>()
-        .map_err(|e| PyRuntimeError::new_err(format!("{what}: {e}")))?;
-    tensor_from_f32(converted)
+    converted
+        .cast_into::<PyArrayDyn<f32>>()
+        .map_err(|e| PyRuntimeError::new_err(format!("{what}: {e}")))
 }
 
 /// A result as a float32 numpy array that owns the tensor's buffer (no copy).
@@ -267,18 +278,24 @@ impl PyModel {
         })
     }
 
-    /// The forward pass, without the GIL.
+    /// The forward pass, without the GIL, on the numpy arrays' own memory: the GPU uploads
+    /// straight from it; the CPU backends take tensors that own their data, so there the
+    /// input is copied once.
     fn run(
         &self,
         backend: Backend,
         per_round: usize,
-        inputs: &[Tensor],
+        inputs: &[TensorView<'_>],
     ) -> wgcnn::Result<Vec<Tensor>> {
-        let refs: Vec<&Tensor> = inputs.iter().collect();
-        let shapes: Vec<&[usize]> = inputs.iter().map(Tensor::shape).collect();
+        let shapes: Vec<&[usize]> = inputs.iter().map(TensorView::shape).collect();
         // Bad input is reported before any device is opened.
         let batch = self.model.check_inputs(&shapes)?;
         if backend != Backend::Gpu {
+            let owned = inputs
+                .iter()
+                .map(|v| Tensor::new(v.shape().to_vec(), v.data().to_vec()))
+                .collect::<wgcnn::Result<Vec<_>>>()?;
+            let refs: Vec<&Tensor> = owned.iter().collect();
             return self.model.run_many(backend, &refs);
         }
         let gpu = Gpu::shared()?;
@@ -303,7 +320,7 @@ impl PyModel {
                 message: "the compiled program vanished".into(),
             });
         };
-        let result = compiled.program.run_many(&refs);
+        let result = compiled.program.run_views(inputs);
         if result.is_err() {
             // After a device error the program's state is unknown: compile afresh next time.
             *slot = None;
@@ -311,8 +328,12 @@ impl PyModel {
         result
     }
 
-    /// `x` as one tensor per model input, in the model's order.
-    fn inputs(&self, py: Python<'_>, x: &Bound<'_, PyAny>) -> PyResult<Vec<Tensor>> {
+    /// `x` as one float32 C-contiguous array per model input, in the model's order.
+    fn inputs<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+    ) -> PyResult<Vec<Bound<'py, PyArrayDyn<f32>>>> {
         let specs = self.model.inputs();
         let names: Vec<&str> = specs.iter().map(|(n, _)| *n).collect();
         let listed = || names.join(", ");
@@ -366,7 +387,7 @@ impl PyModel {
             .iter()
             .zip(&specs)
             .map(|(item, (name, spec))| {
-                to_tensor(py, item, &format!("input '{name}'"), spec.is_integer())
+                to_f32_array(py, item, &format!("input '{name}'"), spec.is_integer())
             })
             .collect()
     }
@@ -490,11 +511,31 @@ impl PyModel {
     ) -> PyResult<Bound<'py, PyAny>> {
         let backend = parse_backend(backend)?;
         let per_round = parse_batch_size(batch_size)?;
-        let inputs = self.inputs(py, x)?;
-        let outputs = py
-            .detach(|| self.run(backend, per_round, &inputs))
+        let arrays = self.inputs(py, x)?;
+        // Read-only borrows keep other Rust code from writing the arrays while the backend
+        // reads them without the GIL (as with any extension that releases it, Python code
+        // writing to an input array meanwhile would race).
+        let borrows = arrays
+            .iter()
+            .map(|a| a.try_readonly())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        let shapes: Vec<&[usize]> = borrows.iter().map(|b| b.shape()).collect();
+        let data = borrows
+            .iter()
+            .map(|b| b.as_slice())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        let views = shapes
+            .iter()
+            .zip(&data)
+            .map(|(&shape, &values)| TensorView::new(shape, values))
+            .collect::<wgcnn::Result<Vec<_>>>()
             .map_err(to_py)?;
-        drop(inputs);
+        let outputs = py
+            .detach(|| self.run(backend, per_round, &views))
+            .map_err(to_py)?;
+        drop(borrows);
         let mut arrays = outputs
             .into_iter()
             .map(|t| to_numpy(py, t))

@@ -10,7 +10,7 @@ use super::graph::{LayerOp, TensorRef};
 use super::Model;
 use crate::error::{Error, Result};
 use crate::gpu::{Gpu, Lowering, Memory, Program, ProgramBuilder, Value, WeightCache};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, TensorView};
 
 /// A model compiled for one device (see [`Model::compile_async`]): run it as often as needed;
 /// nothing is allocated per call. Running takes `&mut self` because the buffers are reused.
@@ -303,13 +303,27 @@ impl GpuModel<'_> {
 
     /// Runs the model on one tensor per input; returns one per output.
     pub async fn run_many_async(&mut self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+        let views: Vec<TensorView<'_>> = inputs.iter().map(|&t| t.into()).collect();
+        self.run_views_async(&views).await
+    }
+
+    /// [`GpuModel::run_many`] on borrowed data: the inputs go from where they are (a numpy
+    /// array, say) straight to the device, with no copy into a [`Tensor`] first. Blocking
+    /// wrapper of [`GpuModel::run_views_async`].
+    #[cfg(feature = "native")]
+    pub fn run_views(&mut self, inputs: &[TensorView<'_>]) -> Result<Vec<Tensor>> {
+        pollster::block_on(self.run_views_async(inputs))
+    }
+
+    /// [`GpuModel::run_many_async`] on borrowed data.
+    pub async fn run_views_async(&mut self, inputs: &[TensorView<'_>]) -> Result<Vec<Tensor>> {
         let batch = self.check(inputs)?;
-        let data: Vec<&[f32]> = inputs.iter().map(|t| t.data()).collect();
+        let data: Vec<&[f32]> = inputs.iter().map(TensorView::data).collect();
         let outs = self.program.run_async(&data, batch).await?;
         self.tensors(outs, batch)
     }
 
-    fn check(&self, inputs: &[&Tensor]) -> Result<usize> {
+    fn check(&self, inputs: &[TensorView<'_>]) -> Result<usize> {
         if inputs.len() != self.input_shapes.len() {
             return Err(Error::ShapeMismatch {
                 op: "model",
@@ -343,7 +357,8 @@ impl GpuModel<'_> {
     /// Uploads `inputs` (at most [`GpuModel::chunk_size`] examples) for
     /// [`GpuModel::run_loaded_async`]: what a benchmark does to time the device work alone.
     pub fn load(&mut self, inputs: &[&Tensor]) -> Result<()> {
-        let batch = self.check(inputs)?;
+        let views: Vec<TensorView<'_>> = inputs.iter().map(|&t| t.into()).collect();
+        let batch = self.check(&views)?;
         let data: Vec<&[f32]> = inputs.iter().map(|t| t.data()).collect();
         self.program.load(&data, batch)
     }

@@ -2,6 +2,7 @@
 //! GPU path and for Keras's own outputs), or its fast CPU path (with the `native` feature). A
 //! tensor is dropped as soon as its last reader has run.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -87,7 +88,8 @@ impl Model {
                 })?;
             }
         }
-        let mut values: HashMap<TensorRef, Tensor> = HashMap::new();
+        // The model's inputs are borrowed, not copied; each layer's output is owned.
+        let mut values: HashMap<TensorRef, Cow<'_, Tensor>> = HashMap::new();
         // The fast backend fuses BatchNormalization and activations into the layer before
         // them; the reference runs every layer as written.
         let fusions = if fast {
@@ -113,14 +115,19 @@ impl Model {
             let entry = &g.layers[node.layer];
             // Only when asked: there is no clock in a browser.
             let started = timed.is_some().then(Instant::now);
-            let outputs: Vec<Tensor> = {
+            let outputs: Vec<Cow<'_, Tensor>> = {
                 // A fused Add's other input comes last.
                 let residual = fusion.and_then(|f| f.residual);
                 let xs: Vec<&Tensor> = node
                     .inputs
                     .iter()
                     .chain(&residual)
-                    .map(|r| values.get(r).ok_or_else(|| missing(&entry.label())))
+                    .map(|r| {
+                        values
+                            .get(r)
+                            .map(AsRef::as_ref)
+                            .ok_or_else(|| missing(&entry.label()))
+                    })
                     .collect::<Result<_>>()?;
                 match &entry.op {
                     LayerOp::Input(_) => {
@@ -131,7 +138,7 @@ impl Model {
                                     .into(),
                             }
                         })?;
-                        vec![inputs[k].clone()]
+                        vec![Cow::Borrowed(inputs[k])]
                     }
                     LayerOp::Layer(layer) => {
                         let y = match (fast, fusion) {
@@ -142,11 +149,14 @@ impl Model {
                             // Without `native`, `forward` refused `fast`.
                             _ => layer.reference(&xs, &entry.weights),
                         };
-                        vec![y.map_err(|e| e.in_layer(entry.label()))?]
+                        vec![Cow::Owned(y.map_err(|e| e.in_layer(entry.label()))?)]
                     }
                     LayerOp::Model(m) => m
                         .eval(&xs, fast, batch, None)
-                        .map_err(|e| e.in_layer(entry.label()))?,
+                        .map_err(|e| e.in_layer(entry.label()))?
+                        .into_iter()
+                        .map(Cow::Owned)
+                        .collect(),
                 }
             };
             for (k, (y, want)) in outputs.iter().zip(&g.nodes[out_node].outputs).enumerate() {
@@ -186,9 +196,18 @@ impl Model {
                 }
             }
         }
-        g.outputs
-            .iter()
-            .map(|r| values.get(r).cloned().ok_or_else(|| missing(&self.name)))
+        // Each output is moved out at its last mention (a tensor may be listed twice), and
+        // copied only if it is a borrowed input.
+        (0..g.outputs.len())
+            .map(|k| {
+                let r = &g.outputs[k];
+                let value = if g.outputs[k + 1..].contains(r) {
+                    values.get(r).map(|v| v.as_ref().clone())
+                } else {
+                    values.remove(r).map(Cow::into_owned)
+                };
+                value.ok_or_else(|| missing(&self.name))
+            })
             .collect()
     }
 }
