@@ -47,25 +47,8 @@ enum Command {
         /// Bias, shape (filters,). Without it the layer has no bias (use_bias=False).
         #[arg(long)]
         bias: Option<PathBuf>,
-        /// Strides "S" or "SH,SW".
-        #[arg(long, value_parser = parse_pair, value_name = "SH,SW", default_value = "1")]
-        strides: [usize; 2],
-        /// Padding: valid (no padding) or same (output = ceil(input / stride)).
-        #[arg(long, value_parser = parse_padding, default_value = "valid")]
-        padding: Padding,
-        /// Dilation rate "D" or "DH,DW" (not with strides > 1, as in Keras); `--dilation`
-        /// is accepted too.
-        #[arg(
-            long = "dilation-rate",
-            visible_alias = "dilation",
-            value_parser = parse_pair,
-            value_name = "DH,DW",
-            default_value = "1"
-        )]
-        dilation: [usize; 2],
-        /// Activation fused into the output: linear, relu, sigmoid or tanh.
-        #[arg(long, value_parser = parse_activation, default_value = "linear")]
-        activation: Activation,
+        #[command(flatten)]
+        conv: ConvOptions,
         /// Where to compute: auto (a hardware GPU when there is one, else the fast CPU
         /// backend), gpu (WGSL compute shaders; forces a software adapter too), cpu (the fast
         /// CPU backend) or reference (plain loops, f64 accumulation; slow, obviously correct).
@@ -197,6 +180,42 @@ enum Command {
     Demo,
 }
 
+/// A Conv2D's options besides filters, kernel size and bias: what `conv2d` and `bench conv2d`
+/// share, with Keras's names and defaults.
+#[derive(clap::Args)]
+struct ConvOptions {
+    /// Strides "S" or "SH,SW".
+    #[arg(long, value_parser = parse_pair, value_name = "SH,SW", default_value = "1")]
+    strides: [usize; 2],
+    /// Padding: valid (no padding) or same (output = ceil(input / stride)).
+    #[arg(long, value_parser = parse_padding, default_value = "valid")]
+    padding: Padding,
+    /// Dilation rate "D" or "DH,DW" (not with strides > 1, as in Keras); `--dilation`
+    /// is accepted too.
+    #[arg(
+        long = "dilation-rate",
+        visible_alias = "dilation",
+        value_parser = parse_pair,
+        value_name = "DH,DW",
+        default_value = "1"
+    )]
+    dilation: [usize; 2],
+    /// Activation fused into the output: linear, relu, sigmoid or tanh.
+    #[arg(long, value_parser = parse_activation, default_value = "linear")]
+    activation: Activation,
+}
+
+impl ConvOptions {
+    fn spec(&self, filters: usize, kernel_size: [usize; 2], use_bias: bool) -> Conv2dSpec {
+        Conv2dSpec::new(filters, kernel_size)
+            .strides(self.strides)
+            .padding(self.padding)
+            .dilation(self.dilation)
+            .use_bias(use_bias)
+            .activation(self.activation)
+    }
+}
+
 /// What every benchmark takes: which backends, how many runs, which output.
 #[derive(clap::Args)]
 struct TimingArgs {
@@ -256,25 +275,8 @@ enum BenchCommand {
         /// Kernel size "K" or "KH,KW".
         #[arg(long, value_parser = parse_pair, value_name = "KH,KW")]
         kernel_size: [usize; 2],
-        /// Strides "S" or "SH,SW".
-        #[arg(long, value_parser = parse_pair, value_name = "SH,SW", default_value = "1")]
-        strides: [usize; 2],
-        /// Padding: valid or same.
-        #[arg(long, value_parser = parse_padding, default_value = "valid")]
-        padding: Padding,
-        /// Dilation rate "D" or "DH,DW" (not with strides > 1, as in Keras); `--dilation`
-        /// is accepted too.
-        #[arg(
-            long = "dilation-rate",
-            visible_alias = "dilation",
-            value_parser = parse_pair,
-            value_name = "DH,DW",
-            default_value = "1"
-        )]
-        dilation: [usize; 2],
-        /// Activation fused into the output: linear, relu, sigmoid or tanh.
-        #[arg(long, value_parser = parse_activation, default_value = "linear")]
-        activation: Activation,
+        #[command(flatten)]
+        conv: ConvOptions,
         /// Leave the bias out (Keras's use_bias=False).
         #[arg(long)]
         no_bias: bool,
@@ -402,10 +404,7 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
             input,
             kernel,
             bias,
-            strides,
-            padding,
-            dilation,
-            activation,
+            conv,
             backend,
             output,
         } => {
@@ -422,12 +421,7 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     actual: k.shape().to_vec(),
                 });
             };
-            let spec = Conv2dSpec::new(filters, [kh, kw])
-                .strides(strides)
-                .padding(padding)
-                .dilation(dilation)
-                .use_bias(b.is_some())
-                .activation(activation);
+            let spec = conv.spec(filters, [kh, kw], b.is_some());
             // Bad shapes or configs are reported before any device is opened.
             spec.check(x.shape(), k.shape(), b.as_ref().map(Tensor::shape))?;
             let (y, device) = match resolve_backend(backend) {
@@ -560,21 +554,15 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
                     input_shape,
                     filters,
                     kernel_size,
-                    strides,
-                    padding,
-                    dilation,
-                    activation,
+                    conv,
                     no_bias,
                     timing,
                 }),
             ..
         }) => {
-            let spec = Conv2dSpec::new(filters, kernel_size)
-                .strides(strides)
-                .padding(padding)
-                .dilation(dilation)
-                .activation(activation)
-                .use_bias(!no_bias);
+            let spec = conv.spec(filters, kernel_size, !no_bias);
+            let (strides, padding, dilation, activation) =
+                (spec.strides, spec.padding, spec.dilation, spec.activation);
             spec.plan(input_shape)?;
             let (flops, timings) = bench::conv2d(input_shape, spec, &timing)?;
             let [n, h, w, c] = input_shape;

@@ -51,6 +51,50 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
+/// A model's forward pass on every backend: each output with its time.
+struct Passes {
+    examples: usize,
+    /// Uploading weights, building the program and autotuning.
+    compile: Duration,
+    /// The second run (the first is a warm-up).
+    gpu: (Tensor, Duration),
+    /// The second run, as for the GPU.
+    cpu: (Tensor, Duration),
+    /// One run: the reference is slow, and has nothing to warm up.
+    reference: (Tensor, Duration),
+}
+
+impl Passes {
+    fn run(gpu: &Gpu, model: &Model, x: &Tensor) -> wgcnn::Result<Self> {
+        let t = Instant::now();
+        let mut compiled = model.compile(gpu, x.shape()[0])?;
+        let compile = t.elapsed();
+        let t = Instant::now();
+        let reference = model.run_reference(x)?;
+        let reference_time = t.elapsed();
+        Ok(Self {
+            examples: x.shape()[0],
+            compile,
+            gpu: timed(|| compiled.run(x))?,
+            cpu: timed(|| model.run_cpu(x))?,
+            reference: (reference, reference_time),
+        })
+    }
+
+    fn print_times(&self) {
+        println!(
+            "forward pass on {} image{}: GPU {:.2} ms (after {:.1} ms to upload weights, \
+             build and autotune), CPU {:.2} ms, CPU reference {:.2} ms",
+            self.examples,
+            if self.examples == 1 { "" } else { "s" },
+            ms(self.gpu.1),
+            ms(self.compile),
+            ms(self.cpu.1),
+            ms(self.reference.1)
+        );
+    }
+}
+
 /// The bundled CIFAR-10 model: summary, then the forward pass on both backends against Keras.
 fn cifar10(gpu: &Gpu) -> wgcnn::Result<bool> {
     let model = Model::from_keras_bytes("models/cifar10.keras", CIFAR10)?;
@@ -61,39 +105,18 @@ fn cifar10(gpu: &Gpu) -> wgcnn::Result<bool> {
     let x = parse_npy(CIFAR10_INPUT, "models/cifar10.input.npy")?;
     let keras = parse_npy(CIFAR10_KERAS_OUTPUT, "models/cifar10.output.npy")?;
 
-    let t = Instant::now();
-    let mut compiled = model.compile(gpu, x.shape()[0])?;
-    let compile_time = t.elapsed();
-    compiled.run(&x)?; // warm-up
-    let t = Instant::now();
-    let gpu_y = compiled.run(&x)?;
-    let gpu_time = t.elapsed();
-    model.run_cpu(&x)?; // warm-up
-    let t = Instant::now();
-    let cpu_y = model.run_cpu(&x)?;
-    let cpu_time = t.elapsed();
-    let t = Instant::now();
-    let ref_y = model.run_reference(&x)?;
-    let ref_time = t.elapsed();
-
-    let errors = [&gpu_y, &cpu_y, &ref_y].map(|y| max_abs_diff(y, &keras));
+    let passes = Passes::run(gpu, &model, &x)?;
+    let (gpu_y, cpu_y, ref_y) = (&passes.gpu.0, &passes.cpu.0, &passes.reference.0);
+    let errors = [gpu_y, cpu_y, ref_y].map(|y| max_abs_diff(y, &keras));
     let ok = errors.iter().all(|&e| e <= KERAS_TOLERANCE);
-    println!(
-        "forward pass on {} images: GPU {:.2} ms (after {:.1} ms to upload weights, build and autotune), \
-         CPU {:.2} ms, CPU reference {:.2} ms",
-        x.shape()[0],
-        ms(gpu_time),
-        ms(compile_time),
-        ms(cpu_time),
-        ms(ref_time)
-    );
+    passes.print_times();
     println!(
         "max |GPU − Keras| = {:.2e}, max |CPU − Keras| = {:.2e}, max |reference − Keras| = {:.2e}, \
          max |GPU − CPU| = {:.2e}: {}",
         errors[0],
         errors[1],
         errors[2],
-        max_abs_diff(&gpu_y, &cpu_y),
+        max_abs_diff(gpu_y, cpu_y),
         if ok { "the outputs agree" } else { "MISMATCH" }
     );
     Ok(ok)
@@ -118,36 +141,16 @@ fn mobilenetv2(gpu: &Gpu) -> wgcnn::Result<bool> {
          synthetic): {} layers, {totals}",
         summary.rows.len(),
     );
-    let t = Instant::now();
-    let mut compiled = model.compile(gpu, 1)?;
-    let compile_time = t.elapsed();
-    compiled.run(&x)?; // warm-up
-    let t = Instant::now();
-    let gpu_y = compiled.run(&x)?;
-    let gpu_time = t.elapsed();
-    model.run_cpu(&x)?; // warm-up
-    let t = Instant::now();
-    let cpu_y = model.run_cpu(&x)?;
-    let cpu_time = t.elapsed();
-    let t = Instant::now();
-    let ref_y = model.run_reference(&x)?;
-    let ref_time = t.elapsed();
-
+    let passes = Passes::run(gpu, &model, &x)?;
     let scale = keras
         .data()
         .iter()
         .fold(0f32, |m, v| m.max(v.abs()))
         .max(1e-30);
-    let errors = [&gpu_y, &cpu_y, &ref_y].map(|y| max_abs_diff(y, &keras) / scale);
+    let errors = [&passes.gpu.0, &passes.cpu.0, &passes.reference.0]
+        .map(|y| max_abs_diff(y, &keras) / scale);
     let ok = errors.iter().all(|&e| e <= APPLICATION_TOLERANCE);
-    println!(
-        "forward pass on 1 image: GPU {:.2} ms (after {:.1} ms to upload weights, build and \
-         autotune), CPU {:.2} ms, CPU reference {:.2} ms",
-        ms(gpu_time),
-        ms(compile_time),
-        ms(cpu_time),
-        ms(ref_time)
-    );
+    passes.print_times();
     println!(
         "max |wgcnn − Keras| / max |Keras| (max |Keras| = {:.3}): GPU {:.2e}, CPU {:.2e}, \
          reference {:.2e}: {}",
