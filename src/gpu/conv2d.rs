@@ -157,10 +157,14 @@ impl Gpu {
         // The untuned choice first: it is what the tuner takes when tuning is off.
         let preferred = ConvVariant::choose(spec);
         candidates.sort_by_key(|v| *v != preferred);
-        if candidates.len() < 2 || !self.tuner.enabled() {
-            return Ok(candidates.first().copied().unwrap_or(ConvVariant::Direct));
+        // Without `native` the tuner is always off (see [`crate::GpuOptions::autotune`]).
+        #[cfg(feature = "native")]
+        if candidates.len() >= 2 && self.tuner.enabled() {
+            return self.tuned_variant(spec, input, &candidates);
         }
-        self.tuned_variant(spec, input, &candidates)
+        #[cfg(not(feature = "native"))]
+        let _ = input;
+        Ok(candidates.first().copied().unwrap_or(ConvVariant::Direct))
     }
 
     /// The tuner's choice among `candidates` (at least two, the untuned one first), remembered
@@ -203,18 +207,6 @@ impl Gpu {
         Ok(self.tuner.choose(&key, candidates, |variant| {
             autotune::time_twice(|| self.conv2d_with(variant, spec, &x, &k, b.as_ref()).is_ok())
         }))
-    }
-
-    /// Without `native` the tuner is always off (see [`crate::GpuOptions::autotune`]), so this
-    /// is never reached; the untuned choice keeps it total.
-    #[cfg(not(feature = "native"))]
-    fn tuned_variant(
-        &self,
-        _spec: &Conv2dSpec,
-        _input: [usize; 4],
-        candidates: &[ConvVariant],
-    ) -> Result<ConvVariant> {
-        Ok(candidates.first().copied().unwrap_or(ConvVariant::Direct))
     }
 
     /// The autotuner's remembered choices: `(adapter and shape, variant)`.
