@@ -6,8 +6,6 @@ use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::Activation;
 #[cfg(feature = "native")]
 use crate::cpu;
-#[cfg(feature = "native")]
-use crate::cpu::Finish;
 use crate::error::Error;
 use crate::error::Result;
 use crate::gpu::ops::{emit_depthwise, emit_softmax, fold_scale, lower_conv2d, lower_conv2d_with};
@@ -207,7 +205,7 @@ impl Layer for Conv2d {
         let x = inputs[0];
         let kernel = weight(weights, 0)?;
         let bias = self.spec.use_bias.then(|| weights.get(1)).flatten();
-        let (scale, shift) = epilogue.with_bias(bias.map(Tensor::data));
+        let affine = epilogue.with_bias(bias.map(Tensor::data));
         let out_shape = <[usize; 4]>::try_from(x.shape())
             .ok()
             .map(|s| self.spec.output_shape(s))
@@ -222,12 +220,7 @@ impl Layer for Conv2d {
                 })
             }
         };
-        let finish = Finish {
-            scale: scale.as_deref(),
-            shift: shift.as_deref(),
-            residual,
-            func: epilogue.func,
-        };
+        let finish = epilogue.finish(&affine, residual);
         let spec = Conv2dSpec {
             use_bias: false,
             ..self.spec

@@ -6,8 +6,6 @@ use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::{Activation, ElementFn};
 #[cfg(feature = "native")]
 use crate::cpu;
-#[cfg(feature = "native")]
-use crate::cpu::Finish;
 use crate::error::Error;
 use crate::error::Result;
 use crate::gpu::ops::{emit_dense, emit_softmax, fold_scale, ConvWeights};
@@ -208,13 +206,8 @@ impl Layer for Dense {
         } else {
             None
         };
-        let (scale, shift) = epilogue.with_bias(bias);
-        let finish = Finish {
-            scale: scale.as_deref(),
-            shift: shift.as_deref(),
-            residual: None,
-            func: epilogue.func,
-        };
+        let affine = epilogue.with_bias(bias);
+        let finish = epilogue.finish(&affine, None);
         cpu::dense_with(inputs[0], weight(weights, 0)?, finish)
     }
 

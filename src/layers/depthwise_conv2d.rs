@@ -7,8 +7,6 @@ use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::Activation;
 #[cfg(feature = "native")]
 use crate::cpu;
-#[cfg(feature = "native")]
-use crate::cpu::Finish;
 use crate::error::Error;
 use crate::error::Result;
 use crate::gpu::ops::{emit_depthwise, fold_scale};
@@ -144,13 +142,8 @@ impl Layer for DepthwiseConv2d {
         epilogue: &Epilogue,
     ) -> Result<Tensor> {
         let bias = self.0.use_bias.then(|| weights.get(1)).flatten();
-        let (scale, shift) = epilogue.with_bias(bias.map(Tensor::data));
-        let finish = Finish {
-            scale: scale.as_deref(),
-            shift: shift.as_deref(),
-            residual: None,
-            func: epilogue.func,
-        };
+        let affine = epilogue.with_bias(bias.map(Tensor::data));
+        let finish = epilogue.finish(&affine, None);
         let spec = DepthwiseSpec {
             use_bias: false,
             ..self.0

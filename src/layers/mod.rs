@@ -184,6 +184,22 @@ impl Epilogue {
             }
         }
     }
+
+    /// The fast CPU backend's form of this epilogue: `affine` is the layer's combined scale
+    /// and shift ([`Epilogue::with_bias`]), `residual` the fused `Add`'s other input, if any.
+    #[cfg(feature = "native")]
+    pub(crate) fn finish<'a>(
+        &self,
+        affine: &'a (Option<Vec<f32>>, Option<Vec<f32>>),
+        residual: Option<&'a [f32]>,
+    ) -> crate::cpu::Finish<'a> {
+        crate::cpu::Finish {
+            scale: affine.0.as_deref(),
+            shift: affine.1.as_deref(),
+            residual,
+            func: self.func,
+        }
+    }
 }
 
 /// A Keras layer: everything wgcnn knows about one kind of layer, in one place.

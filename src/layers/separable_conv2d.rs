@@ -8,8 +8,6 @@ use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::Activation;
 #[cfg(feature = "native")]
 use crate::cpu;
-#[cfg(feature = "native")]
-use crate::cpu::Finish;
 use crate::error::Error;
 use crate::error::Result;
 use crate::gpu::ops::{emit_depthwise, fold_scale, lower_conv2d, lower_conv2d_with};
@@ -162,13 +160,8 @@ impl Layer for SeparableConv2d {
     ) -> Result<Tensor> {
         let mid = cpu::depthwise_conv2d(&self.depthwise, inputs[0], weight(weights, 0)?, None)?;
         let bias = self.pointwise.use_bias.then(|| weights.get(2)).flatten();
-        let (scale, shift) = epilogue.with_bias(bias.map(Tensor::data));
-        let finish = Finish {
-            scale: scale.as_deref(),
-            shift: shift.as_deref(),
-            residual: None,
-            func: epilogue.func,
-        };
+        let affine = epilogue.with_bias(bias.map(Tensor::data));
+        let finish = epilogue.finish(&affine, None);
         let spec = Conv2dSpec {
             use_bias: false,
             ..self.pointwise
