@@ -928,6 +928,19 @@ fn run_reads_and_writes_npz_archives_for_several_inputs_and_outputs() {
         "holds 'mask', which is no model input",
         &y,
     );
+    let named_npz = format!("probs={}", arg(&y));
+    assert_fails(
+        wgcnn(&[
+            "run",
+            arg(&model),
+            "--input",
+            arg(&named),
+            "--output",
+            &named_npz,
+        ]),
+        "names its arrays itself",
+        &y,
+    );
     let image_arg = format!("image={}", arg(&image));
     assert_fails(
         wgcnn(&[

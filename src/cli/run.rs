@@ -16,6 +16,15 @@ fn bad(reason: String) -> wgcnn::Error {
     wgcnn::Error::InvalidConfig { op: "run", reason }
 }
 
+/// `NAME=FILE.npz`: an archive names its arrays itself.
+fn npz_with_name() -> wgcnn::Error {
+    bad(
+        "an .npz archive names its arrays itself: give it without NAME= (--input FILE.npz, \
+         --output FILE.npz, --compare FILE.npz)"
+            .into(),
+    )
+}
+
 fn is_npz(path: &str) -> bool {
     Path::new(path)
         .extension()
@@ -72,6 +81,7 @@ pub(crate) fn inputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<Tensor
     let mut slots: Vec<Option<Tensor>> = vec![None; specs.len()];
     for arg in args {
         let (slot, path) = match arg.split_once('=') {
+            Some((name, _)) if names.contains(&name) && is_npz(arg) => return Err(npz_with_name()),
             Some((name, path)) if names.contains(&name) => {
                 (names.iter().position(|n| *n == name), path)
             }
@@ -121,7 +131,7 @@ pub(crate) fn outputs(
 ) -> wgcnn::Result<Outputs> {
     let names = unique_output_names(model);
     if let [single] = args {
-        if is_npz(single) {
+        if is_npz(single) && !single.contains('=') {
             return Ok(Outputs::Npz(OutputTarget::prepare(single)?));
         }
     }
@@ -205,6 +215,7 @@ fn named_outputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<(usize, Pa
     let names = unique_output_names(model);
     args.iter()
         .map(|arg| match arg.split_once('=') {
+            Some((_, path)) if is_npz(path) => Err(npz_with_name()),
             Some((name, path)) if names.iter().any(|n| n == name) => Ok((
                 names.iter().position(|n| n == name).unwrap_or(0),
                 PathBuf::from(path),
