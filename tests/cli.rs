@@ -908,6 +908,37 @@ fn run_reads_and_writes_npz_archives_for_several_inputs_and_outputs() {
             common::assert_close(y, &keras, 1e-5, &format!("{name} on {backend}"));
         }
     }
+    // A one-input, one-output model takes an archive's one array whatever its name
+    // (np.savez(path, x=x)).
+    let (x_npz, keras_npz) = (dir.file("x.npz"), dir.file("expected.npz"));
+    let x = models("every_layer.input.npy");
+    npz_of(&x_npz, &[("x", &x)], zip::CompressionMethod::Stored);
+    let keras = models("every_layer.output.npy");
+    npz_of(
+        &keras_npz,
+        &[("keras", &keras)],
+        zip::CompressionMethod::Stored,
+    );
+    let out = wgcnn(&[
+        "run",
+        arg(&models("every_layer.keras")),
+        "--input",
+        arg(&x_npz),
+        "--compare",
+        arg(&keras_npz),
+        "--rtol",
+        "1e-4",
+        "--atol",
+        "2e-5",
+        "--backend",
+        "cpu",
+    ]);
+    let stdout = assert_succeeds(&out);
+    assert!(
+        stdout.contains("expected.npz[keras]") && stdout.contains(": ok"),
+        "{stdout}"
+    );
+
     // An array the model does not take, and an input given twice, are clear errors.
     let stray = dir.file("stray.npz");
     npz_of(

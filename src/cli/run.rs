@@ -3,7 +3,8 @@
 //!
 //! Arrays come as `.npy` files (one per input or output, `NAME=FILE.npy` where the model has
 //! several) or as one `.npz` archive holding them all by name (`np.savez(path, **arrays)`;
-//! unnamed `arr_0`, `arr_1`, … are taken in the model's order).
+//! unnamed `arr_0`, `arr_1`, … are taken in the model's order; a model with one input or
+//! output takes an archive's one array whatever its name).
 
 use std::path::{Path, PathBuf};
 
@@ -41,14 +42,14 @@ fn npz_slot(names: &[impl AsRef<str>], array: &str) -> Option<usize> {
     })
 }
 
-/// Places `.npz` arrays into `slots` by name; `what` is "input" or "output" for messages.
+/// Which of `names` each `.npz` array is: `(index, array name, array)`; `what` is "input"
+/// or "output" for messages.
 fn place_npz(
     path: &str,
     arrays: Vec<(String, Tensor)>,
     names: &[impl AsRef<str>],
     what: &str,
-    slots: &mut [Option<Tensor>],
-) -> wgcnn::Result<()> {
+) -> wgcnn::Result<Vec<(usize, String, Tensor)>> {
     let listed = || {
         names
             .iter()
@@ -56,21 +57,28 @@ fn place_npz(
             .collect::<Vec<_>>()
             .join(", ")
     };
+    // One array for a model with one input (or output) is that one, whatever its name
+    // (np.savez(path, x=x)).
+    let only = names.len() == 1 && arrays.len() == 1;
+    let mut placed: Vec<(usize, String, Tensor)> = Vec::with_capacity(arrays.len());
     for (array, tensor) in arrays {
-        let k = npz_slot(names, &array).ok_or_else(|| {
-            bad(format!(
-                "{path} holds '{array}', which is no model {what} (the {what}s: {})",
-                listed()
-            ))
-        })?;
-        if slots[k].replace(tensor).is_some() {
+        let k = npz_slot(names, &array)
+            .or(only.then_some(0))
+            .ok_or_else(|| {
+                bad(format!(
+                    "{path} holds '{array}', which is no model {what} (the {what}s: {})",
+                    listed()
+                ))
+            })?;
+        if placed.iter().any(|(j, _, _)| *j == k) {
             return Err(bad(format!(
                 "{what} '{}' is given twice",
                 names[k].as_ref()
             )));
         }
+        placed.push((k, array, tensor));
     }
-    Ok(())
+    Ok(placed)
 }
 
 /// Reads `--input` values (`[NAME=]FILE.npy` or `FILE.npz`) into one tensor per model input,
@@ -86,10 +94,18 @@ pub(crate) fn inputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<Tensor
                 (names.iter().position(|n| *n == name), path)
             }
             _ if is_npz(arg) => {
-                // An array that is no model input is refused by name below, whatever it holds.
-                let integer =
-                    |name: &str| npz_slot(&names, name).is_none_or(|k| specs[k].1.is_integer());
-                place_npz(arg, read_npz(arg, integer)?, &names, "input", &mut slots)?;
+                // An array that is no model input is refused by name below, whatever it holds;
+                // a one-input model takes any one array.
+                let integer = |name: &str| {
+                    npz_slot(&names, name)
+                        .or((names.len() == 1).then_some(0))
+                        .is_none_or(|k| specs[k].1.is_integer())
+                };
+                for (k, _, tensor) in place_npz(arg, read_npz(arg, integer)?, &names, "input")? {
+                    if slots[k].replace(tensor).is_some() {
+                        return Err(bad(format!("input '{}' is given twice", names[k])));
+                    }
+                }
                 continue;
             }
             _ if specs.len() == 1 => (Some(0), arg.as_str()),
@@ -242,12 +258,8 @@ pub(crate) fn expected(
     let mut npy_args = Vec::new();
     for arg in args {
         if is_npz(arg) && !arg.contains('=') {
-            let mut slots = vec![None; names.len()];
-            place_npz(arg, read_npz(arg, |_| false)?, &names, "output", &mut slots)?;
-            for (k, t) in slots.into_iter().enumerate() {
-                if let Some(t) = t {
-                    found.push((k, t, format!("{arg}[{}]", names[k])));
-                }
+            for (k, array, t) in place_npz(arg, read_npz(arg, |_| false)?, &names, "output")? {
+                found.push((k, t, format!("{arg}[{array}]")));
             }
         } else {
             npy_args.push(arg.clone());
