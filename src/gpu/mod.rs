@@ -59,8 +59,9 @@ pub struct GpuOptions {
     /// waits: without the `native` feature this is ignored, as if it were `false`.
     pub autotune: bool,
     /// Where autotuning choices persist across runs (`None`: this process only). Defaults to
-    /// `$WGCNN_CACHE_DIR/autotune.json`, `$XDG_CACHE_HOME/wgcnn/autotune.json` or
-    /// `~/.cache/wgcnn/autotune.json`.
+    /// `$WGCNN_CACHE_DIR/autotune.json`, else `wgcnn/autotune.json` in the platform's cache
+    /// directory (`$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on macOS,
+    /// `%LOCALAPPDATA%` on Windows).
     pub autotune_cache: Option<std::path::PathBuf>,
 }
 
