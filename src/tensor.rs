@@ -101,6 +101,14 @@ impl<'a> TensorView<'a> {
     pub fn data(&self) -> &'a [f32] {
         self.data
     }
+
+    /// An owned copy, for what takes [`Tensor`]s (the CPU backends).
+    pub fn to_tensor(&self) -> Tensor {
+        Tensor {
+            shape: self.shape.to_vec(),
+            data: self.data.to_vec(),
+        }
+    }
 }
 
 impl<'a> From<&'a Tensor> for TensorView<'a> {

@@ -70,6 +70,14 @@ fn assert_succeeds(out: &std::process::Output) -> String {
     stdout
 }
 
+/// Asserts a successful run and parses its stdout as one JSON value per line (`--json`).
+fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    assert_succeeds(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// Asserts a failed run: non-zero exit, exactly one `error: ...` line mentioning `needle`, no
 /// panic, and no output file.
 fn assert_fails(out: std::process::Output, needle: &str, output_file: &Path) {
@@ -488,10 +496,7 @@ fn bench_reports_json_tables_and_plots() {
         "gpu,cpu,reference",
         "--json",
     ]);
-    let lines: Vec<serde_json::Value> = assert_succeeds(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 3);
     for (line, backend) in lines.iter().zip(["gpu", "cpu", "reference"]) {
         assert_eq!(line["backend"], backend);
@@ -1039,10 +1044,7 @@ fn bench_conv2d_takes_dilation_activation_and_no_bias() {
         "cpu,reference",
         "--json",
     ]);
-    let lines: Vec<serde_json::Value> = assert_succeeds(&out)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 2);
     for line in &lines {
         assert_eq!(line["dilation_rate"], serde_json::json!([2, 2]));

@@ -291,10 +291,7 @@ impl PyModel {
         // Bad input is reported before any device is opened.
         let batch = self.model.check_inputs(&shapes)?;
         if backend != Backend::Gpu {
-            let owned = inputs
-                .iter()
-                .map(|v| Tensor::new(v.shape().to_vec(), v.data().to_vec()))
-                .collect::<wgcnn::Result<Vec<_>>>()?;
+            let owned: Vec<Tensor> = inputs.iter().map(TensorView::to_tensor).collect();
             let refs: Vec<&Tensor> = owned.iter().collect();
             return self.model.run_many(backend, &refs);
         }

@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use wgcnn::npy::{read_npy, read_npz, OutputTarget};
-use wgcnn::{Backend, Gpu, Model, Tensor};
+use wgcnn::{Backend, Gpu, Model, Tensor, TensorView};
 
 use super::progress;
 
@@ -271,14 +271,6 @@ pub(crate) fn expected(
     Ok(found)
 }
 
-/// The first dimension's `[start, end)` of `t`: one pass's examples.
-fn examples(t: &Tensor, start: usize, end: usize) -> wgcnn::Result<Tensor> {
-    let per: usize = t.shape()[1..].iter().product();
-    let mut shape = t.shape().to_vec();
-    shape[0] = end - start;
-    Tensor::new(shape, t.data()[start * per..end * per].to_vec())
-}
-
 /// Tensors of the same trailing shape, one after another along the first dimension.
 fn concat(parts: Vec<Tensor>) -> wgcnn::Result<Tensor> {
     let mut parts = parts.into_iter();
@@ -337,14 +329,26 @@ pub(crate) fn forward(
     let mut per_output: Vec<Vec<Tensor>> = Vec::new();
     for pass in 0..passes {
         let (start, end) = (pass * per_pass, ((pass + 1) * per_pass).min(batch));
-        let part: Vec<Tensor> = xs
+        // This pass's examples, borrowed from the whole input.
+        let shapes: Vec<Vec<usize>> = xs
             .iter()
-            .map(|x| examples(x, start, end))
-            .collect::<wgcnn::Result<_>>()?;
-        let part_refs: Vec<&Tensor> = part.iter().collect();
+            .map(|x| [&[end - start][..], &x.shape()[1..]].concat())
+            .collect();
+        let views = xs
+            .iter()
+            .zip(&shapes)
+            .map(|(x, shape)| {
+                let per: usize = shape[1..].iter().product();
+                TensorView::new(shape, &x.data()[start * per..end * per])
+            })
+            .collect::<wgcnn::Result<Vec<_>>>()?;
         let ys = match compiled.as_mut() {
-            Some(c) => c.run_many(&part_refs)?,
-            None => model.run_many(backend, &part_refs)?,
+            Some(c) => c.run_views(&views)?,
+            // The CPU backends take tensors that own their data.
+            None => {
+                let part: Vec<Tensor> = views.iter().map(TensorView::to_tensor).collect();
+                model.run_many(backend, &part.iter().collect::<Vec<_>>())?
+            }
         };
         per_output.resize_with(ys.len(), Vec::new);
         for (k, y) in ys.into_iter().enumerate() {
