@@ -414,6 +414,14 @@ fn call_args(node: &Value) -> (Vec<Ref>, Vec<Value>) {
     (refs, args)
 }
 
+/// Where a tensor reference stands: in a call's arguments, or among the model's inputs and
+/// outputs (Keras 3 numbers a nested Functional's calls differently in the two).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Site {
+    Call,
+    Endpoint,
+}
+
 /// Endpoints listed in `input_layers` / `output_layers`: `["name", 0, 0]` or a list of those.
 fn endpoints(v: Option<&Value>) -> Vec<Ref> {
     match v {
@@ -481,29 +489,32 @@ fn functional(
         layer_nodes.push(ids);
         parsed_layers.push(parsed);
     }
-    // A nested model counts a call of its own (input to output) before its calls in this
-    // model: Keras 2 numbers nodes with it (when the nested model declares its input), Keras 3
-    // numbers a nested Functional's calls from 1 and reads index 0 as the last call.
+    // How a reference's node index counts a layer's calls. Keras 2 (list-format nodes)
+    // numbers a nested model's calls after a built-in call of its own (input to output) when
+    // the nested model declares its input, in `inbound_nodes` and in the model's endpoints
+    // alike. Keras 3 numbers every layer's calls from 0 in `inbound_nodes`, but a nested
+    // Functional's from 1 in `input_layers` / `output_layers`, where its loader subtracts one
+    // (so index 0 reads Python's index −1: the last call).
     let legacy = entries.iter().any(|e| {
         e.get("inbound_nodes")
             .and_then(Value::as_array)
             .and_then(|n| n.first())
             .is_some_and(Value::is_array)
     });
-    let builtin_node = |l: usize| match &parsed_layers[l].op {
+    let builtin_node = |l: usize, site: Site| match &parsed_layers[l].op {
         LayerOp::Model(m) if legacy => m.declared_input,
-        LayerOp::Model(m) => m.class_name == "Functional",
+        LayerOp::Model(m) => site == Site::Endpoint && m.class_name == "Functional",
         _ => false,
     };
-    let resolve = |r: &Ref| -> Result<TensorRef> {
+    let resolve = |r: &Ref, site: Site| -> Result<TensorRef> {
         let (layer_name, node_index, tensor_index) = r;
         let l = by_name
             .get(layer_name)
             .ok_or_else(|| config_error(layer_name, "is referenced but not defined"))?;
         let calls = &layer_nodes[*l];
-        let index = match (builtin_node(*l), *node_index) {
-            (true, 0) => calls.len().checked_sub(1),
-            (true, k) => Some(k - 1),
+        let index = match (builtin_node(*l, site), *node_index) {
+            (true, 0) if !legacy => calls.len().checked_sub(1),
+            (true, k) => k.checked_sub(1),
             (false, k) => Some(k),
         };
         let node = index.and_then(|i| calls.get(i)).ok_or_else(|| {
@@ -525,7 +536,7 @@ fn functional(
         let inputs = call
             .refs
             .iter()
-            .map(&resolve)
+            .map(|r| resolve(r, Site::Call))
             .collect::<Result<Vec<_>>>()
             .map_err(|e| {
                 let p = &parsed_layers[call.layer];
@@ -539,11 +550,11 @@ fn functional(
     }
     let inputs = endpoints(config.get("input_layers"))
         .iter()
-        .map(&resolve)
+        .map(|r| resolve(r, Site::Endpoint))
         .collect::<Result<Vec<_>>>()?;
     let outputs = endpoints(config.get("output_layers"))
         .iter()
-        .map(&resolve)
+        .map(|r| resolve(r, Site::Endpoint))
         .collect::<Result<Vec<_>>>()?;
     if inputs.is_empty() || outputs.is_empty() {
         return Err(config_error(

@@ -77,7 +77,7 @@ pub struct Model {
     class_name: String,
     trainable: bool,
     /// Whether the config declares the input shape (a nested Sequential may take it from
-    /// where it is called); Keras numbers such a model's calls after a call of its own.
+    /// where it is called); Keras 2 numbers such a model's calls after a call of its own.
     declared_input: bool,
     graph: Graph,
 }
