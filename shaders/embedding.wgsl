@@ -1,6 +1,7 @@
-// Embedding: out[n, i, :] = table[id, :], id the input value truncated toward zero (Keras casts
-// float inputs to int32), negative ids counted from the end, ids out of range giving NaN — as
-// Keras's `take` does on JAX.
+// Embedding: out[n, i, :] = table[id, :] as Keras picks the row on JAX: the input cast to int32
+// as XLA converts (truncated toward zero, NaN to 0, ±inf and values past int32's range
+// saturated), then `take`: ids in [-vocab, 0) counted from the end, every other id out of range
+// a row of NaN.
 
 // Mirrors `EmbeddingParams` in src/gpu/kernels.rs (a test checks the size).
 struct Params {
@@ -21,12 +22,36 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if idx >= p.total {
         return;
     }
-    let raw = trunc(ids[idx / p.dim]);
-    let vocab = f32(p.vocab);
-    let id = select(raw, raw + vocab, raw < 0.0);
-    if id >= 0.0 && id < vocab {
-        output[idx] = table[u32(id) * p.dim + idx % p.dim];
+    let id = xla_i32(ids[idx / p.dim]);
+    // The row, or p.vocab for none; in u32, so no vocabulary size overflows.
+    var row = p.vocab;
+    if id >= 0 {
+        row = u32(id);
+    } else {
+        // -id without overflowing at i32's minimum.
+        let back = u32(-(id + 1)) + 1u;
+        if back <= p.vocab {
+            row = p.vocab - back;
+        }
+    }
+    if row < p.vocab {
+        output[idx] = table[row * p.dim + idx % p.dim];
     } else {
         output[idx] = bitcast<f32>(0x7fc00000u);
     }
+}
+
+// XLA's float32 -> int32: NaN to 0, out of range saturated. WGSL leaves NaN to the
+// implementation, so every case outside int32 is decided here.
+fn xla_i32(x: f32) -> i32 {
+    if is_nan(x) {
+        return 0;
+    }
+    if x >= 2147483648.0 {
+        return 2147483647;
+    }
+    if x <= -2147483648.0 {
+        return bitcast<i32>(0x80000000u);
+    }
+    return i32(x);
 }

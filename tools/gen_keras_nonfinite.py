@@ -14,7 +14,8 @@ zip holds one JSON entry per case, `<case name>.json`, in the format of tests/fi
       "outputs": [{"shape": [...], "data": base64 of little-endian float32, C order}],
       "summary": model.summary() as Keras prints it to a non-terminal 80 columns wide,
       "params":  {"total": n, "trainable": n, "non_trainable": n},
-      "tolerance": relative tolerance (to the output's max |finite value|) for finite outputs
+      "tolerance": relative tolerance (to the output's max |finite value|) for finite outputs,
+      "weights": {layer name: [{"shape": [...], "data": base64 float32}, ...]}  (some cases)
     }
 
 Inputs are not from tools/keras_random.py: they are stored ("data"), built here from ordinary
@@ -23,7 +24,11 @@ special values planted at fixed places: NaN, +inf, -inf, -0.0, +0.0, ±3.4e38 (o
 sums and products), ±1e-40 (float32 subnormals), and a few large finite values (exp overflow).
 Planted huge values never meet huge values of the other sign in one reduction, so Keras's
 outputs do not depend on the order of a sum. Weights still come from
-keras_random.fill_weights(model) (finite), which the Rust tests reimplement.
+keras_random.fill_weights(model) (finite), which the Rust tests reimplement, except in the cases
+with "weights": there the layer under test gets planted statistics (a NaN, infinite or negative
+variance: Keras's JSON writes NaN as a bare token no JSON parser has to accept, so such values
+go in the weights, never in the config), stored with all of that layer's weights in Keras's
+order (integers such as Normalization's `count` as float32).
 
 Outputs are np.asarray(model(inputs, training=False)) as float32, exactly as Keras (jax backend,
 CPU) gives them: NaN, ±inf and -0.0 are kept, never sanitized. Each case is also checked to
@@ -31,7 +36,10 @@ round-trip through keras.models.model_from_json (same config, same output bit fo
 same weights).
 
 The script is deterministic (keras.backend.clear_session() before every case, fixed seeds, zip
-entries with a fixed timestamp), so rerunning it reproduces nonfinite.zip byte for byte.
+entries with a fixed timestamp), so rerunning it on one machine reproduces nonfinite.zip byte for
+byte. XLA's float32 rsqrt differs in the last bit between CPUs, though (batchnorm and layernorm
+move by an ulp elsewhere): `--keep` keeps the cases the zip already holds and runs only the
+others, which is how new cases are added.
 
 Usage (Keras 3 with the jax backend, CPU is enough):
     pip install keras jax && python3 tools/gen_keras_nonfinite.py
@@ -239,14 +247,16 @@ def image_input():
 # ---------------------------------------------------------------------------------------------
 # Cases
 
-CASES = []  # (name, build) in output order; build() -> (model, [input arrays], tolerance)
+CASES = []  # (name, build) in output order; build() -> (model, [inputs], tolerance, plant)
 
 
-def add(name, shapes, fn, data, tol=DEFAULT_TOL):
+def add(name, shapes, fn, data, tol=DEFAULT_TOL, plant=None):
     """A Functional case: inputs of `shapes` (named x, or x0, x1, ...), outputs fn(*inputs).
 
     `data()` returns the input arrays (batch included). Layers are created inside build(),
     after the case's clear_session(), so their auto-numbered names are deterministic.
+    `plant(weights)`, if given, returns new weights for the layer under test (the model's last
+    layer) from its keras_random ones; they are stored in the case.
     """
     def build():
         n = len(shapes)
@@ -255,12 +265,12 @@ def add(name, shapes, fn, data, tol=DEFAULT_TOL):
         model = keras.Model(ins[0] if n == 1 else ins, fn(*ins), name=name)
         arrays = data()
         arrays = arrays if isinstance(arrays, list) else [arrays]
-        return model, arrays, tol
+        return model, arrays, tol, plant
     CASES.append((name, build))
 
 
-def single(name, shape, make, data, tol=DEFAULT_TOL):
-    add(name, [shape], lambda x: make()(x), data, tol)
+def single(name, shape, make, data, tol=DEFAULT_TOL, plant=None):
+    add(name, [shape], lambda x: make()(x), data, tol, plant)
 
 
 def two(name, shapes, make, data, tol=DEFAULT_TOL):
@@ -327,6 +337,55 @@ single("normalization_explicit", ACT,
        lambda: layers.Normalization(mean=[0.5, -0.25, 0.125, 0.0, 1.0, -1.5, 0.75, 2.0],
                                     variance=[2.0, 0.5, 1.5, 1.0, 0.25, 4.0, 3.0, 0.125]),
        activation_input)
+
+# Statistics Keras takes at face value (issue 20). Normalization divides by
+# maximum(sqrt(variance), 1e-7): a negative variance gives NaN (jax's maximum keeps it), zero and
+# tiny ones the 1e-7 floor, and XLA reads a subnormal as zero, so -1e-40 gets the floor too.
+NORM_MEAN = [0.5, -0.25, 0.125, 0.0, 1.0, -1.5, 0.75, 2.0]
+NORM_VARIANCE = [-1.0, -1e-20, 0.0, -0.0, 1e-14, 1e-40, -1e-40, 3e38]
+for invert in (False, True):
+    single(f"normalization_negative_variance{'_invert' if invert else ''}", ACT,
+           lambda invert=invert: layers.Normalization(mean=NORM_MEAN, variance=NORM_VARIANCE,
+                                                      invert=invert),
+           activation_input)
+
+
+def plant_normalization(weights):
+    """mean, variance (and count) with NaN, infinities and negatives in both statistics."""
+    mean = np.array([NAN, 0.5, INF, -INF, 1.0, 0.25, INF, -0.75], dtype=np.float32)
+    var = np.array([1.0, NAN, 4.0, 0.25, INF, -INF, INF, -2.0], dtype=np.float32)
+    return [mean, var, weights[2]]
+
+
+for invert in (False, True):
+    single(f"normalization_nonfinite_weights{'_invert' if invert else ''}", ACT,
+           lambda invert=invert: layers.Normalization(invert=invert), activation_input,
+           plant=plant_normalization)
+
+
+def plant_batchnorm(weights):
+    """moving_variance: negative beyond -epsilon (NaN), exactly -epsilon (rsqrt(0) = inf),
+    between -epsilon and 0, a negative subnormal, zero, NaN, +inf."""
+    gamma, beta, mean, _ = weights
+    var = np.array([-1.0, -1e-3, -5e-4, -1e-40, 0.0, NAN, INF, 2.0], dtype=np.float32)
+    return [gamma, beta, mean, var]
+
+
+# The same statistics written in the config: Python's json writes them as bare NaN, Infinity
+# and -Infinity tokens, which the loader must read (the entry keeps that text as `model_text`).
+single("normalization_nonfinite_config", ACT,
+       lambda: layers.Normalization(
+           mean=[float("nan"), 0.5, float("inf"), -float("inf"), 1.0, 0.25, float("inf"), -0.75],
+           variance=[1.0, float("nan"), 4.0, 0.25, float("inf"), -float("inf"), float("inf"),
+                     -2.0]),
+       activation_input)
+single("rescaling_nonfinite_config", ACT,
+       lambda: layers.Rescaling(scale=2.0, offset=-float("inf")), activation_input)
+
+
+single("batchnorm_negative_variance", ACT, lambda: layers.BatchNormalization(),
+       activation_input, plant=plant_batchnorm)
+
 single("rescaling", ACT, lambda: layers.Rescaling(scale=0.5, offset=-1.0), activation_input)
 
 single("conv2d_same_3x3", (6, 5, 2), lambda: layers.Conv2D(3, 3, padding="same"), conv_input)
@@ -341,6 +400,24 @@ single("upsampling_bilinear_2", IMG, lambda: layers.UpSampling2D(2, interpolatio
        image_input)
 single("zero_padding_1", IMG, lambda: layers.ZeroPadding2D(1), image_input)
 two("concatenate", [MERGE, MERGE], layers.Concatenate, merge_inputs)
+
+
+# Embedding casts a float input to int32 as XLA does (NaN -> 0, truncation toward zero, ±inf and
+# anything out of int32's range saturated), then jnp.take: ids in [-5, 0) count from the end,
+# every other id out of range gives a row of NaN.
+EMB_VOCAB = 5
+EMB_IDS = [NAN, INF, -INF, -1.0, -0.5, 0.7, 5.0, 10.0, 3e9, -3e9, 1e30, -1e30,
+           -5.0, -6.0, -4.5, 4.9, 2147483520.0, -2147483648.0, 2147483648.0, NZ, TINY, 3.99]
+
+
+def embedding_input():
+    ids = np.array(EMB_IDS, dtype=np.float32)
+    return np.stack([ids, ids[::-1]])
+
+
+single("embedding_float_ids", (len(EMB_IDS),), lambda: layers.Embedding(EMB_VOCAB, 3),
+       embedding_input)
+
 single("flatten", IMG, lambda: layers.Flatten(), image_input)
 single("reshape", IMG, lambda: layers.Reshape((10, 4)), image_input)
 
@@ -375,15 +452,26 @@ def check_round_trip(name, model, arrays, ys):
     again = keras.models.model_from_json(text)
     assert again.to_json() == text, f"{name}: to_json does not round-trip"
     again.set_weights(model.get_weights())
+    for layer in again.layers:
+        if isinstance(layer, layers.Normalization):
+            layer.finalize_state()
     for y, z in zip(ys, call(again, arrays)):
         assert same_bits(y, z), f"{name}: reloaded model gives other outputs"
 
 
 def run_case(name, build):
     keras.backend.clear_session()
-    model, arrays, tol = build()
+    model, arrays, tol, plant = build()
     assert model.name == name, (model.name, name)
     keras_random.fill_weights(model)
+    planted = None
+    if plant is not None:
+        layer = model.layers[-1]
+        layer.set_weights(plant(layer.get_weights()))
+        if isinstance(layer, layers.Normalization):
+            layer.finalize_state()  # it caches its statistics; loading a model calls this too
+        planted = {layer.name: [{"shape": list(w.shape), "data": b64(w)}
+                                for w in layer.get_weights()]}
     for t, a in zip(model.inputs, arrays):
         assert a.dtype == np.float32 and a.shape[1:] == tuple(t.shape[1:]), (name, a.shape)
     ys = call(model, arrays)
@@ -401,7 +489,25 @@ def run_case(name, build):
                    "non_trainable": non_trainable},
         "tolerance": tol,
     }
+    if planted is not None:
+        entry["weights"] = planted
+    if not np.all(np.isfinite([v for v in _numbers(entry["model"])])):
+        # JSON has no token for these: keep Keras's own text, bare NaN/Infinity and all.
+        entry["model"] = None
+        entry["model_text"] = model.to_json()
     return entry, ys
+
+
+def _numbers(v):
+    """Every float in a JSON-like value."""
+    if isinstance(v, float):
+        yield v
+    elif isinstance(v, dict):
+        for x in v.values():
+            yield from _numbers(x)
+    elif isinstance(v, list):
+        for x in v:
+            yield from _numbers(x)
 
 
 def counts(arrays):
@@ -419,23 +525,34 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("cases", nargs="*", help="only these cases (default: all)")
     parser.add_argument("--out", type=pathlib.Path, default=OUT, help=f"default: {OUT}")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the cases the output zip already holds, run only the others")
     args = parser.parse_args()
     unknown = set(args.cases) - set(names)
     assert not unknown, f"unknown cases: {sorted(unknown)}"
     only = set(args.cases)
     out = args.out.resolve()
     rows = []
+    kept = {}
+    if args.keep and out.exists():
+        with zipfile.ZipFile(out) as old:
+            kept = {n: old.read(n) for n in old.namelist()}
     out.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name, build in CASES:
             if only and name not in only:
                 continue
-            entry, arrays = run_case(name, build)
             info = zipfile.ZipInfo(f"{name}.json", date_time=(1980, 1, 1, 0, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            zf.writestr(info, json.dumps(entry, separators=(",", ":")) + "\n",
-                        compresslevel=9)
+            text = kept.get(info.filename)
+            if text is None:
+                entry, arrays = run_case(name, build)
+                text = (json.dumps(entry, separators=(",", ":")) + "\n").encode()
+            else:
+                arrays = [np.frombuffer(base64.b64decode(o["data"]), "<f4").reshape(o["shape"])
+                          for o in json.loads(text)["outputs"]]
+            zf.writestr(info, text, compresslevel=9)
             rows.append((name, " ".join(str(list(a.shape)) for a in arrays), *counts(arrays)))
     w = max(len(r[0]) for r in rows)
     print(f"{'case':<{w}}  {'output shape(s)':<16} {'size':>5} {'NaN':>5} {'+inf':>5} "

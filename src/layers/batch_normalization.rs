@@ -79,12 +79,21 @@ impl BatchNormalization {
         };
         Ok((0..mean.data().len())
             .map(|c| {
-                let inv = (at(Some(var), c, 1.0) + self.epsilon).sqrt().recip() * at(gamma, c, 1.0);
+                let inv = variance_plus_epsilon(var.data()[c], self.epsilon)
+                    .sqrt()
+                    .recip()
+                    * at(gamma, c, 1.0);
                 let shift = at(beta, c, 0.0) - at(Some(mean), c, 0.0) * inv;
                 (inv as f32, shift as f32)
             })
             .unzip())
     }
+}
+
+/// `variance + epsilon` as Keras adds them: in float32, so a variance of exactly −epsilon gives
+/// 0 (and an infinite scale) where an f64 sum would be slightly negative (and NaN).
+fn variance_plus_epsilon(variance: f32, epsilon: f64) -> f64 {
+    f64::from(variance + epsilon as f32)
 }
 
 impl Default for BatchNormalization {

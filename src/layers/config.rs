@@ -152,8 +152,7 @@ impl<'a> Config<'a> {
     pub fn f64(&self, key: &str) -> Result<Option<f64>> {
         match self.get(key) {
             None => Ok(None),
-            Some(v) => v
-                .as_f64()
+            Some(v) => number(v)
                 .map(Some)
                 .ok_or_else(|| self.error(format!("'{key}' must be a number"))),
         }
@@ -253,6 +252,17 @@ impl<'a> Config<'a> {
                 .ok_or_else(|| self.error(format!("'{key}' must be an integer"))),
         }
     }
+}
+
+/// A JSON number as `f64`, also the non-finite values Python's `json` writes as bare `NaN`,
+/// `Infinity` and `-Infinity` (which the loader quotes, JSON having no such tokens).
+pub(crate) fn number(v: &Value) -> Option<f64> {
+    v.as_f64().or_else(|| match v.as_str()? {
+        "NaN" => Some(f64::NAN),
+        "Infinity" => Some(f64::INFINITY),
+        "-Infinity" => Some(f64::NEG_INFINITY),
+        _ => None,
+    })
 }
 
 /// A non-negative JSON integer as `usize` (also `2.0`, which some writers produce).

@@ -30,13 +30,15 @@ impl Embedding {
         })
     }
 
-    /// The table row of an id, as Keras's `take` on JAX picks it: the value truncated toward
-    /// zero, negative ids counted from the end, anything else out of range `None` (NaN).
+    /// The table row of an id as Keras on JAX picks it. Keras casts a float input to int32 the
+    /// way XLA converts: truncated toward zero, NaN to 0, ±inf and anything past int32's range
+    /// saturated (Rust's `as` does the same). `jnp.take` then counts ids in `[-vocab, 0)` from
+    /// the end and gives a row of NaN (`None`) for every other id out of range.
     fn row(&self, id: f32) -> Option<usize> {
-        let id = f64::from(id).trunc();
-        let vocab = self.input_dim as f64;
-        let id = if id < 0.0 { id + vocab } else { id };
-        (id >= 0.0 && id < vocab).then_some(id as usize)
+        let id = i64::from(id as i32);
+        let vocab = i64::try_from(self.input_dim).ok()?;
+        let id = if id < 0 { id + vocab } else { id };
+        usize::try_from(id).ok().filter(|&r| r < self.input_dim)
     }
 }
 

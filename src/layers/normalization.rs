@@ -1,5 +1,8 @@
-//! Keras `Normalization`: `(x − mean) / max(sqrt(variance), 1e-7)` (or, with `invert`, the
-//! inverse), from statistics given in the config or stored as the layer's weights.
+//! Keras `Normalization`: `(x − mean) / maximum(sqrt(variance), 1e-7)` (or, with `invert`,
+//! the inverse), from statistics given in the config or stored as the layer's weights.
+//!
+//! The statistics are taken at face value, as Keras does: a negative variance gives NaN (the
+//! square root is NaN and jax's `maximum` keeps it), never the floor.
 
 use serde_json::Value;
 
@@ -12,8 +15,25 @@ use crate::gpu::Lowering;
 use crate::reference;
 use crate::tensor::Tensor;
 
-/// Keras's `backend.epsilon()`, the floor of the standard deviation.
-const EPSILON: f64 = 1e-7;
+/// Keras's `backend.epsilon()`, the floor of the standard deviation (a float32 in Keras).
+const EPSILON: f32 = 1e-7;
+
+/// `maximum(sqrt(variance), epsilon)` in float32 as XLA computes it. NaN stays NaN (Rust's
+/// `max` would pick the floor). XLA reads subnormal inputs as zero, so a negative subnormal
+/// variance gets the floor, not NaN.
+fn std_floor(variance: f32) -> f32 {
+    let v = if variance.is_subnormal() {
+        0.0
+    } else {
+        variance
+    };
+    let s = v.sqrt();
+    if s.is_nan() {
+        s
+    } else {
+        s.max(EPSILON)
+    }
+}
 
 /// `Normalization(axis=-1, mean=None, variance=None, invert=False)`.
 #[derive(Debug, Clone, PartialEq)]
@@ -101,7 +121,7 @@ impl Normalization {
         Ok(shape)
     }
 
-    /// `(mean, sqrt-variance floor)` as tensors of the stats shape.
+    /// `(mean, maximum(sqrt(variance), 1e-7))` as tensors of the stats shape.
     fn moments(&self, input: &[usize], weights: &[Tensor]) -> Result<(Vec<f32>, Vec<f32>)> {
         let shape = self.stats_shape(input)?;
         let n: usize = shape.iter().product();
@@ -126,8 +146,8 @@ impl Normalization {
         };
         let mean = expand(mean, "mean")?;
         let std = expand(var, "variance")?
-            .iter()
-            .map(|&v| (f64::from(v).sqrt().max(EPSILON)) as f32)
+            .into_iter()
+            .map(std_floor)
             .collect();
         Ok((mean, std))
     }
@@ -174,9 +194,9 @@ impl Layer for Normalization {
 
     fn explain(&self, _inputs: &[&[usize]], _output: &[usize]) -> Vec<String> {
         vec![if self.invert {
-            "mean + x · max(sqrt(variance), 1e-7)".into()
+            "mean + x · maximum(sqrt(variance), 1e-7)".into()
         } else {
-            "(x − mean) / max(sqrt(variance), 1e-7)".into()
+            "(x − mean) / maximum(sqrt(variance), 1e-7)".into()
         }]
     }
 
@@ -209,5 +229,22 @@ impl Layer for Normalization {
             emit_binary(l.builder(), BinaryOp::Subtract, Some(x), m, out, 1.0)?;
             emit_binary(l.builder(), BinaryOp::Divide, None, s, out, 1.0)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::std_floor;
+
+    #[test]
+    fn the_floor_keeps_nan_as_keras_does() {
+        assert!(std_floor(-1.0).is_nan());
+        assert!(std_floor(f32::NAN).is_nan());
+        assert!(std_floor(f32::NEG_INFINITY).is_nan());
+        for v in [0.0, -0.0, 1e-40, -1e-40, 1e-20] {
+            assert_eq!(std_floor(v), 1e-7, "{v}");
+        }
+        assert_eq!(std_floor(f32::INFINITY), f32::INFINITY);
+        assert_eq!(std_floor(4.0), 2.0);
     }
 }

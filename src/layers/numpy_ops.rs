@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::config::Config;
+use super::config::{number, Config};
 use super::Layer;
 use crate::activation::{nan_max, nan_min};
 use crate::error::{Error, Result};
@@ -68,8 +68,8 @@ impl NumpyOp {
         };
         let constant = match c.args {
             [Value::Null, Value::Null] => None,
-            [Value::Null, k] => Some((k.as_f64().ok_or_else(bad)? as f32, false)),
-            [k, Value::Null] => Some((k.as_f64().ok_or_else(bad)? as f32, true)),
+            [Value::Null, k] => Some((number(k).ok_or_else(bad)? as f32, false)),
+            [k, Value::Null] => Some((number(k).ok_or_else(bad)? as f32, true)),
             _ => return Err(bad()),
         };
         Ok(Self {

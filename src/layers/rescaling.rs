@@ -2,7 +2,7 @@
 
 use serde_json::Value;
 
-use super::config::Config;
+use super::config::{number, Config};
 use super::shapes::last;
 use super::Layer;
 use crate::activation::Activation;
@@ -24,9 +24,8 @@ pub struct Rescaling {
 pub(crate) fn numbers(c: &Config<'_>, key: &str, default: f32) -> Result<Vec<f32>> {
     fn flatten(v: &Value, out: &mut Vec<f32>) -> bool {
         match v {
-            Value::Number(n) => n.as_f64().map(|x| out.push(x as f32)).is_some(),
             Value::Array(items) => items.iter().all(|i| flatten(i, out)),
-            _ => false,
+            v => number(v).map(|x| out.push(x as f32)).is_some(),
         }
     }
     match c.get(key) {

@@ -22,9 +22,46 @@ fn config_error(layer: &str, message: impl Into<String>) -> Error {
 
 /// Builds a model from Keras's architecture JSON.
 pub(super) fn model_from_json(text: &str) -> Result<Model> {
-    let root: Value = serde_json::from_str(text)
+    let root: Value = serde_json::from_str(&quote_non_finite(text))
         .map_err(|e| config_error("architecture", format!("not valid JSON: {e}")))?;
     model_from_value(&root, None)
+}
+
+/// Python's `json` writes a non-finite float (`Normalization(mean=nan)`, `Rescaling(scale=inf)`)
+/// as a bare `NaN`, `Infinity` or `-Infinity`, which JSON has no token for: each becomes the
+/// string `"NaN"`, `"Infinity"` or `"-Infinity"`, which the config readers take as that number
+/// (`crate::layers::number`). Text inside strings is left alone.
+fn quote_non_finite(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains("NaN") && !text.contains("Infinity") {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    let (mut in_string, mut escaped) = (false, false);
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if c == '"' {
+            in_string = true;
+        } else if let Some(token) = ["NaN", "Infinity", "-Infinity"]
+            .into_iter()
+            .find(|t| rest.starts_with(t))
+        {
+            out.push('"');
+            out.push_str(token);
+            out.push('"');
+            rest = &rest[token.len()..];
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out.into()
 }
 
 /// A per-example shape from a Keras shape list with a leading batch dimension

@@ -1,8 +1,11 @@
 use crate::error::{Error, Result};
 use crate::tensor::Tensor;
 
-/// BatchNormalization at inference on the CPU, over the last axis:
-/// `y = gamma·(x − moving_mean)/sqrt(moving_variance + epsilon) + beta`.
+/// BatchNormalization at inference on the CPU, over the last axis, in Keras's order of
+/// operations: `inv = gamma/sqrt(moving_variance + epsilon)`, `y = x·inv + (beta −
+/// moving_mean·inv)`, the sum under the root in float32 as Keras adds it. The order decides
+/// the non-finite results: a variance of exactly −epsilon makes `inv` infinite, and Keras then
+/// gives NaN (inf − inf) where `(x − mean)·inv` would give an infinity.
 /// `gamma` and `beta` are optional (Keras's `scale=False`, `center=False`).
 pub fn batch_norm(
     input: &Tensor,
@@ -38,9 +41,9 @@ pub fn batch_norm(
             let c = i % channels.max(1);
             let scale = gamma.map_or(1.0, |g| f64::from(g.data()[c]));
             let shift = beta.map_or(0.0, |b| f64::from(b.data()[c]));
-            let norm = (f64::from(x) - f64::from(mean.data()[c]))
-                / (f64::from(variance.data()[c]) + epsilon).sqrt();
-            (norm * scale + shift) as f32
+            let sum = f64::from(variance.data()[c] + epsilon as f32);
+            let inv = sum.sqrt().recip() * scale;
+            (f64::from(x) * inv + (shift - f64::from(mean.data()[c]) * inv)) as f32
         })
         .collect();
     Tensor::new(input.shape().to_vec(), out)

@@ -65,7 +65,10 @@ pub fn cases(zip: &str) -> Vec<Case> {
         let p = &v["params"];
         out.push(Case {
             name: v["name"].as_str().unwrap().to_string(),
-            model: v["model"].to_string(),
+            // Keras's own text where its config holds bare NaN or Infinity tokens.
+            model: v["model_text"]
+                .as_str()
+                .map_or_else(|| v["model"].to_string(), str::to_string),
             inputs,
             outputs: v["outputs"]
                 .as_array()
