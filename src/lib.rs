@@ -96,6 +96,7 @@ pub mod gpu;
 pub mod layers;
 mod limits;
 pub mod model;
+pub mod names;
 pub mod npy;
 mod ops;
 pub mod reference;

@@ -132,16 +132,24 @@ enum Command {
         )]
         inputs: Vec<String>,
         /// Where to write an output: FILE.npy, NAME=FILE.npy (NAME: the layer producing it)
-        /// for a model with several outputs, or one FILE.npz for all of them. Written only on
-        /// success; `-` is standard output; devices and FIFOs are written through, not
-        /// replaced.
+        /// for a model with several outputs, or one FILE.npz for all of them (members named
+        /// as --output-dir names files). Written once the forward pass succeeds, before
+        /// --compare, so a failed comparison leaves them to inspect; `-` is standard output;
+        /// a regular file is replaced atomically; devices and FIFOs are written through.
         #[arg(
             long = "output",
             value_name = "[NAME=]FILE.npy|FILE.npz",
             required_unless_present_any = ["output_dir", "compare"]
         )]
         outputs: Vec<String>,
-        /// Write every output as DIR/<layer name>.npy instead (DIR is created if needed).
+        /// Write every output as DIR/NAME.npy instead (DIR is created if needed). NAME is the
+        /// output layer's name made a safe file name, so that a model cannot choose where
+        /// files go: ASCII letters, digits, '_', '-' and '.' are kept and any other character
+        /// becomes '_'; a name that is empty or starts with '.' gets '_' in front; a Windows
+        /// device name (CON, PRN, AUX, NUL, COM0-9, LPT0-9, before any '.') gets '_' after
+        /// it; names are cut to 100 bytes; a name equal to an earlier one up to case gets
+        /// '_1', '_2', ... (an output listed twice too). An .npz archive (--input, --compare)
+        /// may name its arrays so or by the layers' own names.
         #[arg(long, value_name = "DIR", conflicts_with = "outputs")]
         output_dir: Option<PathBuf>,
         /// Where to compute: auto (a hardware GPU when there is one, else the fast CPU
@@ -155,8 +163,10 @@ enum Command {
         #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
         batch_size: Option<u64>,
         /// Compare outputs with expected arrays (FILE.npy, NAME=FILE.npy per output, or one
-        /// FILE.npz): prints the largest absolute and relative differences and fails unless
-        /// |y − expected| ≤ atol + rtol·|expected| everywhere (NaN matches NaN).
+        /// FILE.npz). An array whose shape is not the output's is an error before anything
+        /// runs or is written; otherwise prints the largest absolute and relative differences
+        /// and exits with status 1 unless |y − expected| ≤ atol + rtol·|expected| everywhere
+        /// (NaN matches NaN). --output files are written either way.
         #[arg(long, value_name = "[NAME=]FILE.npy|FILE.npz")]
         compare: Vec<String>,
         /// Relative tolerance of --compare.
@@ -492,15 +502,19 @@ fn run(command: Command) -> wgcnn::Result<ExitCode> {
         } => {
             let model = wgcnn::model::Model::load(&model)?;
             let xs = cli::run::inputs(&model, &inputs)?;
-            let outputs = cli::run::outputs(&model, &outputs, output_dir.as_deref())?;
             let expected = cli::run::expected(&model, &compare)?;
-            // Bad input is reported before any device is opened.
+            // Bad input, expected arrays of the wrong shape included, is reported before any
+            // output is created or device opened.
             let shapes: Vec<&[usize]> = xs.iter().map(Tensor::shape).collect();
             let batch = model.check_inputs(&shapes)?;
+            cli::run::check_expected(&model, &expected, batch)?;
+            let outputs = cli::run::outputs(&model, &outputs, output_dir.as_deref())?;
             let batch_size = batch_size.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
             let backend = resolve_backend(backend);
             let (ys, device) = cli::run::forward(&model, backend, &xs, batch, batch_size)?;
-            outputs.write(&model, &ys, &device)?;
+            // Written before the comparison: a mismatch is worth inspecting; the exit status
+            // says the comparison failed.
+            outputs.write(&ys, &device)?;
             let names = model.output_names();
             let mut all_close = true;
             for (k, want, source) in &expected {

@@ -271,7 +271,29 @@ impl OutputTarget {
 
     /// Writes `arrays` here as an `.npz` archive, as `np.savez` does: one stored (uncompressed)
     /// `NAME.npy` member per array, in order, so `np.load(path)[NAME]` reads each back.
+    ///
+    /// Each NAME must be a safe file stem ([`crate::names::is_safe_stem`]; map names with
+    /// [`crate::names::unique_file_stems`]) and unique up to case: a member named `../x.npy`
+    /// would be written outside the directory of whoever unzips the archive.
     pub fn write_npz(&self, arrays: &[(&str, &Tensor)]) -> Result<()> {
+        let mut seen = std::collections::HashSet::with_capacity(arrays.len());
+        for (name, _) in arrays {
+            if !crate::names::is_safe_stem(name) {
+                return Err(npy_error(
+                    self.path(),
+                    format!(
+                        "'{name}' is no safe .npz member name (it would be '{}')",
+                        crate::names::file_stem(name)
+                    ),
+                ));
+            }
+            if !seen.insert(name.to_ascii_lowercase()) {
+                return Err(npy_error(
+                    self.path(),
+                    format!("two .npz members would be named '{name}' (up to case)"),
+                ));
+            }
+        }
         let bytes = npz_bytes(arrays).map_err(|source| Error::Io {
             path: self.path().to_path_buf(),
             source,
@@ -355,6 +377,8 @@ pub fn read_npz(
     let corrupt = |e: zip::result::ZipError| npy_error(path, format!("not a valid .npz file: {e}"));
     let mut archive = zip::ZipArchive::new(BufReader::new(file)).map_err(corrupt)?;
     let mut arrays = Vec::with_capacity(archive.len());
+    // Names seen so far: a set, so that an archive of many members is not quadratic.
+    let mut names = std::collections::HashSet::new();
     for i in 0..archive.len() {
         let member = archive.by_index(i).map_err(corrupt)?;
         if member.is_dir() {
@@ -365,7 +389,7 @@ pub fn read_npz(
             .strip_suffix(".npy")
             .unwrap_or(&member_name)
             .to_string();
-        if arrays.iter().any(|(n, _)| *n == name) {
+        if !names.insert(name.clone()) {
             return Err(npy_error(path, format!("the archive holds '{name}' twice")));
         }
         let label = PathBuf::from(format!("{}[{member_name}]", path.display()));

@@ -1057,3 +1057,261 @@ fn bench_conv2d_takes_dilation_activation_and_no_bias() {
         );
     }
 }
+
+/// A Functional config, no weights needed: input `x` of per-example shape `[3]`, and per
+/// `(name, offset)` a `Rescaling` layer computing `x + offset`; `outputs` lists the layers
+/// that are the model's outputs (a layer may be listed several times).
+fn rescaling_model(layers: &[(&str, f32)], outputs: &[&str]) -> String {
+    let tensor = |from: &str| {
+        serde_json::json!({"class_name": "__keras_tensor__",
+            "config": {"shape": [null, 3], "dtype": "float32", "keras_history": [from, 0, 0]}})
+    };
+    let mut entries = vec![serde_json::json!({"class_name": "InputLayer", "name": "x",
+        "config": {"batch_shape": [null, 3], "dtype": "float32", "name": "x"},
+        "inbound_nodes": []})];
+    for (name, offset) in layers {
+        entries.push(serde_json::json!({"class_name": "Rescaling", "name": name,
+            "config": {"name": name, "scale": 1.0, "offset": offset},
+            "inbound_nodes": [{"args": [tensor("x")], "kwargs": {}}]}));
+    }
+    let outputs: Vec<serde_json::Value> = outputs
+        .iter()
+        .map(|n| serde_json::json!([n, 0, 0]))
+        .collect();
+    serde_json::json!({"class_name": "Functional", "config": {"name": "m", "trainable": true,
+        "layers": entries, "input_layers": [["x", 0, 0]], "output_layers": outputs}})
+    .to_string()
+}
+
+/// The member names of a zip archive, in order.
+fn zip_members(path: &Path) -> Vec<String> {
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    (0..archive.len())
+        .map(|i| archive.by_index(i).unwrap().name().unwrap().to_string())
+        .collect()
+}
+
+/// The entries of a directory, sorted.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn output_names_never_choose_where_files_go() {
+    let dir = Dir::new("output-names");
+    // An absolute name: what the old code wrote as `<name>.npy`, outside every directory.
+    let abs = std::env::temp_dir().join(format!("wgcnn-abs-{}", std::process::id()));
+    let abs_npy = abs.with_extension("npy");
+    let _ = std::fs::remove_file(&abs_npy);
+    // (layer name, the file stem the rule documented in `run --help` gives it)
+    let abs_stem: String = arg(&abs)
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' | '_' | '.' => c,
+            _ => '_',
+        })
+        .collect();
+    let cases: [(&str, &str); 10] = [
+        ("../x", "_.._x"),
+        (arg(&abs), &abs_stem),
+        ("a/b", "a_b"),
+        ("..", "_.."),
+        (".hidden", "_.hidden"),
+        ("con", "con_"),
+        // The same file as a/b: numbered, case-insensitively.
+        ("a_b", "a_b_1"),
+        ("A:B", "A_B_2"),
+        ("größe", "gr__e"),
+        ("", "_"),
+    ];
+    let layers: Vec<(&str, f32)> = cases
+        .iter()
+        .enumerate()
+        .map(|(k, (name, _))| (*name, k as f32))
+        .collect();
+    let names: Vec<&str> = cases.iter().map(|(n, _)| *n).collect();
+    let model = dir.file("model.json");
+    std::fs::write(&model, rescaling_model(&layers, &names)).unwrap();
+    let input = dir.npy("input.npy", &[2, 3]);
+    let x = read_npy(&input).unwrap();
+    let expected = |k: usize| {
+        wgcnn::Tensor::new(vec![2, 3], x.data().iter().map(|v| v + k as f32).collect()).unwrap()
+    };
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", arg(&model), "--input", arg(&input), "--backend"];
+        args.push("reference");
+        args.extend_from_slice(extra);
+        wgcnn(&args)
+    };
+
+    // --output-dir: every file inside DIR, under its documented name, holding its output.
+    let out = dir.file("out");
+    assert_succeeds(&run(&["--output-dir", arg(&out)]));
+    let mut files: Vec<String> = cases.iter().map(|(_, s)| format!("{s}.npy")).collect();
+    files.sort();
+    assert_eq!(listing(&out), files);
+    for (k, (_, stem)) in cases.iter().enumerate() {
+        let y = read_npy(out.join(format!("{stem}.npy"))).unwrap();
+        assert_eq!(y, expected(k), "{stem}");
+    }
+    // Nothing beside DIR or anywhere else.
+    assert_eq!(listing(&dir.0), ["input.npy", "model.json", "out"]);
+    assert!(!abs_npy.exists(), "{} was written", abs_npy.display());
+
+    // --output FILE.npz: the same names as archive members, in the model's order.
+    let npz = dir.file("y.npz");
+    assert_succeeds(&run(&["--output", arg(&npz)]));
+    let members: Vec<String> = cases.iter().map(|(_, s)| format!("{s}.npy")).collect();
+    assert_eq!(zip_members(&npz), members);
+    for (k, (name, y)) in wgcnn::npy::read_npz(&npz, |_| false)
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        assert_eq!((name.as_str(), y), (cases[k].1, &expected(k)));
+    }
+    // --compare reads members by those names, or by the layers' own names (the first four
+    // outputs here, as np.savez(path, **dict(zip(model.output_names, ys))) saves them).
+    let stdout = assert_succeeds(&run(&["--compare", arg(&npz)]));
+    assert_eq!(stdout.matches(": ok").count(), cases.len(), "{stdout}");
+    let by_layer = dir.file("by-layer.npz");
+    let parts: Vec<(String, PathBuf)> = (0..4)
+        .map(|k| {
+            (
+                cases[k].0.to_string(),
+                out.join(format!("{}.npy", cases[k].1)),
+            )
+        })
+        .collect();
+    let members: Vec<(&str, &Path)> = parts
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.as_path()))
+        .collect();
+    npz_of(&by_layer, &members, zip::CompressionMethod::Stored);
+    let stdout = assert_succeeds(&run(&["--compare", arg(&by_layer)]));
+    assert_eq!(stdout.matches(": ok").count(), 4, "{stdout}");
+
+    // NAME=FILE takes the layer's own name: `a_b` is the layer so named, not a/b's file.
+    let one = dir.file("one.npy");
+    let named = format!("a_b={}", arg(&one));
+    assert_succeeds(&run(&["--output", &named]));
+    assert_eq!(read_npy(&one).unwrap(), expected(6));
+    let named = format!("../x={}", arg(&one));
+    assert_succeeds(&run(&["--output", &named]));
+    assert_eq!(read_npy(&one).unwrap(), expected(0));
+}
+
+#[test]
+fn thousands_of_repeated_outputs_take_linear_time() {
+    // One tiny layer listed as the output 20,000 times: a 300 KB config. Naming the outputs
+    // was cubic: 1,000 repeats took 2 s, 20,000 would take hours. Now each backend takes
+    // under a second (release build, lavapipe).
+    const N: usize = 20_000;
+    let dir = Dir::new("repeated-outputs");
+    let model = dir.file("model.json");
+    std::fs::write(&model, rescaling_model(&[("r", 0.5)], &vec!["r"; N])).unwrap();
+    let input = dir.npy("input.npy", &[1, 3]);
+    let x = read_npy(&input).unwrap();
+    let want = wgcnn::Tensor::new(vec![1, 3], x.data().iter().map(|v| v + 0.5).collect()).unwrap();
+    // Each run is killed past the limit: a regression fails the test instead of hanging it.
+    let limit = std::time::Duration::from_secs(20);
+    for backend in ["reference", "cpu", "gpu"] {
+        let npz = dir.file(&format!("y-{backend}.npz"));
+        let stderr = dir.file("stderr.txt");
+        let started = std::time::Instant::now();
+        let mut child = command(&[
+            "run",
+            arg(&model),
+            "--input",
+            arg(&input),
+            "--output",
+            arg(&npz),
+            "--backend",
+            backend,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if started.elapsed() > limit {
+                child.kill().unwrap();
+                child.wait().unwrap();
+                panic!("{backend}: still running after {limit:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        let stderr = std::fs::read_to_string(&stderr).unwrap();
+        assert!(status.success(), "{backend}: {stderr}");
+        let arrays = wgcnn::npy::read_npz(&npz, |_| false).unwrap();
+        assert_eq!(arrays.len(), N);
+        for (k, (name, y)) in arrays.iter().enumerate() {
+            let stem = if k == 0 { "r".into() } else { format!("r_{k}") };
+            assert_eq!((name, y), (&stem, &want), "{backend}");
+        }
+    }
+}
+
+#[test]
+fn compare_writes_outputs_unless_the_shapes_disagree() {
+    let dir = Dir::new("compare-outputs");
+    let model = models("every_layer.keras");
+    let x = models("every_layer.input.npy");
+    let keras = read_npy(models("every_layer.output.npy")).unwrap();
+    let run = |expected: &Path, output: &[&str]| {
+        let mut args = vec!["run", arg(&model), "--input", arg(&x), "--compare"];
+        args.extend([arg(expected), "--backend", "cpu"]);
+        args.extend_from_slice(output);
+        wgcnn(&args)
+    };
+    // Values that disagree: the outputs are written (to inspect the mismatch), the comparison
+    // fails with status 1.
+    let wrong = dir.file("wrong.npy");
+    let mut data = keras.data().to_vec();
+    data[0] += 1.0;
+    write_npy(
+        &wrong,
+        &wgcnn::Tensor::new(keras.shape().to_vec(), data).unwrap(),
+    )
+    .unwrap();
+    let y = dir.file("y.npy");
+    let out = run(&wrong, &["--output", arg(&y)]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("MISMATCH") && stdout.contains("wrote"),
+        "{stdout}"
+    );
+    common::assert_close(
+        &read_npy(&y).unwrap(),
+        &keras,
+        2e-5,
+        "written despite MISMATCH",
+    );
+
+    // An expected array of another shape: an error before any work, nothing written.
+    let short = dir.file("short.npy");
+    let per: usize = keras.shape()[1..].iter().product();
+    let one = [&[1][..], &keras.shape()[1..]].concat();
+    write_npy(
+        &short,
+        &wgcnn::Tensor::new(one, keras.data()[..per].to_vec()).unwrap(),
+    )
+    .unwrap();
+    let y2 = dir.file("y2.npy");
+    assert_fails(run(&short, &["--output", arg(&y2)]), "expected output", &y2);
+    let out_dir = dir.file("out");
+    assert_fails(
+        run(&short, &["--output-dir", arg(&out_dir)]),
+        "expected output",
+        &out_dir,
+    );
+}

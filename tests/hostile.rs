@@ -4,7 +4,7 @@
 mod common;
 
 use wgcnn::layers::{BatchNormalization, Dense, LayerActivation, ZeroPadding2d};
-use wgcnn::model::{Model, Sequential};
+use wgcnn::model::{Backend, Model, Sequential};
 use wgcnn::{reference, Error, Padding, Pool2dSpec, Tensor};
 
 #[test]
@@ -174,4 +174,57 @@ fn four_byte_floats_of_another_layout_are_refused_not_misread() {
     let archive = keras_archive(&[("config.json", &config), ("model.weights.h5", &h5)]);
     let err = Model::from_keras_bytes("custom-float.keras", &archive).unwrap_err();
     assert!(err.to_string().contains("not IEEE 754 binary32"), "{err}");
+}
+
+#[test]
+fn thousands_of_inputs_and_outputs_run_on_every_backend() {
+    // 2,000 inputs, each feeding a Rescaling(offset = k) that is an output listed twice: the
+    // per-input and per-output look-ups (input slots, last mentions of outputs, fusion and
+    // slicing checks, GPU buffers) are maps and sets, not scans of every input or output.
+    const N: usize = 2_000;
+    let tensor = |from: &str| {
+        serde_json::json!({"class_name": "__keras_tensor__",
+            "config": {"shape": [null, 2], "dtype": "float32", "keras_history": [from, 0, 0]}})
+    };
+    let mut layers = Vec::new();
+    for k in 0..N {
+        let (x, r) = (format!("x{k}"), format!("r{k}"));
+        layers.push(serde_json::json!({"class_name": "InputLayer", "name": x,
+            "config": {"batch_shape": [null, 2], "dtype": "float32", "name": x},
+            "inbound_nodes": []}));
+        layers.push(serde_json::json!({"class_name": "Rescaling", "name": r,
+            "config": {"name": r, "scale": 1.0, "offset": k},
+            "inbound_nodes": [{"args": [tensor(&x)], "kwargs": {}}]}));
+    }
+    let inputs: Vec<_> = (0..N)
+        .map(|k| serde_json::json!([format!("x{k}"), 0, 0]))
+        .collect();
+    let outputs: Vec<_> = (0..2 * N)
+        .map(|k| serde_json::json!([format!("r{}", k % N), 0, 0]))
+        .collect();
+    let config = serde_json::json!({"class_name": "Functional", "config": {"name": "wide",
+        "layers": layers, "input_layers": inputs, "output_layers": outputs}});
+    let model = Model::from_json(&config.to_string()).unwrap();
+    let xs: Vec<Tensor> = (0..N)
+        .map(|k| Tensor::new(vec![1, 2], vec![k as f32, -(k as f32)]).unwrap())
+        .collect();
+    let refs: Vec<&Tensor> = xs.iter().collect();
+    let started = std::time::Instant::now();
+    let mut compiled = model.compile(common::gpu(), 1).unwrap();
+    for (name, ys) in [
+        (
+            "reference",
+            model.run_many(Backend::Reference, &refs).unwrap(),
+        ),
+        ("cpu", model.run_many(Backend::Cpu, &refs).unwrap()),
+        ("gpu", compiled.run_many(&refs).unwrap()),
+    ] {
+        assert_eq!(ys.len(), 2 * N, "{name}");
+        for (j, y) in ys.iter().enumerate() {
+            let k = (j % N) as f32;
+            assert_eq!(y.data(), &[2.0 * k, 0.0], "{name}: output {j}");
+        }
+    }
+    let took = started.elapsed();
+    assert!(took.as_secs() < 60, "{took:?}");
 }

@@ -335,10 +335,12 @@ impl PyModel {
         let names: Vec<&str> = specs.iter().map(|(n, _)| *n).collect();
         let listed = || names.join(", ");
         let items: Vec<Bound<'_, PyAny>> = if let Ok(dict) = x.cast::<PyDict>() {
+            // A set: checking each key against a list is quadratic in a model's inputs.
+            let known_names: std::collections::HashSet<&str> = names.iter().copied().collect();
             for key in dict.keys() {
                 let known = key
                     .extract::<String>()
-                    .is_ok_and(|k| names.contains(&k.as_str()));
+                    .is_ok_and(|k| known_names.contains(k.as_str()));
                 if !known {
                     return Err(value_error(format!(
                         "unknown model input {} (the inputs are: {})",

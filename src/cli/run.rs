@@ -6,6 +6,7 @@
 //! unnamed `arr_0`, `arr_1`, … are taken in the model's order; a model with one input or
 //! output takes an archive's one array whatever its name).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use wgcnn::npy::{read_npy, read_npz, OutputTarget};
@@ -32,14 +33,69 @@ fn is_npz(path: &str) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("npz"))
 }
 
-/// Which of `names` an `.npz` array is: by name, or `arr_K` as the K-th.
-fn npz_slot(names: &[impl AsRef<str>], array: &str) -> Option<usize> {
-    names.iter().position(|n| n.as_ref() == array).or_else(|| {
-        array
-            .strip_prefix("arr_")
-            .and_then(|k| k.parse::<usize>().ok())
-            .filter(|&k| k < names.len())
-    })
+/// A model's input or output names, and the safe file stems wgcnn writes them under
+/// ([`wgcnn::names`]), looked up in constant time: a model may have thousands.
+struct Names<'m> {
+    /// The layer names, as the model has them (repeats included).
+    names: Vec<&'m str>,
+    /// Unique, safe file stems: `--output-dir`'s files and the `.npz` members wgcnn writes.
+    stems: Vec<String>,
+    /// The first position of each name.
+    by_name: HashMap<&'m str, usize>,
+    by_stem: HashMap<String, usize>,
+}
+
+impl<'m> Names<'m> {
+    fn new(names: Vec<&'m str>) -> Self {
+        let stems = wgcnn::names::unique_file_stems(&names);
+        let mut by_name = HashMap::with_capacity(names.len());
+        for (k, &n) in names.iter().enumerate() {
+            by_name.entry(n).or_insert(k);
+        }
+        let by_stem = stems
+            .iter()
+            .enumerate()
+            .map(|(k, s)| (s.clone(), k))
+            .collect();
+        Self {
+            names,
+            stems,
+            by_name,
+            by_stem,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// `NAME` of a `NAME=FILE` argument: the layer's name, else its file stem (which tells
+    /// apart an output listed twice).
+    fn typed(&self, name: &str) -> Option<usize> {
+        self.by_name
+            .get(name)
+            .or_else(|| self.by_stem.get(name))
+            .copied()
+    }
+
+    /// An `.npz` array: by file stem (so wgcnn's own archives read back exactly), else by the
+    /// layer's name, else `arr_K` as the K-th.
+    fn npz_slot(&self, array: &str) -> Option<usize> {
+        self.by_stem
+            .get(array)
+            .or_else(|| self.by_name.get(array))
+            .copied()
+            .or_else(|| {
+                array
+                    .strip_prefix("arr_")
+                    .and_then(|k| k.parse::<usize>().ok())
+                    .filter(|&k| k < self.len())
+            })
+    }
+
+    fn listed(&self) -> String {
+        self.names.join(", ")
+    }
 }
 
 /// Which of `names` each `.npz` array is: `(index, array name, array)`; `what` is "input"
@@ -47,34 +103,26 @@ fn npz_slot(names: &[impl AsRef<str>], array: &str) -> Option<usize> {
 fn place_npz(
     path: &str,
     arrays: Vec<(String, Tensor)>,
-    names: &[impl AsRef<str>],
+    names: &Names<'_>,
     what: &str,
 ) -> wgcnn::Result<Vec<(usize, String, Tensor)>> {
-    let listed = || {
-        names
-            .iter()
-            .map(AsRef::as_ref)
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     // One array for a model with one input (or output) is that one, whatever its name
     // (np.savez(path, x=x)).
     let only = names.len() == 1 && arrays.len() == 1;
+    let mut given = vec![false; names.len()];
     let mut placed: Vec<(usize, String, Tensor)> = Vec::with_capacity(arrays.len());
     for (array, tensor) in arrays {
-        let k = npz_slot(names, &array)
+        let k = names
+            .npz_slot(&array)
             .or(only.then_some(0))
             .ok_or_else(|| {
                 bad(format!(
                     "{path} holds '{array}', which is no model {what} (the {what}s: {})",
-                    listed()
+                    names.listed()
                 ))
             })?;
-        if placed.iter().any(|(j, _, _)| *j == k) {
-            return Err(bad(format!(
-                "{what} '{}' is given twice",
-                names[k].as_ref()
-            )));
+        if std::mem::replace(&mut given[k], true) {
+            return Err(bad(format!("{what} '{}' is given twice", names.names[k])));
         }
         placed.push((k, array, tensor));
     }
@@ -85,48 +133,49 @@ fn place_npz(
 /// in the model's order.
 pub(crate) fn inputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<Tensor>> {
     let specs = model.inputs();
-    let names: Vec<&str> = specs.iter().map(|(n, _)| *n).collect();
+    let names = Names::new(specs.iter().map(|(n, _)| *n).collect());
     let mut slots: Vec<Option<Tensor>> = vec![None; specs.len()];
     for arg in args {
-        let (slot, path) = match arg.split_once('=') {
-            Some((name, _)) if names.contains(&name) && is_npz(arg) => return Err(npz_with_name()),
-            Some((name, path)) if names.contains(&name) => {
-                (names.iter().position(|n| *n == name), path)
-            }
-            _ if is_npz(arg) => {
+        let named = arg
+            .split_once('=')
+            .and_then(|(name, path)| Some((names.typed(name)?, path)));
+        let (slot, path) = match named {
+            Some(_) if is_npz(arg) => return Err(npz_with_name()),
+            Some((k, path)) => (k, path),
+            None if is_npz(arg) => {
                 // An array that is no model input is refused by name below, whatever it holds;
                 // a one-input model takes any one array.
                 let integer = |name: &str| {
-                    npz_slot(&names, name)
+                    names
+                        .npz_slot(name)
                         .or((names.len() == 1).then_some(0))
                         .is_none_or(|k| specs[k].1.is_integer())
                 };
                 for (k, _, tensor) in place_npz(arg, read_npz(arg, integer)?, &names, "input")? {
                     if slots[k].replace(tensor).is_some() {
-                        return Err(bad(format!("input '{}' is given twice", names[k])));
+                        return Err(bad(format!("input '{}' is given twice", names.names[k])));
                     }
                 }
                 continue;
             }
-            _ if specs.len() == 1 => (Some(0), arg.as_str()),
-            _ => {
+            None if specs.len() == 1 => (0, arg.as_str()),
+            None => {
                 return Err(bad(format!(
                     "the model has {} inputs ({}): give each as --input NAME=FILE.npy, or all \
                      of them as --input FILE.npz",
                     specs.len(),
-                    names.join(", ")
+                    names.listed()
                 )))
             }
         };
-        let slot = slot.unwrap_or(0);
         let tensor = wgcnn::npy::read_npy_input(path, specs[slot].1.is_integer())?;
         if slots[slot].replace(tensor).is_some() {
-            return Err(bad(format!("input '{}' is given twice", names[slot])));
+            return Err(bad(format!("input '{}' is given twice", names.names[slot])));
         }
     }
     slots
         .into_iter()
-        .zip(&names)
+        .zip(&names.names)
         .map(|(t, name)| t.ok_or_else(|| bad(format!("input '{name}' is missing"))))
         .collect()
 }
@@ -135,20 +184,22 @@ pub(crate) fn inputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<Tensor
 pub(crate) enum Outputs {
     /// `(output index, file)` per `.npy` written.
     Each(Vec<(usize, OutputTarget)>),
-    /// Every output into one `.npz`, named as `--output-dir` names the files.
-    Npz(OutputTarget),
+    /// Every output into one `.npz`, with each output's member name (as `--output-dir` names
+    /// the files).
+    Npz(OutputTarget, Vec<String>),
 }
 
-/// Resolves `--output [NAME=]FILE.npy`, `--output FILE.npz` or `--output-dir DIR`.
+/// Resolves `--output [NAME=]FILE.npy`, `--output FILE.npz` or `--output-dir DIR`. Files in
+/// `DIR` and `.npz` members are named by [`wgcnn::names`]: never by the model's raw names.
 pub(crate) fn outputs(
     model: &Model,
     args: &[String],
     dir: Option<&Path>,
 ) -> wgcnn::Result<Outputs> {
-    let names = unique_output_names(model);
+    let names = Names::new(model.output_names());
     if let [single] = args {
         if is_npz(single) && !single.contains('=') {
-            return Ok(Outputs::Npz(OutputTarget::prepare(single)?));
+            return Ok(Outputs::Npz(OutputTarget::prepare(single)?, names.stems));
         }
     }
     if let Some(dir) = dir {
@@ -158,12 +209,14 @@ pub(crate) fn outputs(
         })?;
     }
     let targets: Vec<(usize, PathBuf)> = match dir {
+        // Safe stems: each file lands in `dir` itself.
         Some(dir) => names
+            .stems
             .iter()
             .enumerate()
-            .map(|(k, n)| (k, dir.join(format!("{n}.npy"))))
+            .map(|(k, stem)| (k, dir.join(format!("{stem}.npy"))))
             .collect(),
-        None => named_outputs(model, args)?,
+        None => named_outputs(&names, args)?,
     };
     let mut prepared = Vec::with_capacity(targets.len());
     for (k, path) in targets {
@@ -177,7 +230,7 @@ pub(crate) fn outputs(
 
 impl Outputs {
     /// Writes the outputs `ys` and says what was written (computed on `device`).
-    pub(crate) fn write(&self, model: &Model, ys: &[Tensor], device: &str) -> wgcnn::Result<()> {
+    pub(crate) fn write(&self, ys: &[Tensor], device: &str) -> wgcnn::Result<()> {
         match self {
             Self::Each(targets) => {
                 for (k, target) in targets {
@@ -185,10 +238,9 @@ impl Outputs {
                     report(target, &format!("shape {:?}", ys[*k].shape()), device);
                 }
             }
-            Self::Npz(target) => {
-                let names = unique_output_names(model);
+            Self::Npz(target, stems) => {
                 let arrays: Vec<(&str, &Tensor)> =
-                    names.iter().map(String::as_str).zip(ys).collect();
+                    stems.iter().map(String::as_str).zip(ys).collect();
                 target.write_npz(&arrays)?;
                 let shapes: Vec<String> = arrays
                     .iter()
@@ -211,39 +263,26 @@ pub(crate) fn report(output: &OutputTarget, what: &str, device: &str) {
     }
 }
 
-/// The model's output names, made unique as `--output-dir` files and `.npz` members name them.
-fn unique_output_names(model: &Model) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for name in model.output_names() {
-        let mut unique = name.to_string();
-        let mut k = 1;
-        while names.contains(&unique) {
-            unique = format!("{name}_{k}");
-            k += 1;
-        }
-        names.push(unique);
-    }
-    names
-}
-
-/// `[NAME=]FILE` arguments naming model outputs: `(output index, file)`.
-fn named_outputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<(usize, PathBuf)>> {
-    let names = unique_output_names(model);
+/// `[NAME=]FILE` arguments naming model outputs: `(output index, file)`. NAME is the layer's
+/// own name (the user chose the path), or its file stem for an output listed twice.
+fn named_outputs(names: &Names<'_>, args: &[String]) -> wgcnn::Result<Vec<(usize, PathBuf)>> {
     args.iter()
-        .map(|arg| match arg.split_once('=') {
-            Some((_, path)) if is_npz(path) => Err(npz_with_name()),
-            Some((name, path)) if names.iter().any(|n| n == name) => Ok((
-                names.iter().position(|n| n == name).unwrap_or(0),
-                PathBuf::from(path),
-            )),
-            _ if names.len() == 1 && args.len() == 1 => Ok((0, PathBuf::from(arg))),
-            _ => Err(bad(format!(
-                "the model has {} outputs ({}): give --output NAME=FILE.npy (or --compare \
-                 NAME=FILE.npy) for each one wanted, --output FILE.npz for all of them, or \
-                 --output-dir DIR",
-                names.len(),
-                names.join(", ")
-            ))),
+        .map(|arg| {
+            let named = arg
+                .split_once('=')
+                .and_then(|(name, path)| Some((names.typed(name)?, path)));
+            match (arg.split_once('='), named) {
+                (Some((_, path)), _) if is_npz(path) => Err(npz_with_name()),
+                (_, Some((k, path))) => Ok((k, PathBuf::from(path))),
+                _ if names.len() == 1 && args.len() == 1 => Ok((0, PathBuf::from(arg))),
+                _ => Err(bad(format!(
+                    "the model has {} outputs ({}): give --output NAME=FILE.npy (or --compare \
+                     NAME=FILE.npy) for each one wanted, --output FILE.npz for all of them, or \
+                     --output-dir DIR",
+                    names.len(),
+                    names.listed()
+                ))),
+            }
         })
         .collect()
 }
@@ -253,7 +292,7 @@ pub(crate) fn expected(
     model: &Model,
     args: &[String],
 ) -> wgcnn::Result<Vec<(usize, Tensor, String)>> {
-    let names = unique_output_names(model);
+    let names = Names::new(model.output_names());
     let mut found = Vec::new();
     let mut npy_args = Vec::new();
     for arg in args {
@@ -265,10 +304,33 @@ pub(crate) fn expected(
             npy_args.push(arg.clone());
         }
     }
-    for (k, path) in named_outputs(model, &npy_args)? {
+    for (k, path) in named_outputs(&names, &npy_args)? {
         found.push((k, read_npy(&path)?, path.display().to_string()));
     }
     Ok(found)
+}
+
+/// Checks, before anything runs, that each expected array has the shape its output will
+/// have for `batch` examples: a shape mismatch is an error, not a failed comparison.
+pub(crate) fn check_expected(
+    model: &Model,
+    expected: &[(usize, Tensor, String)],
+    batch: usize,
+) -> wgcnn::Result<()> {
+    let shapes = model.output_shapes();
+    let names = model.output_names();
+    for (k, want, source) in expected {
+        let shape = [&[batch][..], &shapes[*k]].concat();
+        if want.shape() != shape.as_slice() {
+            return Err(wgcnn::Error::ShapeMismatch {
+                op: "run --compare",
+                what: "expected output",
+                expected: format!("{shape:?} (output {}, from {source})", names[*k]),
+                actual: want.shape().to_vec(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Tensors of the same trailing shape, one after another along the first dimension.

@@ -8,6 +8,8 @@
 //! value a device buffer — reusing buffers whose values are dead (liveness over the step list)
 //! — and creates every bind group once, so that running allocates nothing.
 
+use std::cmp::Reverse;
+use std::collections::{BTreeSet, BinaryHeap};
 use std::sync::Arc;
 #[cfg(feature = "native")]
 use std::time::{Duration, Instant};
@@ -83,6 +85,8 @@ pub struct ProgramBuilder<'g> {
     dummy: Option<Weight>,
     steps: Vec<StepSpec>,
     label: String,
+    /// Model inputs so far (counted, not recounted per input: a model may have thousands).
+    inputs: usize,
     /// Weight uploads whose error scopes had no answer yet (a browser answers later), with the
     /// layer that uploaded them: [`ProgramBuilder::build_async`] awaits them.
     unchecked: Vec<(String, ScopeCheck)>,
@@ -109,6 +113,7 @@ impl<'g> ProgramBuilder<'g> {
             dummy: None,
             steps: Vec::new(),
             label: String::new(),
+            inputs: 0,
             unchecked: Vec::new(),
         }
     }
@@ -145,8 +150,9 @@ impl<'g> ProgramBuilder<'g> {
     /// A model input of per-example `shape`: written by [`Program::run`], kept for the whole
     /// program.
     pub(crate) fn input(&mut self, shape: &[usize]) -> Result<Value> {
-        let inputs = self.storages.iter().filter(|s| s.pinned).count();
-        self.storage(shape, true, format!("input {inputs}"))
+        let value = self.storage(shape, true, format!("input {}", self.inputs))?;
+        self.inputs += 1;
+        Ok(value)
     }
 
     /// A fresh value of per-example `shape`.
@@ -479,36 +485,51 @@ fn assign_buffers(
             last[s] = usize::MAX;
         }
     }
+    let sizes: Vec<usize> = storages.iter().map(|s| s.per_example).collect();
+    share_buffers(&sizes, &first, &last)
+}
+
+/// [`assign_buffers`]' greedy sharing, for storages of `size_of` floats alive from step
+/// `first` to step `last` (inclusive). Sets and a heap rather than a scan of every buffer per
+/// storage, which was quadratic in a model's outputs (each pinned, each its own buffer).
+fn share_buffers(size_of: &[usize], first: &[usize], last: &[usize]) -> Vec<usize> {
+    let n = size_of.len();
     let mut order: Vec<usize> = (0..n).collect();
     order.sort_by_key(|&s| (first[s], s));
-    // Per buffer: its size and the last step of the storage holding it.
-    let mut buffers: Vec<(usize, usize)> = Vec::new();
+    // Buffer sizes; the busy buffers by the last step of the storage holding them; the free
+    // ones by (size, index).
+    let mut sizes: Vec<usize> = Vec::new();
+    let mut busy: BinaryHeap<Reverse<(usize, usize)>> = BinaryHeap::new();
+    let mut free: BTreeSet<(usize, usize)> = BTreeSet::new();
     let mut assigned = vec![0usize; n];
     for s in order {
-        let size = storages[s].per_example;
-        let free = |b: &(usize, usize)| b.1 < first[s];
-        let fitting = buffers
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| free(b) && b.0 >= size)
-            .min_by_key(|(_, b)| b.0)
-            .map(|(i, _)| i);
-        let chosen = fitting.or_else(|| {
-            buffers
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| free(b))
-                .max_by_key(|(_, b)| b.0)
-                .map(|(i, _)| i)
-        });
+        while let Some(&Reverse((end, b))) = busy.peek() {
+            if end >= first[s] {
+                break;
+            }
+            busy.pop();
+            free.insert((sizes[b], b));
+        }
+        let size = size_of[s];
+        // The smallest free buffer that fits (the lowest index among equals), else the largest
+        // free one (the highest index among equals), grown.
+        let chosen = free
+            .range((size, 0)..)
+            .next()
+            .or_else(|| free.last())
+            .copied();
         let b = match chosen {
-            Some(b) => b,
+            Some(key) => {
+                free.remove(&key);
+                key.1
+            }
             None => {
-                buffers.push((0, 0));
-                buffers.len() - 1
+                sizes.push(0);
+                sizes.len() - 1
             }
         };
-        buffers[b] = (buffers[b].0.max(size), last[s]);
+        sizes[b] = sizes[b].max(size);
+        busy.push(Reverse((last[s], b)));
         assigned[s] = b;
     }
     assigned
@@ -710,14 +731,25 @@ impl<'g> Program<'g> {
         Ok(grids)
     }
 
-    fn encode(&self, encoder: &mut wgpu::CommandEncoder, step: &Step, grid: [u32; 2]) {
+    /// Records `steps` with their grids in one compute pass labelled `label`. One pass for
+    /// a whole program, not one per step: wgpu sizes each pass's usage tracking by every
+    /// buffer on the device, so a pass per step made recording quadratic in a model's size.
+    /// Dispatches within a pass still see each other's writes (wgpu inserts the barriers).
+    fn encode<'s>(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        label: &str,
+        steps: impl IntoIterator<Item = (&'s Step, [u32; 2])>,
+    ) {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some(&step.label),
+            label: Some(label),
             timestamp_writes: None,
         });
-        pass.set_pipeline(&self.gpu.pipeline(step.kernel));
-        pass.set_bind_group(0, &step.bind_group, &[]);
-        pass.dispatch_workgroups(grid[0], grid[1], 1);
+        for (step, grid) in steps {
+            pass.set_pipeline(&self.gpu.pipeline(step.kernel));
+            pass.set_bind_group(0, &step.bind_group, &[]);
+            pass.dispatch_workgroups(grid[0], grid[1], 1);
+        }
     }
 
     /// Runs every step on the `batch` examples in the input buffers; reads the outputs back.
@@ -729,9 +761,7 @@ impl<'g> Program<'g> {
             .gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(OP) });
-        for (step, grid) in self.steps.iter().zip(&grids) {
-            self.encode(&mut encoder, step, *grid);
-        }
+        self.encode(&mut encoder, OP, self.steps.iter().zip(grids));
         let mut offset = 0u64;
         let mut sizes = Vec::with_capacity(self.outputs.len());
         for o in &self.outputs {
@@ -788,12 +818,92 @@ impl<'g> Program<'g> {
                 .gpu
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(OP) });
-            self.encode(&mut encoder, step, *grid);
+            self.encode(&mut encoder, &step.label, [(step, *grid)]);
             let submission = self.gpu.queue.submit([encoder.finish()]);
             scopes.pop(OP).await?;
             self.gpu.wait(OP, submission).await?;
             times.push((step.label.clone(), started.elapsed()));
         }
         Ok(times)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share_buffers;
+
+    /// The first version of the greedy sharing: a scan of every buffer per storage.
+    fn scan(size_of: &[usize], first: &[usize], last: &[usize]) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..size_of.len()).collect();
+        order.sort_by_key(|&s| (first[s], s));
+        let mut buffers: Vec<(usize, usize)> = Vec::new();
+        let mut assigned = vec![0usize; size_of.len()];
+        for s in order {
+            let free = |b: &(usize, usize)| b.1 < first[s];
+            let fitting = buffers
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| free(b) && b.0 >= size_of[s])
+                .min_by_key(|(_, b)| b.0)
+                .map(|(i, _)| i);
+            let chosen = fitting.or_else(|| {
+                buffers
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| free(b))
+                    .max_by_key(|(_, b)| b.0)
+                    .map(|(i, _)| i)
+            });
+            let b = chosen.unwrap_or_else(|| {
+                buffers.push((0, 0));
+                buffers.len() - 1
+            });
+            buffers[b] = (buffers[b].0.max(size_of[s]), last[s]);
+            assigned[s] = b;
+        }
+        assigned
+    }
+
+    #[test]
+    fn sharing_is_the_scans_sharing() {
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for case in 0..500 {
+            let n = 1 + case % 40;
+            let steps = 1 + next(30);
+            let size_of: Vec<usize> = (0..n).map(|_| 1 + next(8)).collect();
+            let (mut first, mut last) = (Vec::new(), Vec::new());
+            for _ in 0..n {
+                if next(5) == 0 {
+                    // Pinned.
+                    first.push(0);
+                    last.push(usize::MAX);
+                } else {
+                    let a = next(steps);
+                    first.push(a);
+                    last.push(a + next(steps - a));
+                }
+            }
+            assert_eq!(
+                share_buffers(&size_of, &first, &last),
+                scan(&size_of, &first, &last),
+                "case {case}: sizes {size_of:?}, first {first:?}, last {last:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn many_pinned_storages_take_linear_time() {
+        // 200,000 model outputs, each pinned: 2·10^10 buffer visits for the scan.
+        let n = 200_000;
+        let started = std::time::Instant::now();
+        let assigned = share_buffers(&vec![4; n], &vec![0; n], &vec![usize::MAX; n]);
+        assert_eq!(assigned, (0..n).collect::<Vec<_>>());
+        assert!(started.elapsed().as_secs() < 5, "{:?}", started.elapsed());
     }
 }

@@ -105,6 +105,11 @@ fn lower_graph(
         .flat_map(|f| f.absorbed.iter().copied())
         .collect();
     let placed = plan_channel_slices(model, &fusions);
+    // Which model input each input node is (a map: a model may have thousands).
+    let mut input_slot: HashMap<usize, usize> = HashMap::new();
+    for (k, r) in g.inputs.iter().enumerate() {
+        input_slot.entry(r.node).or_insert(k);
+    }
     // The outputs of Concatenates that producers write into, created when first needed.
     let mut wholes: HashMap<usize, Value> = HashMap::new();
     for &i in &g.order {
@@ -161,12 +166,13 @@ fn lower_graph(
         };
         let outs = match &entry.op {
             LayerOp::Input(_) => {
-                let k = g.inputs.iter().position(|r| r.node == i).ok_or_else(|| {
-                    Error::ModelConfig {
+                let k = input_slot
+                    .get(&i)
+                    .copied()
+                    .ok_or_else(|| Error::ModelConfig {
                         layer: label.clone(),
                         message: "an input layer that is not one of the model's inputs".into(),
-                    }
-                })?;
+                    })?;
                 vec![inputs[k]]
             }
             LayerOp::Layer(layer) => {
@@ -240,6 +246,7 @@ fn plan_channel_slices(
             *readers.entry(*r).or_default() += 1;
         }
     }
+    let outputs: HashSet<TensorRef> = g.outputs.iter().copied().collect();
     let mut placed = HashMap::new();
     for &i in &g.order {
         let node = &g.nodes[i];
@@ -254,8 +261,7 @@ fn plan_channel_slices(
             let producer = &g.layers[g.nodes[writer].layer];
             let writes_slices =
                 matches!(&producer.op, LayerOp::Layer(p) if p.writes_channel_slices());
-            if writes_slices && r.index == 0 && readers.get(r) == Some(&1) && !g.outputs.contains(r)
-            {
+            if writes_slices && r.index == 0 && readers.get(r) == Some(&1) && !outputs.contains(r) {
                 placed.insert(*r, (i, offset));
             }
         }

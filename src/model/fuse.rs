@@ -35,6 +35,8 @@ pub(crate) fn plan(model: &Model, gpu: bool) -> Result<HashMap<usize, Fusion>> {
             readers.entry(*r).or_default().push(i);
         }
     }
+    // A model output cannot be absorbed: a set, as a model may have thousands of outputs.
+    let outputs: std::collections::HashSet<TensorRef> = g.outputs.iter().copied().collect();
     let position: HashMap<usize, usize> =
         g.order.iter().enumerate().map(|(k, &n)| (n, k)).collect();
     let mut plans = HashMap::new();
@@ -59,7 +61,7 @@ pub(crate) fn plan(model: &Model, gpu: bool) -> Result<HashMap<usize, Fusion>> {
                 index: 0,
             };
             let next = match readers.get(&r).map(Vec::as_slice) {
-                Some([only]) if !g.outputs.contains(&r) => *only,
+                Some([only]) if !outputs.contains(&r) => *only,
                 _ => break,
             };
             let entry = &g.layers[g.nodes[next].layer];

@@ -151,8 +151,12 @@ impl Graph {
             }
         }
         if order.len() != n {
+            let mut placed = vec![false; n];
+            for &i in &order {
+                placed[i] = true;
+            }
             let stuck: Vec<String> = (0..n)
-                .filter(|i| !order.contains(i))
+                .filter(|&i| !placed[i])
                 .map(|i| self.layers[self.nodes[i].layer].name.clone())
                 .collect();
             return Err(graph_error(format!(

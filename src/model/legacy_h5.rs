@@ -88,6 +88,8 @@ fn dataset(group: &Group, path: &str) -> Option<hdf5_reader::Dataset> {
 }
 
 fn load_weights(model: &mut Model, group: &Group) -> Result<()> {
+    // Set all at once: one look-up map for the whole model.
+    let mut assignments = Vec::new();
     for index in 0..model.graph.layers.len() {
         let layer_slots = slots(model, index, "")?;
         if layer_slots.is_empty() {
@@ -112,7 +114,6 @@ fn load_weights(model: &mut Model, group: &Group) -> Result<()> {
             )));
         }
         let mut names = names.into_iter();
-        let mut assignments = Vec::new();
         for (path, specs) in layer_slots {
             let mut tensors = Vec::new();
             for spec in &specs {
@@ -137,9 +138,6 @@ fn load_weights(model: &mut Model, group: &Group) -> Result<()> {
             }
             assignments.push((path, tensors));
         }
-        for (path, tensors) in assignments {
-            model.set_weights(&path, tensors)?;
-        }
     }
-    Ok(())
+    model.set_weights_many(assignments)
 }

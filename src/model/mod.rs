@@ -257,22 +257,55 @@ impl Model {
     /// Sets the weights of the layer named `name` (a nested model's layer as
     /// `outer/inner`), checking them against the shapes Keras would store.
     pub fn set_weights(&mut self, name: &str, tensors: Vec<Tensor>) -> Result<()> {
-        if let Some((outer, inner)) = name.split_once('/') {
-            if let Some(entry) = self.graph.layers.iter_mut().find(|l| l.name == outer) {
-                if let LayerOp::Model(m) = &mut entry.op {
-                    return m.set_weights(inner, tensors);
-                }
+        self.set_weights_many(vec![(name.to_string(), tensors)])
+    }
+
+    /// [`Model::set_weights`] for many layers at once, finding them through one map of the
+    /// layer names: a search per layer made loading a model quadratic in its layers.
+    pub(crate) fn set_weights_many(
+        &mut self,
+        assignments: Vec<(String, Vec<Tensor>)>,
+    ) -> Result<()> {
+        let mut by_name: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(self.graph.layers.len());
+        for (i, l) in self.graph.layers.iter().enumerate() {
+            by_name.entry(l.name.as_str()).or_insert(i);
+        }
+        // `outer/inner` reaches into the nested model `outer`; any other name is a layer here.
+        let mut direct = Vec::new();
+        let mut nested: std::collections::BTreeMap<usize, Vec<(String, Vec<Tensor>)>> =
+            std::collections::BTreeMap::new();
+        for (name, tensors) in assignments {
+            let outer = name.split_once('/').and_then(|(outer, inner)| {
+                let i = *by_name.get(outer)?;
+                matches!(self.graph.layers[i].op, LayerOp::Model(_)).then(|| (i, inner.to_string()))
+            });
+            if let Some((i, inner)) = outer {
+                nested.entry(i).or_default().push((inner, tensors));
+                continue;
+            }
+            let index = by_name
+                .get(name.as_str())
+                .copied()
+                .ok_or_else(|| Error::ModelWeights {
+                    layer: name.to_string(),
+                    message: "no layer of this name".into(),
+                })?;
+            direct.push((index, tensors));
+        }
+        for (index, tensors) in direct {
+            self.set_weights_at(index, tensors)?;
+        }
+        for (i, inner) in nested {
+            if let LayerOp::Model(m) = &mut self.graph.layers[i].op {
+                m.set_weights_many(inner)?;
             }
         }
-        let index = self
-            .graph
-            .layers
-            .iter()
-            .position(|l| l.name == name)
-            .ok_or_else(|| Error::ModelWeights {
-                layer: name.to_string(),
-                message: "no layer of this name".into(),
-            })?;
+        Ok(())
+    }
+
+    /// Sets the weights of layer `index`, checking them against the shapes Keras would store.
+    pub(crate) fn set_weights_at(&mut self, index: usize, tensors: Vec<Tensor>) -> Result<()> {
         let expected = self.graph.weight_specs(index)?;
         let fits = expected.len() == tensors.len()
             && expected

@@ -97,6 +97,11 @@ impl Model {
         } else {
             HashMap::new()
         };
+        // Which model input each input node is (a map: a model may have thousands).
+        let mut input_slot: HashMap<usize, usize> = HashMap::new();
+        for (k, r) in g.inputs.iter().enumerate() {
+            input_slot.entry(r.node).or_insert(k);
+        }
         let absorbed: std::collections::HashSet<usize> = fusions
             .values()
             .flat_map(|f| f.absorbed.iter().copied())
@@ -131,13 +136,14 @@ impl Model {
                     .collect::<Result<_>>()?;
                 match &entry.op {
                     LayerOp::Input(_) => {
-                        let k = g.inputs.iter().position(|r| r.node == i).ok_or_else(|| {
-                            Error::ModelConfig {
+                        let k = input_slot
+                            .get(&i)
+                            .copied()
+                            .ok_or_else(|| Error::ModelConfig {
                                 layer: entry.label(),
                                 message: "an input layer that is not one of the model's inputs"
                                     .into(),
-                            }
-                        })?;
+                            })?;
                         vec![Cow::Borrowed(inputs[k])]
                     }
                     LayerOp::Layer(layer) => {
@@ -197,11 +203,14 @@ impl Model {
             }
         }
         // Each output is moved out at its last mention (a tensor may be listed twice), and
-        // copied only if it is a borrowed input.
+        // copied only if it is a borrowed input. Last mentions come from a map: a scan of
+        // the later outputs would be quadratic in their number.
+        let last: HashMap<TensorRef, usize> =
+            g.outputs.iter().enumerate().map(|(k, r)| (*r, k)).collect();
         (0..g.outputs.len())
             .map(|k| {
                 let r = &g.outputs[k];
-                let value = if g.outputs[k + 1..].contains(r) {
+                let value = if last.get(r) != Some(&k) {
                     values.get(r).map(|v| v.as_ref().clone())
                 } else {
                     values.remove(r).map(Cow::into_owned)

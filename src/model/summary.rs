@@ -159,9 +159,19 @@ fn sequential_like(model: &Model) -> bool {
 impl Summary {
     pub(super) fn new(model: &Model) -> Self {
         let g = &model.graph;
+        // Each node's call number within its layer, found once: a search per reference is
+        // quadratic in the calls of a layer called thousands of times.
+        let mut call_number: Vec<Option<usize>> = vec![None; g.nodes.len()];
+        for layer in &g.layers {
+            for (k, &n) in layer.nodes.iter().enumerate() {
+                if let Some(slot @ None) = call_number.get_mut(n) {
+                    *slot = Some(k);
+                }
+            }
+        }
         let reference = |r: &super::TensorRef| {
             let layer = &g.layers[g.nodes[r.node].layer];
-            let node_index = layer.nodes.iter().position(|&n| n == r.node).unwrap_or(0);
+            let node_index = call_number.get(r.node).copied().flatten().unwrap_or(0);
             (layer.name.clone(), node_index, r.index)
         };
         let mut rows = Vec::new();

@@ -92,10 +92,8 @@ impl Model {
     /// store: for timing an architecture without its weights, and for tests that compare with
     /// Keras running the same weights (`tools/keras_random.py`).
     pub fn fill_synthetic_weights(&mut self) -> Result<()> {
-        for (path, tensors) in self.synthetic("")? {
-            self.set_weights(&path, tensors)?;
-        }
-        Ok(())
+        let all = self.synthetic("")?;
+        self.set_weights_many(all)
     }
 
     fn synthetic(&self, prefix: &str) -> Result<Vec<(String, Vec<Tensor>)>> {

@@ -287,8 +287,7 @@ fn load_layers(model: &mut Model, group: &Group, path: &str) -> Result<()> {
                 )));
             }
         }
-        let name = model.graph.layers[index].name.clone();
-        model.set_weights(&name, tensors)?;
+        model.set_weights_at(index, tensors)?;
     }
     Ok(())
 }
