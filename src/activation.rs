@@ -2,7 +2,7 @@
 //!
 //! [`Activation::apply`] is the reference: Keras's (JAX backend's) formula evaluated in `f64`,
 //! keeping NaN wherever Keras keeps it (Rust's `f64::max` would drop it, so comparisons here
-//! are written out). `shaders/activation.wgsl` implements the same functions by the same codes.
+//! are written out). `src/gpu/kernels/activation.wgsl` implements the same functions by the same codes.
 
 use std::fmt;
 use std::str::FromStr;
@@ -250,7 +250,7 @@ impl Activation {
         }
     }
 
-    /// The code the WGSL shaders switch on (`shaders/activation.wgsl`).
+    /// The code the WGSL shaders switch on (`ACT_*` in `src/gpu/kernels/activation.wgsl`).
     pub(crate) fn shader_code(self) -> u32 {
         Activation::ALL
             .iter()

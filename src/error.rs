@@ -235,6 +235,16 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// A layer without GPU kernels (one defined outside wgcnn) in a model compiled for the GPU.
+    #[error(
+        "{layer} has no GPU lowering (a layer defined outside wgcnn runs on the reference and CPU \
+         backends only)"
+    )]
+    NoGpuLowering {
+        /// The layer's class name.
+        layer: String,
+    },
+
     /// An internal consistency check failed: a wgcnn bug, reported instead of a panic.
     #[error("{op}: internal error: {message} (please report this as a wgcnn bug)")]
     Internal {

@@ -93,23 +93,24 @@ mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gpu;
+mod hash;
 pub mod layers;
 mod limits;
 pub mod model;
 pub mod names;
 pub mod npy;
-mod ops;
 pub mod reference;
 pub mod seeds;
 pub mod shape;
+mod specs;
 mod tensor;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
 pub use gpu::{Gpu, GpuOptions};
 pub use model::{Backend, Model};
-pub use ops::{Conv2dSpec, DepthwiseSpec, Pool2dSpec, Transpose2d, TransposeSpec};
 pub use shape::{Padding, Window2d};
+pub use specs::{Conv2dSpec, DepthwiseSpec, Pool2dSpec, Transpose2d, TransposeSpec};
 pub use tensor::{Tensor, TensorView};
 /// The README's Rust examples, compiled and run as doctests so they cannot go stale.
 #[cfg(doctest)]

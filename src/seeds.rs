@@ -5,8 +5,8 @@
 //! from the documents, not computed by wgcnn, so tests and `wgcnn demo` can check wgcnn against
 //! them.
 
-use crate::ops::{Conv2dSpec, Pool2dSpec};
 use crate::shape::Padding;
+use crate::specs::{Conv2dSpec, Pool2dSpec};
 
 /// A layer of a seed example.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,8 @@ use super::gemm::matmul;
 use super::{finish_rows, internal, Finish};
 use crate::activation::Activation;
 use crate::error::Result;
-use crate::ops::Conv2dSpec;
 use crate::shape::Window2d;
+use crate::specs::Conv2dSpec;
 use crate::tensor::Tensor;
 
 /// Patch rows per block: big enough for the GEMM to run at speed, small enough that a block's

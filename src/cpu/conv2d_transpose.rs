@@ -3,7 +3,7 @@ use rayon::prelude::*;
 use super::gemm::matmul;
 use super::{finish_rows, internal, Finish};
 use crate::error::Result;
-use crate::ops::TransposeSpec;
+use crate::specs::TransposeSpec;
 use crate::tensor::Tensor;
 
 /// Conv2DTranspose on all cores as a GEMM and a gather: every input cell's contribution to

@@ -2,7 +2,7 @@ use super::gemm::matmul;
 use super::{finish_rows, internal, Finish};
 use crate::activation::Activation;
 use crate::error::Result;
-use crate::ops::check_dense;
+use crate::specs::check_dense;
 use crate::tensor::Tensor;
 
 /// Dense on the last axis as one GEMM: `(rows × in) · (in × units)`, then bias and activation.

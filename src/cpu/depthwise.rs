@@ -2,7 +2,7 @@ use rayon::prelude::*;
 
 use super::{finish_rows, Finish};
 use crate::error::Result;
-use crate::ops::DepthwiseSpec;
+use crate::specs::DepthwiseSpec;
 use crate::tensor::Tensor;
 
 /// DepthwiseConv2D on all cores. im2col would build a patch matrix per channel for a

@@ -6,8 +6,8 @@
 use rayon::prelude::*;
 
 use crate::error::Result;
-use crate::ops::Pool2dSpec;
 use crate::shape::Window2d;
+use crate::specs::Pool2dSpec;
 use crate::tensor::Tensor;
 
 /// Channels per task when there are too few output rows to keep every core busy.

@@ -1,8 +1,7 @@
 //! The GPU backend: one [`Gpu`] holds a wgpu device and the compiled pipelines.
 //!
-//! Work reaches the device as a [`Program`]: layers lower themselves into a
-//! [`ProgramBuilder`] (through [`Lowering`]) by calling the kernel emitters in `ops/`; the
-//! builder checks every buffer and dispatch grid against the device's limits *before*
+//! Work reaches the device as a [`Program`]: layers lower themselves into a program builder
+//! (through [`Lowering`]) by calling the kernel emitters in `kernels/`; the builder checks every buffer and dispatch grid against the device's limits *before*
 //! allocating, shares activation buffers between values whose lives do not overlap, and runs
 //! everything as one command buffer per batch chunk — inside wgpu error scopes, so validation
 //! errors, out-of-memory and device loss come back as [`Error`] values instead of wgpu's
@@ -20,14 +19,13 @@ mod adapter;
     expect(dead_code, reason = "measuring is native-only")
 )]
 mod autotune;
-mod conv2d;
-mod kernels;
+mod kernel;
+pub(crate) mod kernels;
 mod lower;
-mod max_pool2d;
 mod oneshot;
-pub(crate) mod ops;
 mod program;
 mod scopes;
+mod single_op;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -36,11 +34,13 @@ use std::time::Duration;
 #[cfg(feature = "native")]
 pub use adapter::list_adapters;
 pub use adapter::{list_adapters_async, AdapterSummary};
-pub use conv2d::ConvVariant;
-pub use kernels::{Kernel, Shader};
+pub use kernels::ConvVariant;
+use kernels::Kernel;
 pub use lower::Lowering;
 pub(crate) use lower::WeightCache;
-pub use program::{Memory, Program, ProgramBuilder, Value};
+pub(crate) use program::Weight;
+pub use program::{Memory, Program};
+pub(crate) use program::{ProgramBuilder, Value};
 
 use crate::error::{Error, Result};
 

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use wgpu::util::DeviceExt;
 
+use super::kernel::Access;
 use super::kernels::Kernel;
 use super::scopes::{ScopeCheck, Scopes};
 use super::Gpu;
@@ -90,6 +91,9 @@ pub struct ProgramBuilder<'g> {
     /// Weight uploads whose error scopes had no answer yet (a browser answers later), with the
     /// layer that uploaded them: [`ProgramBuilder::build_async`] awaits them.
     unchecked: Vec<(String, ScopeCheck)>,
+    /// The first dispatch whose bindings differ from its kernel's slots: reported by
+    /// [`ProgramBuilder::build_async`].
+    miswired: Option<Error>,
 }
 
 impl std::fmt::Debug for ProgramBuilder<'_> {
@@ -115,6 +119,7 @@ impl<'g> ProgramBuilder<'g> {
             label: String::new(),
             inputs: 0,
             unchecked: Vec::new(),
+            miswired: None,
         }
     }
 
@@ -272,27 +277,35 @@ impl<'g> ProgramBuilder<'g> {
         Ok(w)
     }
 
-    /// Records a dispatch of `kernel` with bindings 1.. as given.
+    /// Records a dispatch of `kernel` with bindings 1.. as given, which must be what the
+    /// kernel's slots declare (the contract test holds those against the WGSL): a value written
+    /// where it writes, a weight where it reads weights, a value or a weight where it reads.
     pub(crate) fn dispatch(&mut self, kernel: Kernel, bindings: Vec<Binding>, params: ParamFn) {
+        let slots = kernel.def().slots;
+        let fits = bindings.len() == slots.len()
+            && bindings.iter().zip(slots).all(|(b, s)| {
+                matches!(
+                    (b, s.access),
+                    (Binding::Read(_) | Binding::Weight(_), Access::Read)
+                        | (Binding::Write(_), Access::Write)
+                        | (Binding::Weight(_), Access::Weight)
+                )
+            });
+        if !fits && self.miswired.is_none() {
+            self.miswired = Some(Error::Internal {
+                op: "gpu program",
+                message: format!(
+                    "{} binds {bindings:?}, its kernel declares {slots:?}",
+                    kernel.def().name
+                ),
+            });
+        }
         self.steps.push(StepSpec {
             label: self.label.clone(),
             kernel,
             bindings,
             params,
         });
-    }
-
-    /// Finishes the program: `inputs` are written by [`Program::run`] in this order, `outputs`
-    /// read back in this order, at most `max_batch` examples per chunk. Blocking wrapper of
-    /// [`ProgramBuilder::build_async`].
-    #[cfg(feature = "native")]
-    pub fn build(
-        self,
-        inputs: &[Value],
-        outputs: &[Value],
-        max_batch: usize,
-    ) -> Result<Program<'g>> {
-        pollster::block_on(self.build_async(inputs, outputs, max_batch))
     }
 
     /// Finishes the program: `inputs` are written by [`Program::run_async`] in this order,
@@ -304,6 +317,9 @@ impl<'g> ProgramBuilder<'g> {
         max_batch: usize,
     ) -> Result<Program<'g>> {
         const OP: &str = "gpu program";
+        if let Some(e) = self.miswired.take() {
+            return Err(e);
+        }
         let gpu = self.gpu;
         for (layer, check) in std::mem::take(&mut self.unchecked) {
             check.await.map_err(|e| e.in_layer(layer))?;
@@ -388,7 +404,7 @@ impl<'g> ProgramBuilder<'g> {
         for step in self.steps {
             let uniform = gpu.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("params"),
-                size: step.kernel.params_size() as u64,
+                size: step.kernel.def().params.size as u64,
                 usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             });

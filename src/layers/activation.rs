@@ -5,7 +5,7 @@ use super::shapes::{last, product};
 use super::{EpilogueStep, Layer};
 use crate::activation::ElementFn;
 use crate::error::Result;
-use crate::gpu::ops::{emit_softmax, emit_unary, Unary};
+use crate::gpu::kernels::{emit_softmax, emit_unary, Unary};
 use crate::gpu::Lowering;
 use crate::reference;
 use crate::tensor::Tensor;
@@ -16,7 +16,7 @@ pub struct ActivationLayer(pub LayerActivation);
 
 impl ActivationLayer {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["activation"])?;
         Ok(Self(c.activation()?))
     }

@@ -6,7 +6,7 @@ use super::config::Config;
 use super::shapes::last;
 use super::{weight, Layer, WeightSpec};
 use crate::error::{Error, Result};
-use crate::gpu::ops::{emit_binary, emit_unary, BinaryOp, Operand, Unary};
+use crate::gpu::kernels::{emit_binary, emit_unary, BinaryOp, Operand, Unary};
 use crate::gpu::Lowering;
 use crate::reference;
 use crate::tensor::Tensor;
@@ -20,7 +20,7 @@ pub struct CustomScaleLayer {
 
 impl CustomScaleLayer {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["scale"])?;
         Ok(Self {
             scale: c
@@ -91,7 +91,7 @@ pub struct LayerScale {
 
 impl LayerScale {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["init_values", "projection_dim"])?;
         Ok(Self {
             projection_dim: c.positive("projection_dim", None)?,

@@ -4,10 +4,10 @@ use super::config::Config;
 use super::max_pooling2d::{pool_explain, pool_lower, pool_output, pool_spec};
 use super::Layer;
 use crate::error::Result;
-use crate::gpu::ops::PoolKind;
+use crate::gpu::kernels::PoolKind;
 use crate::gpu::Lowering;
-use crate::ops::Pool2dSpec;
 use crate::reference;
+use crate::specs::Pool2dSpec;
 use crate::tensor::Tensor;
 
 /// `AveragePooling2D(pool_size, strides, padding)`.
@@ -16,7 +16,7 @@ pub struct AveragePooling2d(pub Pool2dSpec);
 
 impl AveragePooling2d {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         Ok(Self(pool_spec(c)?))
     }
 }

@@ -4,7 +4,7 @@ use super::config::Config;
 use super::shapes::last;
 use super::{weight, EpilogueStep, Layer, WeightSpec};
 use crate::error::{Error, Result};
-use crate::gpu::ops::{emit_unary, Unary};
+use crate::gpu::kernels::{emit_unary, Unary};
 use crate::gpu::Lowering;
 use crate::tensor::Tensor;
 use crate::{activation::Activation, reference};
@@ -40,7 +40,7 @@ impl BatchNormalization {
     }
 
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["axis", "epsilon", "center", "scale"])?;
         Ok(Self {
             epsilon: c.f64_or("epsilon", 1e-3)?,

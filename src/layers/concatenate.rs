@@ -5,7 +5,7 @@
 use super::config::Config;
 use super::Layer;
 use crate::error::{Error, Result};
-use crate::gpu::ops::emit_copy;
+use crate::gpu::kernels::emit_copy;
 use crate::gpu::Lowering;
 use crate::tensor::Tensor;
 
@@ -18,7 +18,7 @@ pub struct Concatenate {
 
 impl Concatenate {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["axis"])?;
         Ok(Self {
             axis: c.axis_value("axis", -1)?,

@@ -64,14 +64,10 @@ const IGNORED_KEYS: &[&str] = &[
     "input_length",
 ];
 
-/// One layer's config, with its name and class for error messages, and — for operations
-/// recorded from `keras.ops` calls (`x + 3.0`) — the constant arguments of its call.
+/// One layer's config and — for operations recorded from `keras.ops` calls (`x + 3.0`) — the
+/// constant arguments of its call. Errors about it get the layer's name from the graph.
 #[derive(Debug, Clone, Copy)]
 pub struct Config<'a> {
-    /// The layer's name.
-    pub name: &'a str,
-    /// The Keras class name.
-    pub class: &'a str,
     /// The `config` object.
     pub config: &'a Map<String, Value>,
     /// Positional arguments of the layer's first call, tensors replaced by `null`.
@@ -220,24 +216,6 @@ impl<'a> Config<'a> {
         };
         LayerActivation::from_keras(name)
             .ok_or_else(|| self.error(format!("activation '{name}' is not supported")))
-    }
-
-    /// An `axis` key that must name the last axis of a rank-`rank` input (with batch):
-    /// `-1`, `rank − 1`, or `[that]`.
-    pub fn last_axis(&self, key: &str, default: i64) -> Result<()> {
-        let axis = match self.get(key) {
-            None => default,
-            Some(Value::Array(a)) if a.len() == 1 => a[0].as_i64().unwrap_or(0),
-            Some(v) => v.as_i64().unwrap_or(0),
-        };
-        // Positive indices are checked against the rank by the layer (see `axis_value`).
-        if axis == -1 || axis > 0 {
-            Ok(())
-        } else {
-            Err(self.error(format!(
-                "{key} {axis} is not supported (only the last axis)"
-            )))
-        }
     }
 
     /// An integer `axis` (possibly negative) or a one-element list of one.

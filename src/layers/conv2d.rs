@@ -1,6 +1,7 @@
 //! Keras `Conv2D`: NHWC input, HWIO kernel `(kh, kw, in_channels / groups, filters)`.
 
 use super::config::Config;
+use super::conv_lowering::{lower_conv2d, lower_conv2d_with, Folded};
 use super::shapes::{hwc, mul_add, product};
 use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::Activation;
@@ -8,10 +9,10 @@ use crate::activation::Activation;
 use crate::cpu;
 use crate::error::Error;
 use crate::error::Result;
-use crate::gpu::ops::{emit_depthwise, emit_softmax, fold_scale, lower_conv2d, lower_conv2d_with};
+use crate::gpu::kernels::{emit_depthwise, emit_softmax};
 use crate::gpu::Lowering;
-use crate::ops::{Conv2dSpec, DepthwiseSpec};
 use crate::reference;
+use crate::specs::{Conv2dSpec, DepthwiseSpec};
 use crate::tensor::Tensor;
 
 /// `Conv2D`: the spec carries geometry, bias, groups and the element-wise activation; a softmax
@@ -34,7 +35,7 @@ impl Conv2d {
     }
 
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&[
             "filters",
             "kernel_size",
@@ -244,51 +245,27 @@ impl Layer for Conv2d {
 
     fn lower_fused(&self, l: &mut Lowering<'_, '_>, epilogue: &Epilogue) -> Result<()> {
         let shape = hwc("conv2d", l.input_shape(0))?;
-        let activation = epilogue
-            .func
-            .as_activation()
-            .ok_or_else(|| Error::Internal {
-                op: "conv2d",
-                message: format!("cannot fuse {:?} on the GPU", epilogue.func),
-            })?;
-        let has_bias = self.spec.use_bias || epilogue.affine.is_some();
-        let use_bias = self.spec.use_bias;
-        let ep = epilogue.clone();
-        let kernel_of = move |w: &[Tensor]| {
-            let scale = ep.affine.as_ref().map(|(s, _)| s.as_slice());
-            Ok(fold_scale(weight(w, 0)?.data(), scale))
-        };
-        let ep = epilogue.clone();
-        let bias_of = move |w: &[Tensor]| {
-            let bias = if use_bias {
-                Some(weight(w, 1)?.data())
-            } else {
-                None
-            };
-            Ok(ep.with_bias(bias).1.unwrap_or_default())
-        };
+        let folded = Folded::new("conv2d", epilogue, 0, self.spec.use_bias.then_some(1))?;
         let x = l.input(0);
         let out = l.output()?;
-        let key = epilogue.key();
         if let Some(d) = self.as_depthwise(shape[2]) {
             let d = DepthwiseSpec {
-                use_bias: has_bias,
-                activation,
+                use_bias: folded.has_bias,
+                activation: folded.activation,
                 ..d
             };
-            let kernel = l.upload(&format!("kernel {key}"), kernel_of)?;
-            let bias = if has_bias {
-                Some(l.upload(&format!("bias {key}"), bias_of)?)
-            } else {
-                None
-            };
+            let (kernel, bias) = folded.upload(l)?;
             return emit_depthwise(l.builder(), &d, shape, x, kernel, bias, out);
         }
         let spec = Conv2dSpec {
-            use_bias: has_bias,
-            activation,
+            use_bias: folded.has_bias,
+            activation: folded.activation,
             ..self.spec
         };
-        lower_conv2d_with(l, &spec, shape, x, out, &key, &kernel_of, &bias_of)
+        let (kernel, bias) = (
+            |w: &[Tensor]| folded.kernel(w),
+            |w: &[Tensor]| folded.bias(w),
+        );
+        lower_conv2d_with(l, &spec, shape, x, out, &folded.key, &kernel, &bias)
     }
 }

@@ -2,15 +2,16 @@
 //! `(in − 1)·s + max(k, s)` ('valid') or `in·s` ('same'), or as `output_padding` sets it.
 
 use super::config::Config;
+use super::conv_lowering::upload_weights;
 use super::shapes::{hwc, mul_add};
 use super::{explain, weight, Layer, WeightSpec};
 #[cfg(feature = "native")]
 use crate::cpu;
 use crate::error::Result;
-use crate::gpu::ops::emit_conv2d_transpose;
+use crate::gpu::kernels::emit_conv2d_transpose;
 use crate::gpu::Lowering;
-use crate::ops::TransposeSpec;
 use crate::reference;
+use crate::specs::TransposeSpec;
 use crate::tensor::Tensor;
 
 /// `Conv2DTranspose(filters, kernel_size, strides, padding, output_padding, ...)`.
@@ -19,7 +20,7 @@ pub struct Conv2dTranspose(pub TransposeSpec);
 
 impl Conv2dTranspose {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&[
             "filters",
             "kernel_size",
@@ -108,12 +109,7 @@ impl Layer for Conv2dTranspose {
 
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
         let shape = hwc("conv2d_transpose", l.input_shape(0))?;
-        let kernel = l.upload("kernel", |w| Ok(weight(w, 0)?.data().to_vec()))?;
-        let bias = if self.0.use_bias {
-            Some(l.upload("bias", |w| Ok(weight(w, 1)?.data().to_vec()))?)
-        } else {
-            None
-        };
+        let (kernel, bias) = upload_weights(l, 0, self.0.use_bias.then_some(1))?;
         let x = l.input(0);
         let out = l.output()?;
         emit_conv2d_transpose(l.builder(), &self.0, shape, x, kernel, bias, out)

@@ -1,6 +1,7 @@
 //! Keras `Dense` on the last axis: kernel `(in_features, units)`, bias `(units,)`.
 
 use super::config::{Config, LayerActivation};
+use super::conv_lowering::fold_scale;
 use super::shapes::{last, mismatch, product};
 use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::{Activation, ElementFn};
@@ -8,7 +9,7 @@ use crate::activation::{Activation, ElementFn};
 use crate::cpu;
 use crate::error::Error;
 use crate::error::Result;
-use crate::gpu::ops::{emit_dense, emit_softmax, fold_scale, ConvWeights};
+use crate::gpu::kernels::{emit_dense, emit_softmax, ConvWeights};
 use crate::gpu::Lowering;
 use crate::reference;
 use crate::tensor::Tensor;
@@ -35,7 +36,7 @@ impl Dense {
     }
 
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["units", "activation", "use_bias"])?;
         Ok(Self {
             units: c.positive("units", None)?,

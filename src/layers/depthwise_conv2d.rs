@@ -2,17 +2,17 @@
 //! `c·depth_multiplier + m`.
 
 use super::config::Config;
+use super::conv_lowering::{upload_weights, Folded};
 use super::shapes::{hwc, mul_add};
 use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::Activation;
 #[cfg(feature = "native")]
 use crate::cpu;
-use crate::error::Error;
 use crate::error::Result;
-use crate::gpu::ops::{emit_depthwise, fold_scale};
+use crate::gpu::kernels::emit_depthwise;
 use crate::gpu::Lowering;
-use crate::ops::DepthwiseSpec;
 use crate::reference;
+use crate::specs::DepthwiseSpec;
 use crate::tensor::Tensor;
 
 /// `DepthwiseConv2D(kernel_size, strides, padding, depth_multiplier, dilation_rate, ...)`.
@@ -37,7 +37,7 @@ pub(crate) fn depthwise_spec(c: &Config<'_>) -> Result<DepthwiseSpec> {
 
 impl DepthwiseConv2d {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&[
             "kernel_size",
             "strides",
@@ -110,12 +110,7 @@ impl Layer for DepthwiseConv2d {
 
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
         let shape = hwc("depthwise_conv2d", l.input_shape(0))?;
-        let kernel = l.upload("depthwise_kernel", |w| Ok(weight(w, 0)?.data().to_vec()))?;
-        let bias = if self.0.use_bias {
-            Some(l.upload("bias", |w| Ok(weight(w, 1)?.data().to_vec()))?)
-        } else {
-            None
-        };
+        let (kernel, bias) = upload_weights(l, 0, self.0.use_bias.then_some(1))?;
         let x = l.input(0);
         let out = l.output()?;
         emit_depthwise(l.builder(), &self.0, shape, x, kernel, bias, out)
@@ -153,35 +148,16 @@ impl Layer for DepthwiseConv2d {
 
     fn lower_fused(&self, l: &mut Lowering<'_, '_>, epilogue: &Epilogue) -> Result<()> {
         let shape = hwc("depthwise_conv2d", l.input_shape(0))?;
-        let activation = epilogue
-            .func
-            .as_activation()
-            .ok_or_else(|| Error::Internal {
-                op: "depthwise_conv2d",
-                message: format!("cannot fuse {:?} on the GPU", epilogue.func),
-            })?;
-        let has_bias = self.0.use_bias || epilogue.affine.is_some();
-        let use_bias = self.0.use_bias;
-        let key = epilogue.key();
-        let scale = epilogue.affine.as_ref().map(|(s, _)| s.clone());
-        let kernel = l.upload(&format!("kernel {key}"), |w| {
-            Ok(fold_scale(weight(w, 0)?.data(), scale.as_deref()))
-        })?;
-        let bias = if has_bias {
-            Some(l.upload(&format!("bias {key}"), |w| {
-                let bias = if use_bias {
-                    Some(weight(w, 1)?.data())
-                } else {
-                    None
-                };
-                Ok(epilogue.with_bias(bias).1.unwrap_or_default())
-            })?)
-        } else {
-            None
-        };
+        let folded = Folded::new(
+            "depthwise_conv2d",
+            epilogue,
+            0,
+            self.0.use_bias.then_some(1),
+        )?;
+        let (kernel, bias) = folded.upload(l)?;
         let spec = DepthwiseSpec {
-            use_bias: has_bias,
-            activation,
+            use_bias: folded.has_bias,
+            activation: folded.activation,
             ..self.0
         };
         let x = l.input(0);

@@ -4,7 +4,7 @@ use super::config::Config;
 use super::shapes::product;
 use super::{weight, Layer, WeightSpec};
 use crate::error::{Error, Result};
-use crate::gpu::ops::emit_embedding;
+use crate::gpu::kernels::emit_embedding;
 use crate::gpu::Lowering;
 use crate::tensor::Tensor;
 
@@ -19,7 +19,7 @@ pub struct Embedding {
 
 impl Embedding {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["input_dim", "output_dim", "mask_zero"])?;
         if c.bool("mask_zero", false)? {
             return Err(c.error("mask_zero=True (masking the layers after it) is not supported"));

@@ -13,7 +13,7 @@ pub struct Flatten;
 
 impl Flatten {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["data_format"])?;
         c.channels_last()?;
         Ok(Self)

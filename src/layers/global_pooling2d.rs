@@ -4,10 +4,10 @@ use super::config::Config;
 use super::shapes::hwc;
 use super::Layer;
 use crate::error::Result;
-use crate::gpu::ops::{emit_pool2d, PoolKind};
+use crate::gpu::kernels::{emit_pool2d, PoolKind};
 use crate::gpu::Lowering;
-use crate::ops::Pool2dSpec;
 use crate::reference;
+use crate::specs::Pool2dSpec;
 use crate::tensor::Tensor;
 
 /// Which value a global pooling keeps per channel.
@@ -30,7 +30,7 @@ pub struct GlobalPooling2d {
 
 impl GlobalPooling2d {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>, reduce: Reduce) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>, reduce: Reduce) -> Result<Self> {
         c.check_keys(&["data_format", "keepdims"])?;
         c.channels_last()?;
         Ok(Self {

@@ -6,7 +6,7 @@ use serde_json::Value;
 use super::config::Config;
 use super::{weight, Layer, WeightSpec};
 use crate::error::{Error, Result};
-use crate::gpu::ops::emit_layer_norm;
+use crate::gpu::kernels::emit_layer_norm;
 use crate::gpu::Lowering;
 use crate::tensor::Tensor;
 
@@ -27,7 +27,7 @@ pub struct LayerNormalization {
 
 impl LayerNormalization {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["axis", "epsilon", "center", "scale", "rms_scaling"])?;
         let axis = match c.get("axis") {
             None => vec![-1],

@@ -4,10 +4,10 @@ use super::config::Config;
 use super::shapes::hwc;
 use super::{explain, Layer};
 use crate::error::Result;
-use crate::gpu::ops::{emit_pool2d, PoolKind};
+use crate::gpu::kernels::{emit_pool2d, PoolKind};
 use crate::gpu::Lowering;
-use crate::ops::Pool2dSpec;
 use crate::reference;
+use crate::specs::Pool2dSpec;
 use crate::tensor::Tensor;
 
 /// `MaxPooling2D(pool_size, strides, padding)`.
@@ -63,7 +63,7 @@ pub(crate) fn pool_lower(
 
 impl MaxPooling2d {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         Ok(Self(pool_spec(c)?))
     }
 }

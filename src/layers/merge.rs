@@ -8,7 +8,7 @@ use super::{Epilogue, EpilogueStep, Layer};
 use crate::activation::ElementFn;
 use crate::activation::{nan_max, nan_min, Activation};
 use crate::error::{Error, Result};
-use crate::gpu::ops::{emit_binary_then, emit_unary, BinaryOp, Operand, Unary};
+use crate::gpu::kernels::{emit_binary_then, emit_unary, BinaryOp, Operand, Unary};
 use crate::gpu::Lowering;
 use crate::reference;
 use crate::shape::broadcast;
@@ -62,7 +62,7 @@ pub struct Merge {
 
 impl Merge {
     /// Reads Keras's config (merge layers have no options).
-    pub fn from_config(c: &Config<'_>, op: MergeOp) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>, op: MergeOp) -> Result<Self> {
         c.check_keys(&[])?;
         Ok(Self { op })
     }

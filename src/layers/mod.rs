@@ -1,36 +1,42 @@
 //! Keras layers, one file each. Every layer implements [`Layer`]: it reads its config, infers
 //! its output shape, names its weights, explains its arithmetic, and computes — on the CPU
-//! reference, on the fast CPU backend and, lowered to kernels, on the GPU. [`REGISTRY`] maps
-//! Keras class names to layers; adding a layer means one new file, one registry line and its
-//! tests.
+//! reference, on the fast CPU backend and, lowered to kernels, on the GPU. The crate's
+//! `REGISTRY` maps Keras class names to layers; adding a layer means one new file, one registry
+//! line and its tests. A layer defined outside the crate implements [`Layer`] too (see
+//! [`crate::model::Sequential`]) and runs on the reference and CPU backends.
 //!
 //! Shapes passed to a layer never include the batch dimension (Keras prints it as `None`);
 //! tensors passed to it always do.
 
 mod config;
+mod conv_lowering;
 mod explain;
 
 mod activation;
 mod application_layers;
 mod average_pooling2d;
 mod batch_normalization;
+mod border2d;
 mod concatenate;
 mod conv2d;
 mod conv2d_transpose;
 mod cropping2d;
 mod dense;
 mod depthwise_conv2d;
-mod dropout;
+mod elu;
 mod embedding;
 mod flatten;
 mod global_pooling2d;
+mod identity;
+mod keras_ops;
 mod layer_normalization;
 mod leaky_relu;
 mod max_pooling2d;
 mod merge;
 mod normalization;
-mod numpy_ops;
+mod permute;
 mod prelu;
+mod random_crop;
 mod recurrent;
 mod relu;
 mod rescaling;
@@ -48,27 +54,31 @@ pub use average_pooling2d::AveragePooling2d;
 pub use batch_normalization::BatchNormalization;
 pub use concatenate::Concatenate;
 pub(crate) use config::as_usize;
-pub use config::{Config, LayerActivation};
+pub(crate) use config::Config;
+pub use config::LayerActivation;
 pub use conv2d::Conv2d;
 pub use conv2d_transpose::Conv2dTranspose;
 pub use cropping2d::Cropping2d;
 pub use dense::Dense;
 pub use depthwise_conv2d::DepthwiseConv2d;
-pub use dropout::{Identity, RandomCrop};
+pub use elu::Elu;
 pub use embedding::Embedding;
 pub use flatten::Flatten;
 pub use global_pooling2d::{GlobalPooling2d, Reduce};
+pub use identity::Identity;
+pub use keras_ops::{NumpyOp, NumpyOpKind};
 pub use layer_normalization::LayerNormalization;
-pub use leaky_relu::{Elu, LeakyRelu};
+pub use leaky_relu::LeakyRelu;
 pub use max_pooling2d::MaxPooling2d;
 pub use merge::{Merge, MergeOp};
 pub use normalization::Normalization;
-pub use numpy_ops::{NumpyOp, NumpyOpKind};
+pub use permute::Permute;
 pub use prelu::Prelu;
+pub use random_crop::RandomCrop;
 pub use recurrent::{Recurrent, RecurrentCell};
 pub use relu::Relu;
 pub use rescaling::Rescaling;
-pub use reshape::{Permute, Reshape};
+pub use reshape::Reshape;
 pub use separable_conv2d::SeparableConv2d;
 pub use softmax::Softmax;
 pub use upsampling2d::UpSampling2d;
@@ -155,15 +165,8 @@ impl Epilogue {
     /// A short name of this epilogue's values, for keying uploaded weights (a layer called
     /// twice with different epilogues uploads both).
     pub(crate) fn key(&self) -> String {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        let mut eat = |bits: u32| {
-            for b in bits.to_le_bytes() {
-                h = (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3);
-            }
-        };
-        if let Some((s, t)) = &self.affine {
-            s.iter().chain(t).for_each(|v| eat(v.to_bits()));
-        }
+        let values = self.affine.iter().flat_map(|(s, t)| s.iter().chain(t));
+        let h = crate::hash::fnv1a64(values.flat_map(|v| v.to_bits().to_le_bytes()));
         format!("fused {:?} {} {h:016x}", self.func, self.residual)
     }
 
@@ -239,8 +242,16 @@ pub trait Layer: fmt::Debug + Send + Sync {
     }
 
     /// Lowers the layer to GPU kernels: reads its inputs from the [`Lowering`], writes its
-    /// output (or aliases an input to it).
-    fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()>;
+    /// output (or aliases an input to it). Every layer wgcnn reads from Keras has one; a layer
+    /// defined outside the crate (which cannot record kernels) keeps this default, runs on the
+    /// reference and CPU backends, and makes compiling its model for the GPU a
+    /// [`Error::NoGpuLowering`].
+    fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
+        let _ = l;
+        Err(Error::NoGpuLowering {
+            layer: self.class_name().to_string(),
+        })
+    }
 
     /// Floating-point operations for one example (2 per multiply-add), for `bench`.
     fn flops(&self, inputs: &[&[usize]], output: &[usize]) -> u64 {
@@ -313,14 +324,14 @@ pub trait Layer: fmt::Debug + Send + Sync {
 }
 
 /// Builds a layer from its Keras config.
-pub type Constructor = fn(&Config<'_>) -> Result<Box<dyn Layer>>;
+pub(crate) type Constructor = fn(&Config<'_>) -> Result<Box<dyn Layer>>;
 
 fn boxed<L: Layer + 'static>(layer: L) -> Result<Box<dyn Layer>> {
     Ok(Box::new(layer))
 }
 
 /// Keras layer classes wgcnn reads, and how.
-pub const REGISTRY: &[(&str, Constructor)] = &[
+pub(crate) const REGISTRY: &[(&str, Constructor)] = &[
     ("Activation", |c| boxed(ActivationLayer::from_config(c)?)),
     ("ActivityRegularization", |c| {
         boxed(Identity::from_config(c, "ActivityRegularization")?)
@@ -432,7 +443,7 @@ pub const REGISTRY: &[(&str, Constructor)] = &[
 
 /// Operations Keras records when a model applies `keras.ops` functions (or Python operators)
 /// to symbolic tensors: serialized with a `keras.src.ops.*` module.
-pub const OPS_REGISTRY: &[(&str, Constructor)] = &[
+pub(crate) const OPS_REGISTRY: &[(&str, Constructor)] = &[
     ("Add", |c| {
         boxed(NumpyOp::from_config(c, NumpyOpKind::Add, "Add")?)
     }),
@@ -458,7 +469,7 @@ pub const OPS_REGISTRY: &[(&str, Constructor)] = &[
 
 /// The constructor for a Keras class; `module` tells `keras.ops` operations (`x + 3.0`) from
 /// layers of the same class name.
-pub fn constructor(class: &str, module: Option<&str>) -> Option<Constructor> {
+pub(crate) fn constructor(class: &str, module: Option<&str>) -> Option<Constructor> {
     let table = match module {
         Some(m) if m.starts_with("keras.src.ops") => OPS_REGISTRY,
         _ => REGISTRY,

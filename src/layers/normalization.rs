@@ -10,7 +10,7 @@ use super::config::Config;
 use super::rescaling::numbers;
 use super::{weight, Layer, WeightSpec};
 use crate::error::{Error, Result};
-use crate::gpu::ops::{emit_binary, BinaryOp, Operand};
+use crate::gpu::kernels::{emit_binary, BinaryOp, Operand};
 use crate::gpu::Lowering;
 use crate::reference;
 use crate::tensor::Tensor;
@@ -74,7 +74,7 @@ impl Normalization {
     }
 
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["axis", "mean", "variance", "invert"])?;
         let axis = match c.get("axis") {
             None => vec![-1],

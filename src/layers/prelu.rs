@@ -7,7 +7,7 @@ use super::config::{as_usize, Config};
 use super::{weight, Layer, WeightSpec};
 use crate::activation::relu;
 use crate::error::{Error, Result};
-use crate::gpu::ops::{emit_binary, BinaryOp, Operand};
+use crate::gpu::kernels::{emit_binary, BinaryOp, Operand};
 use crate::gpu::Lowering;
 use crate::reference;
 use crate::tensor::Tensor;
@@ -21,7 +21,7 @@ pub struct Prelu {
 
 impl Prelu {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["shared_axes"])?;
         let shared_axes = match c.get("shared_axes") {
             None => Vec::new(),

@@ -5,7 +5,7 @@ use super::config::Config;
 use super::{weight, Layer, WeightSpec};
 use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::gpu::ops::{emit_dense, emit_gather, emit_steps, Cell, ConvWeights, Steps};
+use crate::gpu::kernels::{emit_dense, emit_gather, emit_steps, Cell, ConvWeights, Steps};
 use crate::gpu::Lowering;
 use crate::tensor::Tensor;
 
@@ -39,7 +39,7 @@ pub struct Recurrent {
 
 impl Recurrent {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>, cell: RecurrentCell) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>, cell: RecurrentCell) -> Result<Self> {
         c.check_keys(&[
             "units",
             "activation",

@@ -6,7 +6,7 @@ use super::shapes::last;
 use super::{EpilogueStep, Layer};
 use crate::activation::ElementFn;
 use crate::error::{Error, Result};
-use crate::gpu::ops::{emit_unary, Unary};
+use crate::gpu::kernels::{emit_unary, Unary};
 use crate::gpu::Lowering;
 use crate::reference;
 use crate::tensor::Tensor;
@@ -24,7 +24,7 @@ pub struct Relu {
 
 impl Relu {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["max_value", "negative_slope", "threshold"])?;
         let relu = Self {
             max_value: c.f64("max_value")?.map(|v| v as f32),

@@ -7,7 +7,7 @@ use super::shapes::last;
 use super::Layer;
 use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::gpu::ops::{emit_binary, emit_unary, BinaryOp, Operand, Unary};
+use crate::gpu::kernels::{emit_binary, emit_unary, BinaryOp, Operand, Unary};
 use crate::gpu::Lowering;
 use crate::tensor::Tensor;
 
@@ -43,7 +43,7 @@ pub(crate) fn numbers(c: &Config<'_>, key: &str, default: f32) -> Result<Vec<f32
 
 impl Rescaling {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["scale", "offset"])?;
         Ok(Self {
             scale: numbers(c, "scale", 1.0)?,
@@ -160,8 +160,6 @@ mod tests {
         let config = serde_json::json!({"scale": [[0.5, 2.0]], "offset": 1});
         let map = config.as_object().unwrap();
         let c = super::Config {
-            name: "r",
-            class: "Rescaling",
             config: map,
             args: &[],
         };

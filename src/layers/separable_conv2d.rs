@@ -2,18 +2,18 @@
 //! and the activation.
 
 use super::config::Config;
+use super::conv_lowering::{lower_conv2d, lower_conv2d_with, Folded};
 use super::depthwise_conv2d::depthwise_spec;
 use super::shapes::{hwc, mul_add};
 use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::Activation;
 #[cfg(feature = "native")]
 use crate::cpu;
-use crate::error::Error;
 use crate::error::Result;
-use crate::gpu::ops::{emit_depthwise, fold_scale, lower_conv2d, lower_conv2d_with};
+use crate::gpu::kernels::emit_depthwise;
 use crate::gpu::Lowering;
-use crate::ops::{Conv2dSpec, DepthwiseSpec};
 use crate::reference;
+use crate::specs::{Conv2dSpec, DepthwiseSpec};
 use crate::tensor::Tensor;
 
 /// `SeparableConv2D(filters, kernel_size, strides, padding, depth_multiplier, ...)`.
@@ -27,7 +27,7 @@ pub struct SeparableConv2d {
 
 impl SeparableConv2d {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&[
             "filters",
             "kernel_size",
@@ -171,13 +171,6 @@ impl Layer for SeparableConv2d {
 
     fn lower_fused(&self, l: &mut Lowering<'_, '_>, epilogue: &Epilogue) -> Result<()> {
         let shape = hwc("separable_conv2d", l.input_shape(0))?;
-        let activation = epilogue
-            .func
-            .as_activation()
-            .ok_or_else(|| Error::Internal {
-                op: "separable_conv2d",
-                message: format!("cannot fuse {:?} on the GPU", epilogue.func),
-            })?;
         let mid_shape = self.inner(&shape)?;
         let kernel = l.upload("depthwise_kernel", |w| Ok(weight(w, 0)?.data().to_vec()))?;
         let x = l.input(0);
@@ -185,35 +178,21 @@ impl Layer for SeparableConv2d {
         emit_depthwise(l.builder(), &self.depthwise, shape, x, kernel, None, mid)?;
         let out = l.output()?;
         let mid_hwc = hwc("separable_conv2d", &mid_shape)?;
-        let use_bias = self.pointwise.use_bias;
-        let ep = epilogue.clone();
-        let kernel_of = move |w: &[Tensor]| {
-            let scale = ep.affine.as_ref().map(|(s, _)| s.as_slice());
-            Ok(fold_scale(weight(w, 1)?.data(), scale))
-        };
-        let ep = epilogue.clone();
-        let bias_of = move |w: &[Tensor]| {
-            let bias = if use_bias {
-                Some(weight(w, 2)?.data())
-            } else {
-                None
-            };
-            Ok(ep.with_bias(bias).1.unwrap_or_default())
-        };
+        let folded = Folded::new(
+            "separable_conv2d",
+            epilogue,
+            1,
+            self.pointwise.use_bias.then_some(2),
+        )?;
         let spec = Conv2dSpec {
-            use_bias: use_bias || epilogue.affine.is_some(),
-            activation,
+            use_bias: folded.has_bias,
+            activation: folded.activation,
             ..self.pointwise
         };
-        lower_conv2d_with(
-            l,
-            &spec,
-            mid_hwc,
-            mid,
-            out,
-            &epilogue.key(),
-            &kernel_of,
-            &bias_of,
-        )
+        let (kernel, bias) = (
+            |w: &[Tensor]| folded.kernel(w),
+            |w: &[Tensor]| folded.bias(w),
+        );
+        lower_conv2d_with(l, &spec, mid_hwc, mid, out, &folded.key, &kernel, &bias)
     }
 }

@@ -4,7 +4,7 @@ use super::config::Config;
 use super::shapes::last;
 use super::Layer;
 use crate::error::{Error, Result};
-use crate::gpu::ops::emit_softmax_strided;
+use crate::gpu::kernels::emit_softmax_strided;
 use crate::gpu::Lowering;
 use crate::reference;
 use crate::tensor::Tensor;
@@ -22,7 +22,7 @@ impl Softmax {
     }
 
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["axis"])?;
         Ok(Self {
             axis: c.axis_value("axis", -1)?,

@@ -5,7 +5,7 @@ use super::config::Config;
 use super::shapes::hwc;
 use super::Layer;
 use crate::error::Result;
-use crate::gpu::ops::emit_resize2d;
+use crate::gpu::kernels::emit_resize2d;
 use crate::gpu::Lowering;
 use crate::shape::plan_scale;
 use crate::tensor::Tensor;
@@ -21,7 +21,7 @@ pub struct UpSampling2d {
 
 impl UpSampling2d {
     /// Reads Keras's config.
-    pub fn from_config(c: &Config<'_>) -> Result<Self> {
+    pub(crate) fn from_config(c: &Config<'_>) -> Result<Self> {
         c.check_keys(&["size", "data_format", "interpolation"])?;
         c.channels_last()?;
         let bilinear = match c.str("interpolation")?.unwrap_or("nearest") {

@@ -232,12 +232,7 @@ fn parse_entry(entry: &Value, shape: Option<Vec<usize>>, args: &[Value]) -> Resu
                 ),
             )
         })?;
-        let reader = Config {
-            name: &name,
-            class,
-            config,
-            args,
-        };
+        let reader = Config { config, args };
         LayerOp::Layer(constructor(&reader).map_err(|e| e.in_layer(label.clone()))?)
     };
     Ok(Parsed {

@@ -404,7 +404,8 @@ impl Model {
             Backend::Gpu => {
                 let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
                 let batch = self.check_inputs(&shapes)?;
-                self.compile(crate::Gpu::shared()?, batch)?.run_many(inputs)
+                self.compile(crate::gpu::Gpu::shared()?, batch)?
+                    .run_many(inputs)
             }
             #[cfg(not(feature = "native"))]
             Backend::Gpu => Err(Error::FeatureDisabled {

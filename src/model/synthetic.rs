@@ -15,11 +15,9 @@ use super::Model;
 use crate::error::Result;
 use crate::tensor::Tensor;
 
-/// FNV-1a, 64 bits.
+/// FNV-1a, 64 bits, of `text`'s UTF-8 bytes.
 pub fn fnv1a64(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    })
+    crate::hash::fnv1a64(text.bytes())
 }
 
 /// `n` SplitMix64 outputs seeded by `key`.

@@ -1,5 +1,5 @@
 use crate::error::Result;
-use crate::ops::Conv2dSpec;
+use crate::specs::Conv2dSpec;
 use crate::tensor::Tensor;
 
 /// Conv2D on the CPU: NHWC `input`, HWIO `kernel`, optional `(filters,)` bias, fused activation.

@@ -1,5 +1,5 @@
 use crate::error::Result;
-use crate::ops::TransposeSpec;
+use crate::specs::TransposeSpec;
 use crate::tensor::Tensor;
 
 /// Conv2DTranspose on the CPU, straight from the definition Keras's JAX backend uses: each

@@ -1,6 +1,6 @@
 use crate::activation::Activation;
 use crate::error::Result;
-use crate::ops::check_dense;
+use crate::specs::check_dense;
 use crate::tensor::Tensor;
 
 /// Dense on the CPU, on the last axis: `y[.., u] = activation(Σ_i x[.., i]·W[i, u] + b[u])`,

@@ -1,5 +1,5 @@
 use crate::error::Result;
-use crate::ops::DepthwiseSpec;
+use crate::specs::DepthwiseSpec;
 use crate::tensor::Tensor;
 
 /// DepthwiseConv2D on the CPU: output channel `c·dm + m` is input channel `c` convolved with

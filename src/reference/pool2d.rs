@@ -1,6 +1,6 @@
 use crate::activation::nan_max;
 use crate::error::Result;
-use crate::ops::Pool2dSpec;
+use crate::specs::Pool2dSpec;
 use crate::tensor::Tensor;
 
 /// Slides the pooling window and reduces the real (non-padded) cells under it with `reduce`.

@@ -1,0 +1,18 @@
+//! Implicit-GEMM Conv2D with [`TILE`] × [`TILE`] output tiles per workgroup and the reduction
+//! staged in workgroup memory (`conv2d_tiled.wgsl`); recorded by
+//! [`super::conv2d::emit_conv2d`].
+
+use super::super::kernel::{Coverage, KernelDef, WORKGROUP_SIZE};
+use super::conv2d::def;
+
+/// Output positions and filters per workgroup tile (the shader's `TM`, and `4 · TN4`).
+pub(crate) const TILE: usize = 32;
+
+pub(super) const TILED: KernelDef = def(
+    "conv2d_tiled",
+    wgsl!("common.wgsl", "window.wgsl", "activation.wgsl", "conv2d_tiled.wgsl"),
+    "main",
+    // The tile shape is made for one workgroup size.
+    &[("TM", TILE), ("TN4", TILE / 4), ("WG", WORKGROUP_SIZE as usize)],
+    Coverage::Tile(TILE),
+);

@@ -1,0 +1,80 @@
+//! LayerNormalization over the last axis (`layer_norm.wgsl`), one row per invocation.
+
+use std::sync::Arc;
+
+use super::super::kernel::{Coverage, params, read, weight, write, KernelDef};
+use super::super::program::{Binding, Dispatch, ProgramBuilder, Value, Weight};
+use super::window::grid;
+use super::Kernel;
+use crate::error::Result;
+
+params! {
+    /// `Params` in `layer_norm.wgsl`.
+    pub(crate) struct LayerNormParams {
+        rows: u32,
+        cols: u32,
+        groups_x: u32,
+        epsilon: f32,
+        has_gamma: u32,
+        has_beta: u32,
+        rms: u32,
+        _pad: u32,
+    }
+}
+
+pub(super) const LAYER_NORM: KernelDef = KernelDef {
+    name: "layer_norm",
+    source: wgsl!("common.wgsl", "layer_norm.wgsl"),
+    entry_point: "main",
+    params: LayerNormParams::LAYOUT,
+    slots: &[read("input"), weight("gamma"), weight("beta"), write("output")],
+    structure: &[],
+    coverage: Coverage::PerValue,
+    codes: &[],
+};
+
+/// Records LayerNormalization over rows of `cols` values (`rows` per example).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn emit_layer_norm(
+    b: &mut ProgramBuilder<'_>,
+    rows: usize,
+    cols: usize,
+    epsilon: f32,
+    gamma: Option<Weight>,
+    beta: Option<Weight>,
+    rms: bool,
+    x: Value,
+    out: Value,
+) -> Result<()> {
+    let per_dim = b.gpu().limits().max_compute_workgroups_per_dimension;
+    let unused = b.unused()?;
+    let params = Arc::new(move |batch: usize| {
+        let total = batch * rows;
+        let grid = grid("layer_normalization", total, per_dim)?;
+        let p = LayerNormParams {
+            rows: total as u32,
+            cols: cols as u32,
+            groups_x: grid[0],
+            epsilon,
+            has_gamma: u32::from(gamma.is_some()),
+            has_beta: u32::from(beta.is_some()),
+            rms: u32::from(rms),
+            ..LayerNormParams::default()
+        };
+        Ok(Dispatch {
+            bytes: bytemuck::bytes_of(&p).to_vec(),
+            grid,
+        })
+    });
+    b.dispatch(
+        Kernel::LayerNorm,
+        vec![
+            Binding::Read(x),
+            Binding::Weight(gamma.unwrap_or(unused)),
+            Binding::Weight(beta.unwrap_or(unused)),
+            Binding::Write(out),
+        ],
+        params,
+    );
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! MaxPooling2D (`max_pool2d.wgsl`), and the emitter of both pooling kernels (and their
+//! global forms, as one window over the image).
+
+use std::sync::Arc;
+
+use super::super::kernel::{Coverage, read, write, KernelDef, Slot};
+use super::super::program::{Binding, ProgramBuilder, Value};
+use super::window::{dispatch, WindowParams};
+use super::Kernel;
+use crate::error::Result;
+use crate::specs::Pool2dSpec;
+
+/// The bindings of both pooling kernels.
+pub(super) const SLOTS: &[Slot] = &[read("input"), write("output")];
+
+pub(super) const MAX_POOL: KernelDef = KernelDef {
+    name: "max_pool2d",
+    source: wgsl!("common.wgsl", "window.wgsl", "max_pool2d.wgsl"),
+    entry_point: "main",
+    params: WindowParams::LAYOUT,
+    slots: SLOTS,
+    structure: &[],
+    coverage: Coverage::PerValue,
+    codes: &[],
+};
+
+/// Which reduction a pooling window computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PoolKind {
+    Max,
+    Average,
+}
+
+/// Records a pooling of `spec` on per-example images `hwc` from `x` into `out` (which may be a
+/// channel slice).
+pub(crate) fn emit_pool2d(
+    b: &mut ProgramBuilder<'_>,
+    kind: PoolKind,
+    spec: &Pool2dSpec,
+    hwc: [usize; 3],
+    x: Value,
+    out: Value,
+) -> Result<()> {
+    let kernel = match kind {
+        PoolKind::Max => Kernel::MaxPool2d,
+        PoolKind::Average => Kernel::AvgPool2d,
+    };
+    let (offset, pitch) = b.layout(out);
+    let spec = *spec;
+    let per_dim = b.gpu().limits().max_compute_workgroups_per_dimension;
+    let [h, w, c] = hwc;
+    let op = match kind {
+        PoolKind::Max => "max_pool2d",
+        PoolKind::Average => "average_pool2d",
+    };
+    let params = Arc::new(move |batch: usize| {
+        let g = spec.plan([batch, h, w, c])?;
+        dispatch(op, kernel, &(&g).into(), per_dim, |p| {
+            p.out_pitch = pitch as u32;
+            p.out_offset = offset as u32;
+        })
+    });
+    b.dispatch(kernel, vec![Binding::Read(x), Binding::Write(out)], params);
+    Ok(())
+}

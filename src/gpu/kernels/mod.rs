@@ -1,0 +1,174 @@
+//! Every compute kernel wgcnn dispatches, one Rust file each beside its `.wgsl`: the file
+//! defines the kernel's uniform block (`params!`), its [`KernelDef`]s (entry points, bindings,
+//! code tables, tile shapes) and the emitter that records its dispatches. `common.wgsl`,
+//! `window.wgsl` and `activation.wgsl` are preludes shared by several kernels (the Rust side of
+//! the last two: `window.rs`, `activation.rs`).
+//!
+//! Adding a kernel: `name.wgsl` and `name.rs` (its `KernelDef`, `params!` block and emitter),
+//! and one line in the `kernels!` list below. `contract.rs` then checks it against its WGSL.
+
+use super::kernel::KernelDef;
+
+mod activation;
+#[cfg(test)]
+mod contract;
+mod window;
+
+/// A kernel's WGSL from files beside this one: shared preludes first, its own file last.
+macro_rules! wgsl {
+    ($($file:literal),+ $(,)?) => {
+        concat!($(include_str!($file)),+)
+    };
+}
+
+/// The kernel list: per kernel file, its variants and their [`KernelDef`]s. Declares the
+/// files as modules, the [`Kernel`] enum and its lookup.
+macro_rules! kernels {
+    ($($module:ident { $($(#[$doc:meta])* $variant:ident => $def:ident),+ $(,)? })*) => {
+        $(pub(crate) mod $module;)*
+
+        /// Every compute kernel wgcnn dispatches.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub(crate) enum Kernel {
+            $($($(#[$doc])* $variant,)+)*
+        }
+
+        impl Kernel {
+            /// Every kernel.
+            #[cfg_attr(not(test), allow(dead_code, reason = "the contract test walks it"))]
+            pub(crate) const ALL: &'static [Kernel] = &[$($(Kernel::$variant,)+)*];
+
+            /// What the host knows about the kernel.
+            pub(crate) fn def(self) -> &'static KernelDef {
+                match self {
+                    $($(Kernel::$variant => &$module::$def,)+)*
+                }
+            }
+        }
+    };
+}
+
+kernels! {
+    conv2d {
+        /// Direct Conv2D, one output per invocation; the only one with `groups`.
+        Conv2d => DIRECT,
+    }
+    conv2d_blocked {
+        /// Implicit-GEMM Conv2D, 4 positions × 4 filters per invocation.
+        Conv2dBlocked => BLOCKED,
+    }
+    conv2d_tiled {
+        /// Implicit-GEMM Conv2D with 32 × 32 workgroup tiles.
+        Conv2dTiled => TILED,
+    }
+    conv2d_wide {
+        /// Implicit-GEMM Conv2D, 8 positions × 16 filters, vec4 input and output.
+        Conv2dWide => WIDE,
+        /// [`Kernel::Conv2dWide`] reading one input channel at a time.
+        Conv2dWideIn1 => WIDE_IN1,
+        /// [`Kernel::Conv2dWide`] writing one float at a time.
+        Conv2dWideOut1 => WIDE_OUT1,
+        /// [`Kernel::Conv2dWide`] reading and writing one value at a time.
+        Conv2dWideIn1Out1 => WIDE_IN1_OUT1,
+    }
+    max_pool2d {
+        /// MaxPooling2D and GlobalMaxPooling2D.
+        MaxPool2d => MAX_POOL,
+    }
+    avg_pool2d {
+        /// AveragePooling2D and GlobalAveragePooling2D.
+        AvgPool2d => AVG_POOL,
+    }
+    border2d {
+        /// ZeroPadding2D and Cropping2D.
+        Border2d => BORDER,
+    }
+    unary {
+        /// Element-wise layers, one value per invocation.
+        Unary => UNARY,
+        /// Element-wise layers, one vec4 per invocation.
+        Unary4 => UNARY4,
+    }
+    softmax {
+        /// Softmax and log-softmax over an axis.
+        Softmax => SOFTMAX,
+    }
+    binary {
+        /// Broadcasting element-wise binary ops (merges, keras.ops arithmetic, PReLU).
+        Binary => BINARY,
+    }
+    copy {
+        /// Rows of one tensor into a slice of another's rows (Concatenate).
+        Copy => COPY,
+    }
+    depthwise_conv2d {
+        /// DepthwiseConv2D, one output value per invocation.
+        DepthwiseConv2d => DEPTHWISE,
+        /// DepthwiseConv2D, four channels per invocation (depth multiplier 1).
+        DepthwiseConv2d4 => DEPTHWISE4,
+    }
+    conv2d_transpose {
+        /// Conv2DTranspose, one output value per invocation.
+        Conv2dTranspose => TRANSPOSE,
+    }
+    resize2d {
+        /// UpSampling2D (nearest, bilinear).
+        Resize2d => RESIZE,
+    }
+    layer_norm {
+        /// LayerNormalization over the last axis.
+        LayerNorm => LAYER_NORM,
+    }
+    embedding {
+        /// Embedding lookups.
+        Embedding => EMBEDDING,
+    }
+    recurrent {
+        /// One time step of an LSTM or GRU.
+        Recurrent => RECURRENT,
+    }
+    dense_splitk {
+        /// Dense with the reduction split into slices: the partial sums.
+        DenseSplitK => SPLIT_K,
+        /// Dense with the reduction split into slices: adding the slices up.
+        DenseSplitKReduce => SPLIT_K_REDUCE,
+    }
+}
+
+pub(crate) use binary::{emit_binary, emit_binary_then, emit_gather, BinaryOp, Operand};
+pub(crate) use border2d::emit_border2d;
+pub use conv2d::ConvVariant;
+pub(crate) use conv2d::{emit_conv2d, ConvWeights};
+pub(crate) use conv2d_transpose::emit_conv2d_transpose;
+pub(crate) use copy::emit_copy;
+pub(crate) use dense_splitk::emit_dense;
+pub(crate) use depthwise_conv2d::emit_depthwise;
+pub(crate) use embedding::emit_embedding;
+pub(crate) use layer_norm::emit_layer_norm;
+pub(crate) use max_pool2d::{emit_pool2d, PoolKind};
+pub(crate) use recurrent::{emit_steps, Cell, Steps};
+pub(crate) use resize2d::emit_resize2d;
+pub(crate) use softmax::{emit_softmax, emit_softmax_strided};
+pub(crate) use unary::{emit_unary, Unary};
+
+/// Compiles `kernel`'s pipeline on `device`.
+pub(crate) fn pipeline(device: &wgpu::Device, kernel: Kernel) -> wgpu::ComputePipeline {
+    let def = kernel.def();
+    let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+        label: Some(def.name),
+        source: wgpu::ShaderSource::Wgsl(def.source.into()),
+    });
+    let constants = def.constants();
+    device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+        label: Some(def.name),
+        layout: None,
+        module: &module,
+        entry_point: Some(def.entry_point),
+        compilation_options: wgpu::PipelineCompilationOptions {
+            constants: &constants,
+            ..Default::default()
+        },
+        cache: None,
+    })
+}

@@ -1,0 +1,207 @@
+//! The single-op API: one Conv2D or MaxPooling2D on the device, its program recorded, run and
+//! dropped; and the choice of Conv2D kernel variant (autotuned or not), which compiled models
+//! use too.
+
+#[cfg(feature = "native")]
+use super::autotune;
+use super::kernels::{emit_conv2d, emit_pool2d, ConvVariant, ConvWeights, PoolKind};
+use super::program::ProgramBuilder;
+use super::Gpu;
+use crate::error::{Error, Result};
+use crate::specs::{Conv2dSpec, Pool2dSpec};
+use crate::tensor::Tensor;
+
+impl Gpu {
+    /// Conv2D on the GPU: NHWC `input`, HWIO `kernel`, optional `(filters,)` bias, fused
+    /// activation; the same contract as [`crate::reference::conv2d`]. Blocking wrapper of
+    /// [`Gpu::conv2d_async`].
+    #[cfg(feature = "native")]
+    pub fn conv2d(
+        &self,
+        spec: &Conv2dSpec,
+        input: &Tensor,
+        kernel: &Tensor,
+        bias: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        pollster::block_on(self.conv2d_async(spec, input, kernel, bias))
+    }
+
+    /// Conv2D on the GPU: NHWC `input`, HWIO `kernel`, optional `(filters,)` bias, fused
+    /// activation; the same contract as [`crate::reference::conv2d`].
+    pub async fn conv2d_async(
+        &self,
+        spec: &Conv2dSpec,
+        input: &Tensor,
+        kernel: &Tensor,
+        bias: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let g = spec.check(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
+        let variant = self.conv_variant(spec, g.input)?;
+        self.conv2d_with_async(variant, spec, input, kernel, bias)
+            .await
+    }
+
+    /// The kernel variant for `spec` on inputs of shape `input`: the autotuner's choice
+    /// (measured once per adapter and shape, on zeros of the same shapes), or
+    /// [`ConvVariant::choose`] when autotuning is off.
+    ///
+    /// Measuring runs each candidate and blocks until it is done, so it is native-only: an
+    /// async caller on native ([`Gpu::conv2d_async`], [`crate::Model::compile_async`]) blocks
+    /// its thread while a new shape is tuned.
+    pub fn conv_variant(&self, spec: &Conv2dSpec, input: [usize; 4]) -> Result<ConvVariant> {
+        let filters = spec.filters;
+        let mut candidates: Vec<ConvVariant> = ConvVariant::ALL
+            .into_iter()
+            .filter(|v| v.fits(filters, spec.groups, filters, 0))
+            .collect();
+        // The untuned choice first: it is what the tuner takes when tuning is off.
+        let preferred = ConvVariant::choose(spec);
+        candidates.sort_by_key(|v| *v != preferred);
+        // Without `native` the tuner is always off (see [`crate::GpuOptions::autotune`]).
+        #[cfg(feature = "native")]
+        if candidates.len() >= 2 && self.tuner.enabled() {
+            return self.tuned_variant(spec, input, &candidates);
+        }
+        #[cfg(not(feature = "native"))]
+        let _ = input;
+        Ok(candidates.first().copied().unwrap_or(ConvVariant::Direct))
+    }
+
+    /// The tuner's choice among `candidates` (at least two, the untuned one first), remembered
+    /// or measured now.
+    #[cfg(feature = "native")]
+    fn tuned_variant(
+        &self,
+        spec: &Conv2dSpec,
+        input: [usize; 4],
+        candidates: &[ConvVariant],
+    ) -> Result<ConvVariant> {
+        // The candidates are part of the key, in their fixed order: a choice made before a
+        // variant existed is stale.
+        let listed: Vec<ConvVariant> = ConvVariant::ALL
+            .into_iter()
+            .filter(|v| candidates.contains(v))
+            .collect();
+        let info = self.adapter_info();
+        let key = format!(
+            "{} | {:?} | {} | {listed:?} | conv2d in {:?} kernel {:?} filters {} strides {:?} dilation {:?} groups {} {} bias {}",
+            info.name,
+            info.backend,
+            info.driver_info,
+            input,
+            spec.kernel_size,
+            spec.filters,
+            spec.strides,
+            spec.dilation,
+            spec.groups,
+            spec.padding,
+            spec.use_bias
+        );
+        let zeros = |shape: Vec<usize>| Tensor::from_fn(shape, |_| 0.0);
+        let x = zeros(input.to_vec())?;
+        let k = zeros(spec.kernel_shape(input[3]).to_vec())?;
+        let b = spec
+            .use_bias
+            .then(|| zeros(vec![spec.filters]))
+            .transpose()?;
+        Ok(self.tuner.choose(&key, candidates, |variant| {
+            autotune::time_twice(|| self.conv2d_with(variant, spec, &x, &k, b.as_ref()).is_ok())
+        }))
+    }
+
+    /// The autotuner's remembered choices: `(adapter and shape, variant)`.
+    pub fn autotune_choices(&self) -> Vec<(String, ConvVariant)> {
+        self.tuner.choices()
+    }
+
+    /// [`Gpu::conv2d`] with a chosen kernel variant (for tests and benchmarks). Blocking
+    /// wrapper of [`Gpu::conv2d_with_async`].
+    #[cfg(feature = "native")]
+    pub fn conv2d_with(
+        &self,
+        variant: ConvVariant,
+        spec: &Conv2dSpec,
+        input: &Tensor,
+        kernel: &Tensor,
+        bias: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        pollster::block_on(self.conv2d_with_async(variant, spec, input, kernel, bias))
+    }
+
+    /// [`Gpu::conv2d_async`] with a chosen kernel variant.
+    pub async fn conv2d_with_async(
+        &self,
+        variant: ConvVariant,
+        spec: &Conv2dSpec,
+        input: &Tensor,
+        kernel: &Tensor,
+        bias: Option<&Tensor>,
+    ) -> Result<Tensor> {
+        let g = spec.check(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
+        if !variant.fits(spec.filters, spec.groups, spec.filters, 0) {
+            return Err(Error::InvalidConfig {
+                op: "conv2d",
+                reason: format!(
+                    "the {variant:?} kernel does not support {} filters in {} groups",
+                    spec.filters, spec.groups
+                ),
+            });
+        }
+        let [batch, h, w, c] = g.input;
+        let mut b = ProgramBuilder::new(self);
+        b.set_label("conv2d");
+        let x = b.input(&[h, w, c])?;
+        let out = b.value(&g.output[1..])?;
+        let weights = ConvWeights {
+            kernel: b.weight(
+                "kernel",
+                &variant.filter_layout(kernel.data(), spec.filters),
+            )?,
+            bias: match bias {
+                Some(t) => Some(b.weight("bias", &variant.filter_layout(t.data(), spec.filters))?),
+                None => None,
+            },
+        };
+        emit_conv2d(&mut b, variant, spec, [h, w, c], x, weights, out)?;
+        // One op: its errors need no layer context.
+        let mut program = b
+            .build_async(&[x], &[out], batch)
+            .await
+            .map_err(Error::into_root)?;
+        let y = program
+            .run_async(&[input.data()], batch)
+            .await
+            .map_err(Error::into_root)?;
+        Tensor::new(g.output.to_vec(), y.into_iter().next().unwrap_or_default())
+    }
+}
+
+impl Gpu {
+    /// MaxPooling2D on the GPU; the same contract as [`crate::reference::max_pool2d`].
+    /// Blocking wrapper of [`Gpu::max_pool2d_async`].
+    #[cfg(feature = "native")]
+    pub fn max_pool2d(&self, spec: &Pool2dSpec, input: &Tensor) -> Result<Tensor> {
+        pollster::block_on(self.max_pool2d_async(spec, input))
+    }
+
+    /// MaxPooling2D on the GPU; the same contract as [`crate::reference::max_pool2d`].
+    pub async fn max_pool2d_async(&self, spec: &Pool2dSpec, input: &Tensor) -> Result<Tensor> {
+        let g = spec.check(input.shape())?;
+        let [batch, h, w, c] = g.input;
+        let mut b = ProgramBuilder::new(self);
+        b.set_label("max_pool2d");
+        let x = b.input(&[h, w, c])?;
+        let out = b.value(&g.output[1..])?;
+        emit_pool2d(&mut b, PoolKind::Max, spec, [h, w, c], x, out)?;
+        // One op: its errors need no layer context.
+        let mut program = b
+            .build_async(&[x], &[out], batch)
+            .await
+            .map_err(Error::into_root)?;
+        let y = program
+            .run_async(&[input.data()], batch)
+            .await
+            .map_err(Error::into_root)?;
+        Tensor::new(g.output.to_vec(), y.into_iter().next().unwrap_or_default())
+    }
+}
