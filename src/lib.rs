@@ -10,8 +10,13 @@
 //! - [`Conv2dSpec`] and [`Pool2dSpec`] describe layers and compute output shapes and parameter
 //!   counts with Keras 3's formulas ([`shape`]), without touching any backend.
 //! - [`reference`](mod@reference) is the CPU oracle: plain loops; `cpu` the fast CPU backend.
-//! - [`Gpu`] runs the same ops with WGSL compute shaders.
-//! - [`model`] loads `.keras` files, prints their summary and runs them on any backend.
+//! - [`Gpu`] runs the same ops with WGSL compute shaders ([`gpu`]: the device, compiled
+//!   programs, the Conv2D kernel variants).
+//! - [`model`] loads `.keras` and legacy `.h5` files, prints their summary and runs them on any
+//!   backend; [`model::Sequential`] builds one in code.
+//! - [`layers`]: one type per Keras layer, each implementing [`layers::Layer`] — which a layer
+//!   of your own can implement too, for the reference and CPU backends.
+//! - [`npy`] reads and writes `.npy` / `.npz`; [`names`] makes output names safe file names.
 //!
 //! ```
 //! use wgcnn::{reference, Conv2dSpec, Padding, Tensor};
