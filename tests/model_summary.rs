@@ -169,3 +169,23 @@ fn other_terminal_widths_match_keras() {
         keras("frozen.summary50.txt")
     );
 }
+
+#[test]
+fn keras_width_rule_in_wider_terminals() {
+    // 120 and 200 columns: a Sequential and a sequential-like Functional are drawn
+    // min(88, columns − 4) wide, a two-input Functional min(108, columns − 4); 80: both 76.
+    for name in ["cifar10", "functional_chain", "two_heads"] {
+        let summary = Model::load(fixture(&format!("{name}.json")))
+            .unwrap()
+            .summary();
+        for columns in [80, 120, 200] {
+            let file = match columns {
+                80 => format!("{name}.summary.txt"),
+                c => format!("{name}.summary{c}.txt"),
+            };
+            let keras = std::fs::read_to_string(fixture(&file)).unwrap();
+            let width = summary.line_length_for(columns);
+            assert_eq!(summary.table_with_line_length(width), keras, "{file}");
+        }
+    }
+}

@@ -2,7 +2,9 @@
 """Generates tests/fixtures/models/: Keras 3 models with what real Keras says about them.
 
 For every model: NAME.json (model.to_json()) and NAME.summary.txt (model.summary() as Keras
-prints it to a non-terminal, 80 columns). For the small models that are run: NAME.keras (with
+prints it to a non-terminal, 80 columns); for a Sequential, a sequential-like Functional and a
+two-input Functional also NAME.summary120.txt and NAME.summary200.txt (wider terminals, where
+Keras's width rule tells the two kinds apart). For the small models that are run: NAME.keras (with
 random weights and non-trivial BatchNormalization statistics), NAME.input.npy and
 NAME.output.npy (Keras's forward pass, training=False).
 
@@ -10,6 +12,7 @@ Usage (Keras 3 with the light jax backend):
     pip install keras jax
     python3 tools/gen_keras_models.py              # everything
     python3 tools/gen_keras_models.py two_heads    # just the two-input, two-output model
+    python3 tools/gen_keras_models.py widths       # just the summaries at 120 and 200 columns
 """
 
 import os
@@ -227,11 +230,27 @@ def main():
     print(f"wrote {OUT}")
 
 
+WIDTHS = (120, 200)
+
+
+def write_widths():
+    """Summaries in wider terminals: Keras draws a sequential-like model min(88, columns - 4)
+    wide and any other min(108, columns - 4) (80 columns: the `.summary.txt` files)."""
+    for name in ("cifar10", "functional_chain", "two_heads"):
+        # From the committed architecture, so that auto-numbered layer names are the same.
+        model = keras.models.model_from_json((OUT / f"{name}.json").read_text())
+        for columns in WIDTHS:
+            (OUT / f"{name}.summary{columns}.txt").write_text(summary_text(model, columns))
+
+
 if __name__ == "__main__":
     import sys
 
     if sys.argv[1:] == ["two_heads"]:
         write_two_heads()
+    elif sys.argv[1:] == ["widths"]:
+        write_widths()
     else:
         main()
         write_two_heads()
+        write_widths()

@@ -484,8 +484,7 @@ impl PyModel {
                     .call_method0("get_terminal_size")?
                     .getattr("columns")?
                     .extract()?;
-                let widest = if summary.sequential_like { 88 } else { 108 };
-                widest.min(columns.saturating_sub(4))
+                summary.line_length_for(columns)
             }
         };
         Ok(summary.table_with_line_length(width))

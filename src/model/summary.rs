@@ -54,7 +54,8 @@ pub struct Summary {
     pub outputs: Vec<(String, usize, usize)>,
 }
 
-/// The table width Keras uses when printing to a non-terminal: `min(88, 80 − 4)`.
+/// The table width Keras uses when printing to a non-terminal (80 columns): `min(88, 80 − 4)`
+/// or `min(108, 80 − 4)`, the same for both kinds of model.
 pub const KERAS_LINE_LENGTH: usize = 76;
 
 /// Parameter counts of a model: `(total, trainable)`, saturating (a model whose count does not
@@ -231,15 +232,24 @@ impl Summary {
         }
     }
 
+    /// The width Keras 3 draws this summary in a terminal `columns` wide (Python's
+    /// `shutil.get_terminal_size`: `$COLUMNS`, else the terminal, else 80):
+    /// `min(88, columns − 4)` for a sequential-like model (a Sequential, or a Functional whose
+    /// every depth holds one call reading one tensor and no layer called twice), else
+    /// `min(108, columns − 4)`.
+    pub fn line_length_for(&self, columns: usize) -> usize {
+        let widest = if self.sequential_like { 88 } else { 108 };
+        widest.min(columns.saturating_sub(4))
+    }
+
     /// The table exactly as Keras 3 prints it to a non-terminal (box drawing, 76 columns,
     /// wrapped cells).
     pub fn table(&self) -> String {
         self.table_with_line_length(KERAS_LINE_LENGTH)
     }
 
-    /// The table as Keras 3 prints it with `line_length` (in a terminal Keras uses
-    /// `min(88, columns − 4)` for a sequential-like model, `min(108, columns − 4)` otherwise).
-    /// Widths under 20 are raised to 20.
+    /// The table as Keras 3 prints it with `line_length` ([`Summary::line_length_for`] gives
+    /// the width Keras picks for a terminal). Widths under 20 are raised to 20.
     pub fn table_with_line_length(&self, line_length: usize) -> String {
         let line_length = line_length.max(20);
         let (positions, header, right): (&[f64], &[&str], usize) = if self.sequential_like {
