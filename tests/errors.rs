@@ -3,7 +3,7 @@
 
 mod common;
 
-use wgcnn::{reference, Conv2dSpec, Error, Padding, Pool2dSpec, Tensor};
+use wgcnn::{reference, Conv2dSpec, Error, Model, Padding, Pool2dSpec, Tensor};
 
 fn ones(shape: &[usize]) -> Tensor {
     Tensor::from_fn(shape.to_vec(), |_| 1.0).unwrap()
@@ -163,4 +163,69 @@ fn absurd_shapes_overflow_into_errors() {
             ..
         }
     ));
+}
+
+/// Other frameworks' model files and folders are named, with how to save a Keras model.
+#[test]
+fn other_model_formats_say_what_they_are() {
+    let dir = std::env::temp_dir().join(format!("wgcnn-formats-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = |name: &str, bytes: &[u8]| {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let zip_with = |name: &str, member: &str| {
+        let path = dir.join(name);
+        let mut zip = zip::ZipWriter::new(std::fs::File::create(&path).unwrap());
+        zip.start_file(member, zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut zip, b"\x80\x02}q\x00.").unwrap();
+        zip.finish().unwrap();
+        path
+    };
+    let saved_model = dir.join("saved_model_dir");
+    std::fs::create_dir_all(saved_model.join("variables")).unwrap();
+    std::fs::write(saved_model.join("saved_model.pb"), b"\x08\x01").unwrap();
+    let tfjs = dir.join("tfjs");
+    std::fs::create_dir_all(&tfjs).unwrap();
+    std::fs::write(tfjs.join("model.json"), b"{\"modelTopology\": {}}").unwrap();
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    let mut safetensors = 2u64.to_le_bytes().to_vec();
+    safetensors.extend_from_slice(b"{}");
+    let cases = [
+        (
+            file("model.onnx", b"\x08\x07\x12\x07pytorch\x1a\x052.1.0"),
+            "an ONNX model",
+        ),
+        (
+            file("graph.bin", b"\x08\x08\x12\x08tf2onnx"),
+            "an ONNX model",
+        ),
+        (
+            zip_with("model.pt", "archive/data.pkl"),
+            "a PyTorch checkpoint",
+        ),
+        (file("model.pkl", b"\x80\x04\x95\x00"), "a Python pickle"),
+        (file("weights.safetensors", &safetensors), "safetensors"),
+        (
+            file(
+                "model.json",
+                b"{\"format\": \"layers-model\", \"modelTopology\": {}}",
+            ),
+            "TensorFlow.js",
+        ),
+        (saved_model, "a TensorFlow SavedModel folder"),
+        (tfjs, "TensorFlow.js"),
+        (empty, "a folder, not a model file"),
+    ];
+    for (path, what) in cases {
+        let err = Model::load(&path).unwrap_err().to_string();
+        assert!(err.contains(what), "{}: {err}", path.display());
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert!(err.contains("model.save(\"m.keras\")"), "{err}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,6 +6,7 @@
 //! model is built, by the layers themselves ([`crate::layers::Layer`]).
 
 mod compile;
+mod formats;
 mod fuse;
 mod graph;
 mod keras_json;
@@ -100,13 +101,28 @@ impl Model {
     /// Reads a model: a `.keras` file (architecture and weights), a legacy Keras 2 HDF5 file
     /// (`model.save("m.h5")`), or a JSON architecture (`model.to_json()` or an unzipped
     /// `config.json`; no weights, enough for a summary).
+    ///
+    /// Other model formats (ONNX, TensorFlow SavedModel and TF.js, PyTorch checkpoints,
+    /// safetensors) are named in the error, with how to save a Keras model instead.
     pub fn load(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
+        let label = path.display().to_string();
+        if path.is_dir() {
+            return Err(Error::ModelConfig {
+                layer: label,
+                message: format!("this is {}", formats::folder(path)),
+            });
+        }
         let bytes = std::fs::read(path).map_err(|source| Error::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        let label = path.display().to_string();
+        if let Some(what) = formats::foreign_file(path, &bytes) {
+            return Err(Error::ModelConfig {
+                layer: label,
+                message: format!("this is {what}"),
+            });
+        }
         if bytes.starts_with(b"PK") {
             weights::load_keras_archive(&label, &bytes)
         } else if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
