@@ -229,3 +229,23 @@ fn other_model_formats_say_what_they_are() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A model input of the wrong shape names the input, and says how to fix the common slips:
+/// NCHW data, a missing batch axis.
+#[test]
+fn input_shape_errors_name_the_input_and_suggest_the_fix() {
+    let path = format!("{}/models/cifar10.keras", env!("CARGO_MANIFEST_DIR"));
+    let model = Model::load(path).unwrap();
+    let name = model.inputs()[0].0.to_string();
+    let err = model.check_input(&[4, 3, 32, 32]).unwrap_err().to_string();
+    assert!(err.contains(&format!("for input '{name}'")), "{err}");
+    assert!(
+        err.contains("NCHW") && err.contains("x.transpose(0, 2, 3, 1)"),
+        "{err}"
+    );
+    let err = model.check_input(&[32, 32, 3]).unwrap_err().to_string();
+    assert!(err.contains("x[None]"), "{err}");
+    let err = model.check_input(&[4, 32, 32, 1]).unwrap_err().to_string();
+    assert!(err.contains("expected (batch ≥ 1, 32, 32, 3)"), "{err}");
+    assert!(!err.contains("NCHW") && !err.contains("x[None]"), "{err}");
+}

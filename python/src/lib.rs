@@ -25,7 +25,7 @@ use pyo3::exceptions::{
     PyRuntimeError, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use wgcnn::model::GpuModel;
 use wgcnn::{
     Activation, Backend, Conv2dSpec, Error, Gpu, Padding, Pool2dSpec, Tensor, TensorView,
@@ -107,8 +107,17 @@ fn value_error(message: impl Into<String>) -> PyErr {
 // ---------------------------------------------------------------------------------------------
 // Arguments
 
+/// A backend name: "auto" (the GPU on a hardware adapter, else the fast CPU backend, as the
+/// CLI's default), "gpu", "cpu" or "reference".
 fn parse_backend(name: &str) -> PyResult<Backend> {
-    name.parse().map_err(value_error)
+    if name == "auto" {
+        return Ok(Backend::auto().backend);
+    }
+    name.parse().map_err(|_: String| {
+        value_error(format!(
+            "unknown backend '{name}' (expected auto, gpu, cpu or reference)"
+        ))
+    })
 }
 
 /// Keras's `padding`: `"valid"` or `"same"`, in any case (Keras lowercases it).
@@ -496,10 +505,11 @@ impl PyModel {
     /// `input_names` order) or a dict by input name. Integer model inputs (token ids) take int
     /// arrays with values within ±2**24. `batch_size` is the most examples per GPU round
     /// (Keras's default: 32); the CPU backends take the whole input at once. `backend` is
-    /// "gpu", "cpu" or "reference". Returns a float32 array, or a list of them (in
+    /// "auto" (the GPU on a hardware adapter, else "cpu"), "gpu", "cpu" or "reference".
+    /// Returns a float32 array, or a list of them (in
     /// `output_names` order) for several outputs. The GPU program compiled by the first GPU
     /// call is kept and reused (see `gpu_compilations`).
-    #[pyo3(signature = (x, batch_size=None, backend="gpu"))]
+    #[pyo3(signature = (x, batch_size=None, backend="auto"))]
     fn predict<'py>(
         &self,
         py: Python<'py>,
@@ -562,12 +572,20 @@ impl PyModel {
 }
 
 /// Loads a Keras model: a `.keras` file, a legacy Keras 2 `.h5` file, or an architecture JSON
-/// (`model.to_json()`, no weights: enough for `summary`).
+/// (`model.to_json()`, no weights: enough for `summary`), from a path or from the file's bytes
+/// (a model held in memory or passed through Ray's object store).
 #[pyfunction]
-fn load(py: Python<'_>, path: PathBuf) -> PyResult<PyModel> {
-    let model = py
-        .detach(|| wgcnn::Model::load(&path))
-        .map_err(|e| load_error(&path, e))?;
+fn load(py: Python<'_>, source: &Bound<'_, PyAny>) -> PyResult<PyModel> {
+    let model = if let Ok(bytes) = source.cast::<PyBytes>() {
+        let bytes = bytes.as_bytes().to_vec();
+        let label = PathBuf::from("<bytes>");
+        py.detach(|| wgcnn::Model::from_bytes("<bytes>", bytes))
+            .map_err(|e| load_error(&label, e))?
+    } else {
+        let path: PathBuf = source.extract()?;
+        py.detach(|| wgcnn::Model::load(&path))
+            .map_err(|e| load_error(&path, e))?
+    };
     Ok(PyModel {
         model,
         gpu: Mutex::new(None),
@@ -587,8 +605,8 @@ fn load(py: Python<'_>, path: PathBuf) -> PyResult<PyModel> {
 /// or "reference". Returns `(batch, out_height, out_width, filters)`, float32.
 #[pyfunction]
 #[pyo3(
-    signature = (x, kernel, bias=None, strides=None, padding="valid", dilation_rate=None, groups=1, activation=None, backend="gpu"),
-    text_signature = "(x, kernel, bias=None, strides=(1, 1), padding='valid', dilation_rate=(1, 1), groups=1, activation=None, backend='gpu')"
+    signature = (x, kernel, bias=None, strides=None, padding="valid", dilation_rate=None, groups=1, activation=None, backend="auto"),
+    text_signature = "(x, kernel, bias=None, strides=(1, 1), padding='valid', dilation_rate=(1, 1), groups=1, activation=None, backend='auto')"
 )]
 #[allow(clippy::too_many_arguments)]
 fn conv2d<'py>(
@@ -646,12 +664,13 @@ fn conv2d<'py>(
 /// Keras `MaxPooling2D`; with "same" padding, padded cells never win the max.
 ///
 /// `x` is NHWC; `pool_size` and `strides` are an int or `(rows, cols)`, `strides` None meaning
-/// the pool size; `padding` is "valid" or "same"; `backend` "gpu", "cpu" or "reference".
+/// the pool size; `padding` is "valid" or "same"; `backend` "auto", "gpu", "cpu" or
+/// "reference".
 /// Returns `(batch, out_height, out_width, channels)`, float32.
 #[pyfunction]
 #[pyo3(
-    signature = (x, pool_size=None, strides=None, padding="valid", backend="gpu"),
-    text_signature = "(x, pool_size=(2, 2), strides=None, padding='valid', backend='gpu')"
+    signature = (x, pool_size=None, strides=None, padding="valid", backend="auto"),
+    text_signature = "(x, pool_size=(2, 2), strides=None, padding='valid', backend='auto')"
 )]
 fn max_pool2d<'py>(
     py: Python<'py>,

@@ -531,8 +531,9 @@ def test_no_adapter_is_a_runtime_error():
 import numpy as np, wgcnn
 x, k = np.ones((1, 4, 4, 1), np.float32), np.ones((2, 2, 1, 1), np.float32)
 m = wgcnn.load(%r)
-for call in (lambda: wgcnn.conv2d(x, k), lambda: wgcnn.max_pool2d(x), wgcnn.gpu_adapter,
-             lambda: m.predict(np.zeros((1, 32, 32, 3), np.float32))):
+for call in (lambda: wgcnn.conv2d(x, k, backend="gpu"), lambda: wgcnn.max_pool2d(x, backend="gpu"),
+             wgcnn.gpu_adapter,
+             lambda: m.predict(np.zeros((1, 32, 32, 3), np.float32), backend="gpu")):
     try:
         call()
         raise SystemExit("no error")
@@ -540,6 +541,9 @@ for call in (lambda: wgcnn.conv2d(x, k), lambda: wgcnn.max_pool2d(x), wgcnn.gpu_
         assert isinstance(e, wgcnn.GpuError), type(e)
         assert "no GPU adapter found" in str(e) and "WGPU_ADAPTER_NAME" in str(e), e
 assert wgcnn.conv2d(x, k, backend="cpu").shape == (1, 3, 3, 1)
+# The default, "auto", falls back to the CPU backend.
+assert wgcnn.conv2d(x, k).shape == (1, 3, 3, 1)
+assert m.predict(np.zeros((1, 32, 32, 3), np.float32)).shape == (1, 10)
 print("ok")
 """ % str(ROOT / "models/cifar10.keras")
     env = dict(os.environ, WGPU_ADAPTER_NAME="no-such-adapter-anywhere")
@@ -562,29 +566,29 @@ def test_predict_reuses_the_compiled_gpu_model():
     m.predict(x, backend="cpu")
     assert m.gpu_compilations == 0
     t0 = time.perf_counter()
-    assert_abs(m.predict(x), want)
+    assert_abs(m.predict(x, backend="gpu"), want)
     first = time.perf_counter() - t0
     assert m.gpu_compilations == 1
     t0 = time.perf_counter()
     for _ in range(3):
-        assert_abs(m.predict(x), want)
+        assert_abs(m.predict(x, backend="gpu"), want)
     again = (time.perf_counter() - t0) / 3
     assert m.gpu_compilations == 1
-    assert_abs(m.predict(x[:1]), want[:1])  # fewer examples: the same program
+    assert_abs(m.predict(x[:1], backend="gpu"), want[:1])  # fewer examples: the same program
     assert m.gpu_compilations == 1
     # Informative only: kernels chosen and tuned by another Model in this process are reused,
     # so compiling again would cost little here; the counter is what the test checks.
     print(f"first GPU predict {first * 1e3:.0f} ms (compiles), then {again * 1e3:.0f} ms")
     # batch_size below the compiled rounds: compiled again, run in rounds of one example.
-    assert_abs(m.predict(x, batch_size=1), want)
+    assert_abs(m.predict(x, batch_size=1, backend="gpu"), want)
     assert m.gpu_compilations == 2
-    assert_abs(m.predict(x, batch_size=1), want)
+    assert_abs(m.predict(x, batch_size=1, backend="gpu"), want)
     assert m.gpu_compilations == 2
     # More examples than the program takes per round (up to batch_size): compiled again.
     big = np.concatenate([x] * 5)
-    assert_abs(m.predict(big), np.concatenate([want] * 5))
+    assert_abs(m.predict(big, backend="gpu"), np.concatenate([want] * 5))
     assert m.gpu_compilations == 3
-    assert_abs(m.predict(big, batch_size=4), np.concatenate([want] * 5))
+    assert_abs(m.predict(big, batch_size=4, backend="gpu"), np.concatenate([want] * 5))
     assert m.gpu_compilations == 4
 
 
@@ -619,3 +623,23 @@ def test_predict_releases_the_gil(backend):
     # Holding the GIL would stop this thread for the whole call: one gap as long as the call.
     assert took > 0.2, f"{backend}: the call was too quick to tell ({took:.3f} s)"
     assert len(gaps) > 100 and max(gaps) < took / 2, (backend, took, len(gaps), max(gaps))
+
+
+def test_auto_backend_is_the_default_and_load_takes_bytes():
+    """predict's default is the CLI's: the GPU on a hardware adapter, else the fast CPU
+    backend (CI's adapters are software ones, where the CPU backend is faster)."""
+    x = np.load(SINGLE_IO["cifar10"][1])
+    want = np.load(SINGLE_IO["cifar10"][2])
+    m = wgcnn.load((ROOT / "models/cifar10.keras").read_bytes())
+    assert_abs(m.predict(x), want)
+    software = wgcnn.gpu_adapter()["device_type"] == "Cpu"
+    assert m.gpu_compilations == (0 if software else 1)
+    with pytest.raises(ValueError, match="expected auto, gpu, cpu or reference"):
+        m.predict(x, backend="GPU")
+    with pytest.raises(OSError, match="PyTorch checkpoint"):
+        import io
+        import zipfile
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+        wgcnn.load(buf.getvalue())

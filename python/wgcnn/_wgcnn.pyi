@@ -45,10 +45,12 @@ __version__: str
 _ArrayLike = npt.ArrayLike
 """Anything ``numpy.asarray`` turns into a numeric array."""
 
-_Backend = Literal["gpu", "cpu", "reference"]
-"""Where to compute: ``"gpu"`` (WGSL compute shaders through wgpu), ``"cpu"`` (the fast CPU
-backend: multi-threaded SIMD GEMMs) or ``"reference"`` (plain loops with float64
-accumulation: slow, obviously correct)."""
+_Backend = Literal["auto", "gpu", "cpu", "reference"]
+"""Where to compute: ``"auto"`` (the default, as in the CLI: the GPU on a hardware adapter,
+else ``"cpu"``, since a software adapter runs shaders slower than the CPU backend), ``"gpu"``
+(WGSL compute shaders through wgpu, on any adapter), ``"cpu"`` (the fast CPU backend:
+multi-threaded SIMD GEMMs) or ``"reference"`` (plain loops with float64 accumulation: slow,
+obviously correct)."""
 
 _Padding = Literal["valid", "same"]
 """Keras's ``padding`` (any case): ``"valid"`` (windows inside the input) or ``"same"``
@@ -143,7 +145,7 @@ class Model:
         self,
         x: Union[_ArrayLike, Sequence[_ArrayLike], Mapping[str, _ArrayLike]],
         batch_size: Optional[int] = None,
-        backend: _Backend = "gpu",
+        backend: _Backend = "auto",
     ) -> Union[npt.NDArray[np.float32], list[npt.NDArray[np.float32]]]:
         """The forward pass (inference), like Keras's ``model.predict``.
 
@@ -154,7 +156,7 @@ class Model:
                 values must be within ±2**24 (exact in float32).
             batch_size: at most this many examples per GPU round (Keras's default: 32). The
                 CPU backends take the whole input at once.
-            backend: ``"gpu"``, ``"cpu"`` or ``"reference"``.
+            backend: ``"auto"``, ``"gpu"``, ``"cpu"`` or ``"reference"``.
 
         Returns:
             One float32 array ``(batch, *output_shape)``, or a list of them (in
@@ -166,10 +168,12 @@ class Model:
         """
     def __repr__(self) -> str: ...
 
-def load(path: Union[str, PathLike[str]]) -> Model:
+def load(source: Union[str, PathLike[str], bytes]) -> Model:
     """Loads a Keras model: a ``.keras`` file (architecture and weights), a legacy Keras 2
     ``.h5`` file (``model.save("m.h5")``), or an architecture JSON (``model.to_json()`` or the
-    ``config.json`` inside a ``.keras`` file; no weights, enough for ``summary``).
+    ``config.json`` inside a ``.keras`` file; no weights, enough for ``summary``), from a path
+    or from the file's bytes. Other frameworks' files (ONNX, SavedModel, PyTorch) are named in
+    the error.
 
     Raises:
         OSError: the file cannot be read (``FileNotFoundError`` when it does not exist), or is
@@ -187,7 +191,7 @@ def conv2d(
     dilation_rate: _IntPair = (1, 1),
     groups: int = 1,
     activation: Optional[str] = None,
-    backend: _Backend = "gpu",
+    backend: _Backend = "auto",
 ) -> npt.NDArray[np.float32]:
     """Keras ``Conv2D``: ``activation(conv(x, kernel) + bias)``.
 
@@ -205,7 +209,7 @@ def conv2d(
         groups: grouped convolution: input channels and filters split into this many groups.
         activation: a Keras activation name (``"relu"``, ``"sigmoid"``, ``"tanh"``,
             ``"gelu"``, ``"silu"``/``"swish"``, ...); ``None`` is linear.
-        backend: ``"gpu"``, ``"cpu"`` or ``"reference"``.
+        backend: ``"auto"``, ``"gpu"``, ``"cpu"`` or ``"reference"``.
 
     Returns:
         ``(batch, out_height, out_width, filters)``, float32.
@@ -221,7 +225,7 @@ def max_pool2d(
     pool_size: _IntPair = (2, 2),
     strides: Optional[_IntPair] = None,
     padding: _Padding = "valid",
-    backend: _Backend = "gpu",
+    backend: _Backend = "auto",
 ) -> npt.NDArray[np.float32]:
     """Keras ``MaxPooling2D``; with ``"same"`` padding, padded cells never win the max.
 
@@ -230,7 +234,7 @@ def max_pool2d(
         pool_size: an int or ``(rows, cols)``.
         strides: an int or ``(rows, cols)``; ``None`` is the pool size, as in Keras.
         padding: ``"valid"`` or ``"same"``.
-        backend: ``"gpu"``, ``"cpu"`` or ``"reference"``.
+        backend: ``"auto"``, ``"gpu"``, ``"cpu"`` or ``"reference"``.
 
     Returns:
         ``(batch, out_height, out_width, channels)``, float32.

@@ -17,6 +17,7 @@ use crate::tensor::{Tensor, TensorView};
 #[derive(Debug)]
 pub struct GpuModel<'g> {
     program: Program<'g>,
+    input_names: Vec<String>,
     input_shapes: Vec<Vec<usize>>,
     output_shapes: Vec<Vec<usize>>,
 }
@@ -59,6 +60,7 @@ impl Model {
         let program = builder.build_async(&inputs, &outputs, max_batch).await?;
         Ok(GpuModel {
             program,
+            input_names: self.inputs().iter().map(|(n, _)| n.to_string()).collect(),
             input_shapes,
             output_shapes: self.output_shapes(),
         })
@@ -339,8 +341,8 @@ impl GpuModel<'_> {
             });
         }
         let mut batch = None;
-        for (t, shape) in inputs.iter().zip(&self.input_shapes) {
-            let b = super::batch_size(shape, t.shape())?;
+        for ((t, shape), name) in inputs.iter().zip(&self.input_shapes).zip(&self.input_names) {
+            let b = super::batch_size(name, shape, t.shape())?;
             if *batch.get_or_insert(b) != b {
                 return Err(Error::ShapeMismatch {
                     op: "model",

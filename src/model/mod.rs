@@ -54,6 +54,41 @@ impl Backend {
     }
 }
 
+/// What `auto` picks, and why when it is not the GPU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoBackend {
+    /// The backend.
+    pub backend: Backend,
+    /// Why the GPU was passed over (`None`: the GPU is a hardware adapter).
+    pub note: Option<String>,
+}
+
+impl Backend {
+    /// The backend `auto` means (the CLI's and the Python package's default): the GPU when
+    /// the default adapter is hardware, else the fast CPU backend — a software adapter runs
+    /// the shaders on the same CPU, several times slower than the CPU backend.
+    #[cfg(feature = "native")]
+    pub fn auto() -> AutoBackend {
+        match crate::gpu::Gpu::shared() {
+            Ok(gpu) if gpu.adapter_info().device_type != wgpu::DeviceType::Cpu => AutoBackend {
+                backend: Backend::Gpu,
+                note: None,
+            },
+            Ok(gpu) => AutoBackend {
+                backend: Backend::Cpu,
+                note: Some(format!(
+                    "only a software GPU adapter ({}): running on the CPU backend",
+                    gpu.adapter_info().name
+                )),
+            },
+            Err(e) => AutoBackend {
+                backend: Backend::Cpu,
+                note: Some(format!("no GPU adapter ({e}): running on the CPU backend")),
+            },
+        }
+    }
+}
+
 impl std::fmt::Display for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -117,19 +152,26 @@ impl Model {
             path: path.to_path_buf(),
             source,
         })?;
-        if let Some(what) = formats::foreign_file(path, &bytes) {
+        Self::from_bytes(&label, bytes)
+    }
+
+    /// Reads a model from the bytes of a file [`Model::load`] reads (a `.keras` archive, a
+    /// legacy `.h5`, or architecture JSON), recognised by its first bytes; `label` names it in
+    /// errors (a file name: its extension helps recognise other frameworks' formats).
+    pub fn from_bytes(label: &str, bytes: Vec<u8>) -> Result<Self> {
+        if let Some(what) = formats::foreign_file(Path::new(label), &bytes) {
             return Err(Error::ModelConfig {
-                layer: label,
+                layer: label.to_string(),
                 message: format!("this is {what}"),
             });
         }
         if bytes.starts_with(b"PK") {
-            weights::load_keras_archive(&label, &bytes)
+            weights::load_keras_archive(label, &bytes)
         } else if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
-            legacy_h5::load(&label, bytes)
+            legacy_h5::load(label, bytes)
         } else {
             let text = String::from_utf8(bytes).map_err(|_| Error::ModelConfig {
-                layer: label,
+                layer: label.to_string(),
                 message: "neither a .keras (zip) file, an HDF5 file nor UTF-8 JSON".into(),
             })?;
             Self::from_json(&text)
@@ -365,8 +407,9 @@ impl Model {
             });
         }
         let mut batch = None;
-        for (shape, want) in inputs.iter().zip(&expected) {
-            let b = batch_size(want, shape)?;
+        let names: Vec<&str> = self.inputs().iter().map(|(n, _)| *n).collect();
+        for ((shape, want), name) in inputs.iter().zip(&expected).zip(names) {
+            let b = batch_size(name, want, shape)?;
             if *batch.get_or_insert(b) != b {
                 return Err(Error::ShapeMismatch {
                     op: "model",
@@ -535,17 +578,37 @@ impl Sequential {
     }
 }
 
-/// The batch size of an input of shape `input` for a model input of per-example
-/// `input_shape`: `input` must be `(batch ≥ 1, ..input_shape)`.
-pub(crate) fn batch_size(input_shape: &[usize], input: &[usize]) -> Result<usize> {
+/// The batch size of an input of shape `input` for the model input `name` of per-example
+/// `input_shape`: `input` must be `(batch ≥ 1, ..input_shape)`. The error names the input and,
+/// where the shape looks like a common slip, says how to fix it (NCHW data, a missing batch
+/// axis).
+pub(crate) fn batch_size(name: &str, input_shape: &[usize], input: &[usize]) -> Result<usize> {
     match input.split_first() {
         Some((&batch, rest)) if batch > 0 && rest == input_shape => Ok(batch),
-        _ => Err(Error::ShapeMismatch {
-            op: "model",
-            what: "input",
-            expected: format!("(batch ≥ 1, {})", join(input_shape)),
-            actual: input.to_vec(),
-        }),
+        _ => {
+            let hint = if input == input_shape {
+                "; this is one example without the batch axis: add it with x[None]".to_string()
+            } else if let ([_, c, h, w], [eh, ew, ec]) = (input, input_shape) {
+                if (c, h, w) == (ec, eh, ew) {
+                    "; this looks like NCHW (channels first) data, and Keras models take NHWC: \
+                     x.transpose(0, 2, 3, 1)"
+                        .to_string()
+                } else {
+                    String::new()
+                }
+            } else {
+                String::new()
+            };
+            Err(Error::ShapeMismatch {
+                op: "model",
+                what: "input",
+                expected: format!(
+                    "(batch ≥ 1, {}) for input '{name}'{hint}",
+                    join(input_shape)
+                ),
+                actual: input.to_vec(),
+            })
+        }
     }
 }
 
