@@ -105,6 +105,8 @@ pub mod model;
 pub mod names;
 pub mod npy;
 pub mod reference;
+// The demo's data, not an inference API: built with the binary's `cli` feature only.
+#[cfg(feature = "cli")]
 pub mod seeds;
 pub mod shape;
 mod specs;

@@ -1,9 +1,11 @@
 //! The worked examples of the documents wgcnn grew from — five Keras tutorials on Conv2D and
 //! MaxPooling2D output shapes and parameter counts, numbered seed 000 to 004 (the README
 //! summarises them): Keras layers with the output shapes and parameter counts those documents
-//! print. The expectations below are copied
-//! from the documents, not computed by wgcnn, so tests and `wgcnn demo` can check wgcnn against
-//! them.
+//! print. The expectations below are copied from the documents, not computed by wgcnn, so
+//! `wgcnn demo` and tests/seeds.rs can check wgcnn against them.
+//!
+//! This is the demo's data, not part of the inference API: it exists only with the `cli`
+//! feature (default), which builds the `wgcnn` binary.
 
 use crate::shape::Padding;
 use crate::specs::{Conv2dSpec, Pool2dSpec};

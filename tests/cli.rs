@@ -382,6 +382,16 @@ fn summary_prints_keras_table_json_and_explanations() {
         .unwrap();
     let keras_wide = std::fs::read_to_string(models("frozen.summary120.txt")).unwrap();
     assert_eq!(assert_succeeds(&wide), keras_wide);
+    // A model that is not sequential-like (two inputs): min(108, columns − 4), as Keras.
+    for columns in ["120", "200"] {
+        let wide = command(&["summary", arg(&models("two_heads.json"))])
+            .env("COLUMNS", columns)
+            .output()
+            .unwrap();
+        let keras =
+            std::fs::read_to_string(models(&format!("two_heads.summary{columns}.txt"))).unwrap();
+        assert_eq!(assert_succeeds(&wide), keras, "COLUMNS={columns}");
+    }
 
     let out = wgcnn(&["summary", "--json", arg(&models("every_layer.keras"))]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -1,5 +1,8 @@
 //! The seed documents' worked examples: output shapes and parameter counts exactly as printed
 //! there, and the GPU agreeing exactly with the CPU reference on every layer.
+//!
+//! `wgcnn::seeds` is the demo's data, built with the `cli` feature only.
+#![cfg(feature = "cli")]
 
 mod common;
 

@@ -30,7 +30,9 @@ const MOBILENETV2_KERAS_OUTPUT: &[u8] = include_bytes!("../../models/mobilenetv2
 /// magnitude (float32 through 53 layers in a different summation order).
 const APPLICATION_TOLERANCE: f32 = 1e-4;
 
-pub(crate) fn run() -> wgcnn::Result<ExitCode> {
+/// `wgcnn demo`: every part runs even after one disagrees, so a failure shows them all; the
+/// exit status is 1 if any did.
+pub(crate) fn main() -> wgcnn::Result<ExitCode> {
     let gpu = Gpu::new()?;
     let info = gpu.adapter_info();
     println!(

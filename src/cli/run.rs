@@ -8,11 +8,55 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use wgcnn::npy::{read_npy, read_npz, OutputTarget};
 use wgcnn::{Backend, Gpu, Model, Tensor, TensorView};
 
+use super::backend::{self, cpu_name, gpu_name};
 use super::progress;
+use crate::RunArgs;
+
+/// `wgcnn run`: exits with status 1 when `--compare` finds a difference beyond the
+/// tolerances (the outputs are written all the same).
+pub(crate) fn main(args: RunArgs) -> wgcnn::Result<ExitCode> {
+    let RunArgs {
+        model,
+        inputs: input_args,
+        outputs: output_args,
+        output_dir,
+        backend,
+        batch_size,
+        compare: compare_args,
+        rtol,
+        atol,
+    } = args;
+    let model = Model::load(&model)?;
+    let xs = inputs(&model, &input_args)?;
+    let expected = expected(&model, &compare_args)?;
+    // Bad input, expected arrays of the wrong shape included, is reported before any
+    // output is created or device opened.
+    let shapes: Vec<&[usize]> = xs.iter().map(Tensor::shape).collect();
+    let batch = model.check_inputs(&shapes)?;
+    check_expected(&model, &expected, batch)?;
+    let outputs = outputs(&model, &output_args, output_dir.as_deref())?;
+    let batch_size = batch_size.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
+    let backend = backend::resolve(backend);
+    let (ys, device) = forward(&model, backend, &xs, batch, batch_size)?;
+    // Written before the comparison: a mismatch is worth inspecting; the exit status
+    // says the comparison failed.
+    outputs.write(&ys, &device)?;
+    let names = model.output_names();
+    let mut all_close = true;
+    for (k, want, source) in &expected {
+        all_close &= compare(names[*k], &ys[*k], want, source, rtol, atol)?;
+    }
+    Ok(if all_close {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
 
 fn bad(reason: String) -> wgcnn::Error {
     wgcnn::Error::InvalidConfig { op: "run", reason }
@@ -131,7 +175,7 @@ fn place_npz(
 
 /// Reads `--input` values (`[NAME=]FILE.npy` or `FILE.npz`) into one tensor per model input,
 /// in the model's order.
-pub(crate) fn inputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<Tensor>> {
+fn inputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<Tensor>> {
     let specs = model.inputs();
     let names = Names::new(specs.iter().map(|(n, _)| *n).collect());
     let mut slots: Vec<Option<Tensor>> = vec![None; specs.len()];
@@ -181,7 +225,7 @@ pub(crate) fn inputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<Tensor
 }
 
 /// Where outputs go, checked before anything is computed.
-pub(crate) enum Outputs {
+enum Outputs {
     /// `(output index, file)` per `.npy` written.
     Each(Vec<(usize, OutputTarget)>),
     /// Every output into one `.npz`, with each output's member name (as `--output-dir` names
@@ -191,11 +235,7 @@ pub(crate) enum Outputs {
 
 /// Resolves `--output [NAME=]FILE.npy`, `--output FILE.npz` or `--output-dir DIR`. Files in
 /// `DIR` and `.npz` members are named by [`wgcnn::names`]: never by the model's raw names.
-pub(crate) fn outputs(
-    model: &Model,
-    args: &[String],
-    dir: Option<&Path>,
-) -> wgcnn::Result<Outputs> {
+fn outputs(model: &Model, args: &[String], dir: Option<&Path>) -> wgcnn::Result<Outputs> {
     let names = Names::new(model.output_names());
     if let [single] = args {
         if is_npz(single) && !single.contains('=') {
@@ -230,7 +270,7 @@ pub(crate) fn outputs(
 
 impl Outputs {
     /// Writes the outputs `ys` and says what was written (computed on `device`).
-    pub(crate) fn write(&self, ys: &[Tensor], device: &str) -> wgcnn::Result<()> {
+    fn write(&self, ys: &[Tensor], device: &str) -> wgcnn::Result<()> {
         match self {
             Self::Each(targets) => {
                 for (k, target) in targets {
@@ -288,10 +328,7 @@ fn named_outputs(names: &Names<'_>, args: &[String]) -> wgcnn::Result<Vec<(usize
 }
 
 /// `--compare` values: `(output index, expected, file)`, from `[NAME=]FILE.npy` or `FILE.npz`.
-pub(crate) fn expected(
-    model: &Model,
-    args: &[String],
-) -> wgcnn::Result<Vec<(usize, Tensor, String)>> {
+fn expected(model: &Model, args: &[String]) -> wgcnn::Result<Vec<(usize, Tensor, String)>> {
     let names = Names::new(model.output_names());
     let mut found = Vec::new();
     let mut npy_args = Vec::new();
@@ -312,7 +349,7 @@ pub(crate) fn expected(
 
 /// Checks, before anything runs, that each expected array has the shape its output will
 /// have for `batch` examples: a shape mismatch is an error, not a failed comparison.
-pub(crate) fn check_expected(
+fn check_expected(
     model: &Model,
     expected: &[(usize, Tensor, String)],
     batch: usize,
@@ -351,7 +388,7 @@ fn concat(parts: Vec<Tensor>) -> wgcnn::Result<Tensor> {
 /// The forward pass on `backend`, in passes of at most `batch_size` examples (`None`: the
 /// whole input at once on the CPU backends, as many as fit per GPU round), with a progress
 /// bar over the passes. Returns the outputs and what computed them.
-pub(crate) fn forward(
+fn forward(
     model: &Model,
     backend: Backend,
     xs: &[Tensor],
@@ -368,9 +405,9 @@ pub(crate) fn forward(
                 model.compile(gpu, per_round)
             })?;
             compiled = Some(program);
-            crate::gpu_name(gpu)
+            gpu_name(gpu)
         }
-        Backend::Cpu => super::bench::cpu_name(),
+        Backend::Cpu => cpu_name(),
         Backend::Reference => "reference".into(),
     };
     // One pass unless --batch-size splits the input; on the GPU the program itself runs as
@@ -429,7 +466,7 @@ pub(crate) fn forward(
 /// `run --compare`: prints the largest differences between `y` and `expected` and whether
 /// `|y − expected| ≤ atol + rtol·|expected|` holds everywhere (NaN matches NaN, infinities
 /// must be equal).
-pub(crate) fn compare(
+fn compare(
     name: &str,
     y: &Tensor,
     expected: &Tensor,

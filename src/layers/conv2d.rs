@@ -7,6 +7,7 @@ use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::Activation;
 #[cfg(feature = "native")]
 use crate::cpu;
+#[cfg(feature = "native")]
 use crate::error::Error;
 use crate::error::Result;
 use crate::gpu::kernels::{emit_depthwise, emit_softmax};

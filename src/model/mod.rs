@@ -61,6 +61,8 @@ pub struct AutoBackend {
     pub backend: Backend,
     /// Why the GPU was passed over (`None`: the GPU is a hardware adapter).
     pub note: Option<String>,
+    /// Whether a software adapter was found (and passed over): `gpu` would run on it.
+    pub software_adapter: bool,
 }
 
 impl Backend {
@@ -73,6 +75,7 @@ impl Backend {
             Ok(gpu) if gpu.adapter_info().device_type != wgpu::DeviceType::Cpu => AutoBackend {
                 backend: Backend::Gpu,
                 note: None,
+                software_adapter: false,
             },
             Ok(gpu) => AutoBackend {
                 backend: Backend::Cpu,
@@ -80,10 +83,12 @@ impl Backend {
                     "only a software GPU adapter ({}): running on the CPU backend",
                     gpu.adapter_info().name
                 )),
+                software_adapter: true,
             },
             Err(e) => AutoBackend {
                 backend: Backend::Cpu,
                 note: Some(format!("no GPU adapter ({e}): running on the CPU backend")),
+                software_adapter: false,
             },
         }
     }

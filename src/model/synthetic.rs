@@ -1,7 +1,9 @@
 //! Deterministic synthetic weights and inputs, reproducible bit for bit in Python by
-//! `tools/keras_random.py`: benchmarks of an architecture without its weights
-//! (`wgcnn bench --synthetic-weights`), and fixtures of large models that commit only the
-//! architecture and Keras's output (the tests regenerate the weights Keras ran with).
+//! `tools/keras_random.py`: for benchmarking an architecture without its weights
+//! ([`Model::fill_synthetic_weights`], `wgcnn bench --synthetic-weights`), and for fixtures of
+//! large models that commit only the architecture and Keras's output (tests regenerate the
+//! weights and inputs Keras ran with: [`input_value`]). Not random initialisation for
+//! training: the values only have plausible scales.
 //!
 //! Every value is exact in f32 on both sides: integer arithmetic, then one scaling by a power
 //! of two. A weight's values are keyed `"<layer path>/<var index>"` (nested layers

@@ -1,0 +1,30 @@
+//! `wgcnn adapters`: every adapter wgpu sees, one line each, '*' on the one wgcnn would use.
+
+use std::process::ExitCode;
+
+/// `wgcnn adapters`; no adapter at all is an error, so scripts can test for a GPU.
+pub(crate) fn main() -> wgcnn::Result<ExitCode> {
+    let adapters = wgcnn::gpu::list_adapters();
+    if adapters.is_empty() {
+        return Err(wgcnn::Error::NoAdapter {
+            detail: "wgpu sees no adapter for the enabled backends".into(),
+        });
+    }
+    for a in adapters {
+        println!(
+            "{} {} | {} | {} | {} {}{}",
+            if a.selected { '*' } else { ' ' },
+            a.name,
+            a.backend,
+            a.device_type,
+            a.driver,
+            a.driver_info,
+            if a.compute {
+                ""
+            } else {
+                " | no compute shaders"
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,46 @@
+//! `--backend auto` of the commands that compute once, and the device names printed beside
+//! results and timings.
+
+use wgcnn::{Backend, Gpu};
+
+/// `--backend` of the commands that compute once: `auto` (`None`) or a backend.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BackendChoice(Option<Backend>);
+
+pub(crate) fn parse_backend_choice(s: &str) -> Result<BackendChoice, String> {
+    if s == "auto" {
+        Ok(BackendChoice(None))
+    } else {
+        s.parse().map(|b| BackendChoice(Some(b)))
+    }
+}
+
+/// `--backend auto`: the GPU when wgpu finds a hardware adapter; otherwise the fast CPU
+/// backend, with one line on stderr saying why (a software adapter such as llvmpipe runs on the
+/// same cores as the CPU backend, and slower). An explicit `--backend gpu` still uses it.
+pub(crate) fn resolve(choice: BackendChoice) -> Backend {
+    if let Some(backend) = choice.0 {
+        return backend;
+    }
+    let auto = Backend::auto();
+    if let Some(note) = auto.note {
+        let hint = if auto.software_adapter {
+            " (--backend gpu uses the adapter anyway)"
+        } else {
+            ""
+        };
+        eprintln!("note: {note}{hint}");
+    }
+    auto.backend
+}
+
+/// The adapter a GPU result came from: `gpu: NAME (BACKEND)`.
+pub(crate) fn gpu_name(gpu: &Gpu) -> String {
+    let info = gpu.adapter_info();
+    format!("gpu: {} ({:?})", info.name, info.backend)
+}
+
+/// The fast CPU backend and its threads: `cpu: gemm, N threads`.
+pub(crate) fn cpu_name() -> String {
+    format!("cpu: gemm, {} threads", rayon::current_num_threads())
+}

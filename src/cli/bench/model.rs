@@ -1,0 +1,330 @@
+//! `wgcnn bench MODEL`: a model timed as a whole and layer by layer on each backend, printed
+//! as a table, JSON lines or an SVG chart ([`super::plot`]).
+//!
+//! Every per-layer loop here finds layers, nodes, summary rows and GPU steps in maps built
+//! once per model: a scan per layer made `bench` quadratic in the layers (a chain of
+//! 60,000 Dense layers spent about 9 of its 12 s searching).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::ExitCode;
+
+use wgcnn::model::Model;
+use wgcnn::{Gpu, Tensor};
+
+use super::{align_numbers, data, median, print_json, table, time_runs, Timing};
+use crate::cli::backend::{cpu_name, gpu_name};
+use crate::cli::progress;
+use crate::{Backend, BenchArgs, TimingArgs};
+
+/// `wgcnn bench MODEL`: loads it (with synthetic weights if asked), times it, prints the
+/// table or JSON and writes the plot.
+pub(super) fn main(path: &Path, args: &BenchArgs) -> wgcnn::Result<ExitCode> {
+    let mut model = Model::load(path)?;
+    if args.synthetic_weights {
+        model.fill_synthetic_weights()?;
+    }
+    let batch = args.batch_size as usize;
+    let results = time_model(&model, batch, &args.timing)?;
+    if args.timing.json {
+        print_model_json(&model, batch, &results);
+    } else {
+        print_model_table(&model, batch, &results);
+    }
+    if let Some(plot) = &args.plot {
+        std::fs::write(plot, super::plot::svg(&model, batch, &results)).map_err(|source| {
+            wgcnn::Error::Io {
+                path: plot.clone(),
+                source,
+            }
+        })?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Per-layer and whole-pass timings of a model on one backend.
+pub(super) struct ModelTiming {
+    pub(super) whole: Timing,
+    /// Median per layer (index into the model's layers), in milliseconds; `None` where the
+    /// backend does no work for the layer (Flatten and Dropout on the GPU).
+    pub(super) layers: Vec<Option<f64>>,
+    /// Per layer, the layer whose kernels run it (BatchNormalization and activations fused
+    /// into the convolution before them); its time is counted there.
+    pub(super) fused_into: Vec<Option<usize>>,
+    /// Device memory the compiled model holds (GPU only).
+    pub(super) memory: Option<wgcnn::gpu::Memory>,
+}
+
+/// The top-level layer of each node (layer call), by node index.
+fn layer_of_node(model: &Model) -> HashMap<usize, usize> {
+    model.nodes().map(|(i, n)| (i, n.layer)).collect()
+}
+
+/// FLOPs of each layer (all its calls) for a batch: 2 per multiply-add.
+fn layer_flops(model: &Model, batch: usize) -> Vec<f64> {
+    let mut flops = vec![0.0; model.layers().len()];
+    let layer_of_node = layer_of_node(model);
+    for (node, f) in model.node_flops() {
+        if let Some(&layer) = layer_of_node.get(&node) {
+            flops[layer] += f as f64 * batch as f64;
+        }
+    }
+    flops
+}
+
+/// Which top-level layer a GPU step belongs to, from its label: `name (Class)`, a fused
+/// `name (Class) + bn + relu`, or `nested/inner (Class)` inside a nested model.
+struct StepLabels<'m> {
+    /// The first layer with each label `name (Class)`.
+    by_label: HashMap<String, usize>,
+    /// The first layer with each name.
+    by_name: HashMap<&'m str, usize>,
+}
+
+impl<'m> StepLabels<'m> {
+    fn new(model: &'m Model) -> Self {
+        let (mut by_label, mut by_name) = (HashMap::new(), HashMap::new());
+        for (i, l) in model.layers().iter().enumerate() {
+            by_label.entry(l.label()).or_insert(i);
+            by_name.entry(l.name.as_str()).or_insert(i);
+        }
+        Self { by_label, by_name }
+    }
+
+    /// The first layer whose label is `label`, or starts it followed by ` + `, or whose name
+    /// starts it followed by `/`: every prefix ending at a ` + ` or a `/` is looked up, so a
+    /// step costs a few lookups, not a pass over the layers.
+    fn layer_of(&self, label: &str) -> Option<usize> {
+        let fused = label
+            .match_indices(" + ")
+            .filter_map(|(k, _)| self.by_label.get(&label[..k]));
+        let nested = label
+            .match_indices('/')
+            .filter_map(|(k, _)| self.by_name.get(&label[..k]));
+        self.by_label
+            .get(label)
+            .into_iter()
+            .chain(fused)
+            .chain(nested)
+            .copied()
+            .min()
+    }
+}
+
+/// Times a whole model on each backend: the whole pass, and each layer on its own.
+fn time_model(model: &Model, batch: usize, args: &TimingArgs) -> wgcnn::Result<Vec<ModelTiming>> {
+    let (warmup, repeat) = (args.warmup as usize, args.repeat as usize);
+    let inputs: Vec<Tensor> = model
+        .input_shapes()
+        .iter()
+        .enumerate()
+        .map(|(k, s)| data(&[&[batch][..], s].concat(), k + 1))
+        .collect::<wgcnn::Result<_>>()?;
+    let x: Vec<&Tensor> = inputs.iter().collect();
+    let n_layers = model.layers().len();
+    let layer_of_node = layer_of_node(model);
+    let mut results = Vec::new();
+    for backend in &args.backend {
+        let result = match backend {
+            Backend::Gpu => {
+                let gpu = Gpu::new()?;
+                let mut compiled =
+                    progress::spinner("compiling and autotuning", || model.compile(&gpu, batch))?;
+                compiled.load(&x)?;
+                let runs = time_runs("gpu", warmup, repeat, || compiled.run_loaded().map(drop))?;
+                // Each dispatch alone, `repeat` times; a layer's time is the sum of its steps.
+                let mut per_step: Vec<(String, Vec<f64>)> = Vec::new();
+                let bar = progress::bar(repeat as u64, "gpu layers");
+                for _ in 0..repeat {
+                    for (s, (label, t)) in compiled.profile_loaded()?.into_iter().enumerate() {
+                        if per_step.len() <= s {
+                            per_step.push((label, Vec::new()));
+                        }
+                        per_step[s].1.push(t.as_secs_f64() * 1e3);
+                    }
+                    bar.inc(1);
+                }
+                bar.finish_and_clear();
+                let labels = StepLabels::new(model);
+                let mut layers = vec![None; n_layers];
+                for (label, times) in per_step {
+                    if let Some(i) = labels.layer_of(&label) {
+                        layers[i] = Some(layers[i].unwrap_or(0.0) + median(times));
+                    }
+                }
+                ModelTiming {
+                    whole: Timing {
+                        backend: "gpu",
+                        device: gpu_name(&gpu),
+                        runs,
+                    },
+                    layers,
+                    fused_into: model.fused_layers(true)?,
+                    memory: Some(compiled.memory()),
+                }
+            }
+            Backend::Cpu | Backend::Reference => {
+                let fast = *backend == Backend::Cpu;
+                let label = if fast { "cpu" } else { "reference" };
+                let bar = progress::bar(warmup as u64, &format!("{label} warm-up"));
+                for _ in 0..warmup {
+                    model.run_cpu_timed(&x, fast, &mut |_, _| {})?;
+                    bar.inc(1);
+                }
+                bar.finish_and_clear();
+                // Per run, the time of each layer (summed over its calls).
+                let mut per_layer = vec![Vec::new(); n_layers];
+                let runs = time_runs(label, 0, repeat, || {
+                    let mut this_run = vec![None::<f64>; n_layers];
+                    model.run_cpu_timed(&x, fast, &mut |node, t| {
+                        if let Some(&l) = layer_of_node.get(&node) {
+                            let ms = t.as_secs_f64() * 1e3;
+                            this_run[l] = Some(this_run[l].unwrap_or(0.0) + ms);
+                        }
+                    })?;
+                    for (l, t) in this_run.into_iter().enumerate() {
+                        if let Some(t) = t {
+                            per_layer[l].push(t);
+                        }
+                    }
+                    Ok(())
+                })?;
+                let fused_into = if fast {
+                    model.fused_layers(false)?
+                } else {
+                    vec![None; n_layers]
+                };
+                let layers = per_layer
+                    .into_iter()
+                    .zip(&fused_into)
+                    .map(|(v, f)| (!v.is_empty() && f.is_none()).then(|| median(v)))
+                    .collect();
+                let device = if fast {
+                    cpu_name()
+                } else {
+                    "cpu: plain loops, 1 thread".into()
+                };
+                ModelTiming {
+                    whole: Timing {
+                        backend: label,
+                        device,
+                        runs,
+                    },
+                    layers,
+                    fused_into,
+                    memory: None,
+                }
+            }
+        };
+        results.push(result);
+    }
+    Ok(results)
+}
+
+/// What a backend did for a layer, as the table and the plot show it.
+pub(super) fn layer_cell(model: &Model, r: &ModelTiming, i: usize) -> String {
+    match (r.layers[i], r.fused_into[i]) {
+        (Some(ms), _) => format!("{ms:.2}"),
+        (None, Some(f)) => format!("fused into {}", model.layers()[f].name),
+        (None, None) => "no work".into(),
+    }
+}
+
+/// The per-layer table with the totals.
+fn print_model_table(model: &Model, batch: usize, results: &[ModelTiming]) {
+    let flops = layer_flops(model, batch);
+    println!(
+        "model {}, batch {batch}: median ms per layer (each timed alone) and for the whole pass",
+        model.name()
+    );
+    for r in results {
+        println!("  {:<10} {}", r.whole.backend, r.whole.device);
+    }
+    let backend_columns: Vec<String> = results
+        .iter()
+        .map(|r| format!("{} ms", r.whole.backend))
+        .collect();
+    let mut header = vec!["layer", "output shape", "GFLOP"];
+    header.extend(backend_columns.iter().map(String::as_str));
+    let mut t = table(&header);
+    let summary = model.summary();
+    // The first row of each name (a Sequential model's InputLayer has none).
+    let mut row_of: HashMap<&str, usize> = HashMap::with_capacity(summary.rows.len());
+    for (k, row) in summary.rows.iter().enumerate() {
+        row_of.entry(row.name.as_str()).or_insert(k);
+    }
+    for (i, l) in model.layers().iter().enumerate() {
+        let Some(row) = row_of.get(l.name.as_str()).map(|&k| &summary.rows[k]) else {
+            continue;
+        };
+        let mut cells = vec![
+            l.label(),
+            row.output_text.clone(),
+            format!("{:.3}", flops[i] / 1e9),
+        ];
+        cells.extend(results.iter().map(|r| layer_cell(model, r, i)));
+        t.add_row(cells);
+    }
+    let total_flops: f64 = flops.iter().sum();
+    let mut sum = vec![
+        "sum of layers".to_string(),
+        String::new(),
+        format!("{:.3}", total_flops / 1e9),
+    ];
+    sum.extend(
+        results
+            .iter()
+            .map(|r| format!("{:.2}", r.layers.iter().flatten().sum::<f64>())),
+    );
+    t.add_row(sum);
+    let mut whole = vec![
+        "whole forward pass".to_string(),
+        String::new(),
+        format!("{:.3}", total_flops / 1e9),
+    ];
+    whole.extend(results.iter().map(|r| format!("{:.2}", r.whole.stats().0)));
+    t.add_row(whole);
+    align_numbers(&mut t, 2);
+    println!("{t}");
+    for r in results {
+        let (median, min, max) = r.whole.stats();
+        println!(
+            "{:<10} whole pass: median {median:.2} ms (min {min:.2}, max {max:.2}, {} runs), {:.2} GFLOP/s",
+            r.whole.backend,
+            r.whole.runs.len(),
+            total_flops / (median / 1e3) / 1e9
+        );
+        if let Some(m) = r.memory {
+            println!(
+                "{:<10} device memory: {:.1} MB ({:.1} MB weights, {:.1} MB activations shared by liveness, {:.1} MB readback)",
+                r.whole.backend,
+                m.total() as f64 / 1e6,
+                m.weights as f64 / 1e6,
+                m.activations as f64 / 1e6,
+                m.staging as f64 / 1e6
+            );
+        }
+    }
+}
+
+/// One JSON object per line and backend: the whole pass, with per-layer medians.
+fn print_model_json(model: &Model, batch: usize, results: &[ModelTiming]) {
+    let flops: f64 = layer_flops(model, batch).iter().sum();
+    for r in results {
+        let layers: Vec<serde_json::Value> = model
+            .layers()
+            .iter()
+            .enumerate()
+            .filter(|(_, l)| l.class_name != "InputLayer")
+            .map(|(i, l)| serde_json::json!({"name": l.name, "class_name": l.class_name, "median_ms": r.layers[i], "fused_into": r.fused_into[i].map(|f| &model.layers()[f].name)}))
+            .collect();
+        let mut workload =
+            serde_json::json!({"model": model.name(), "batch": batch, "layers": layers});
+        if let (Some(m), Some(obj)) = (r.memory, workload.as_object_mut()) {
+            obj.insert("device_memory_bytes".into(), m.total().into());
+            obj.insert("weight_bytes".into(), m.weights.into());
+            obj.insert("activation_bytes".into(), m.activations.into());
+        }
+        print_json(workload, flops, std::slice::from_ref(&r.whole));
+    }
+}
