@@ -249,3 +249,33 @@ fn input_shape_errors_name_the_input_and_suggest_the_fix() {
     assert!(err.contains("expected (batch ≥ 1, 32, 32, 3)"), "{err}");
     assert!(!err.contains("NCHW") && !err.contains("x[None]"), "{err}");
 }
+
+/// A layer called twice has one set of weights: a second call on inputs its weights do not fit
+/// is refused when the model loads, as Keras refuses it, rather than run with weights of the
+/// wrong width (the fast CPU backend's fused epilogue used to drop the extra scales).
+#[test]
+fn a_shared_layer_called_on_another_width_is_refused() {
+    let tensor = |name: &str| {
+        format!(
+            r#"{{"args": [{{"class_name": "__keras_tensor__", "config": {{"keras_history": ["{name}", 0, 0]}}}}], "kwargs": {{}}}}"#
+        )
+    };
+    let input = |name: &str, width: usize| {
+        format!(
+            r#"{{"class_name": "InputLayer", "config": {{"name": "{name}", "batch_shape": [null, {width}], "dtype": "float32"}}, "inbound_nodes": []}}"#
+        )
+    };
+    let json = format!(
+        r#"{{"class_name": "Functional", "config": {{"name": "m", "layers": [{}, {}, {{"class_name": "Dense", "config": {{"name": "shared", "units": 3}}, "inbound_nodes": [{}, {}]}}], "input_layers": [["a", 0, 0], ["b", 0, 0]], "output_layers": [["shared", 0, 0], ["shared", 1, 0]]}}}}"#,
+        input("a", 6),
+        input("b", 4),
+        tensor("a"),
+        tensor("b")
+    );
+    let err = Model::from_json(&json).unwrap_err().to_string();
+    assert!(err.contains("shared"), "{err}");
+    assert!(err.contains("its weights cannot fit both"), "{err}");
+    // The same layer on two inputs of one width is fine.
+    let same = json.replace(r#"[null, 4]"#, r#"[null, 6]"#);
+    Model::from_json(&same).unwrap();
+}

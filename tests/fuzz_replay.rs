@@ -75,3 +75,59 @@ fn keras_corpus() {
     );
     assert!(n >= 5, "{n} inputs");
 }
+
+/// xorshift64: the sweep's pseudo-random bytes, the same on every machine.
+fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// The `graph` target's corpus and past findings, and its hand-written seeds, which must load:
+/// they pin down the decoder's byte layout (fuzz/make_seeds.py).
+#[test]
+fn graph_corpus_and_regressions() {
+    let n = replay("graph", wgcnn::fuzzing::graph, &[]);
+    assert!(n >= 8, "{n} inputs");
+    let seeds = Path::new(ROOT).join("fuzz/corpus/graph");
+    for seed in [
+        "shared_dense_a_b_a",
+        "nested_model_twice_concat",
+        "conv_bn_relu_residual_depth3",
+        "multi_output_nested_reused",
+    ] {
+        let data = std::fs::read(seeds.join(format!("{seed}.bin"))).unwrap();
+        let json = wgcnn::fuzzing::graph_case(&data).json;
+        if let Err(e) = wgcnn::Model::from_json(&json) {
+            panic!("seed {seed} no longer loads: {e}");
+        }
+    }
+}
+
+/// 2,000 pseudo-random inputs through the `graph` target, so that CI runs the decoder, the
+/// loader and both CPU backends on graphs no one wrote, without cargo-fuzz. The decoder must
+/// stay useful: valid-mode inputs load, and rule-breaking ones both load and fail.
+#[test]
+fn graph_sweep() {
+    let mut state = 0x9E37_79B9_7F4A_7C15;
+    // (loaded, rejected) for valid-mode and rule-breaking inputs.
+    let mut counts = [[0usize; 2]; 2];
+    for i in 0..2000 {
+        let len = (xorshift(&mut state) % 256) as usize;
+        let data: Vec<u8> = (0..len).map(|_| xorshift(&mut state) as u8).collect();
+        if std::panic::catch_unwind(|| wgcnn::fuzzing::graph(&data)).is_err() {
+            panic!("the graph target panics on sweep input {i}: {data:?}");
+        }
+        let broken = data.first().is_some_and(|b| b % 4 >= 2);
+        let json = wgcnn::fuzzing::graph_case(&data).json;
+        let loaded = wgcnn::Model::from_json(&json).is_ok();
+        counts[usize::from(broken)][usize::from(!loaded)] += 1;
+    }
+    let [[valid_ok, valid_err], [broken_ok, broken_err]] = counts;
+    assert!(valid_err * 20 < valid_ok, "valid mode: {counts:?}");
+    assert!(
+        broken_ok * 10 > broken_err && broken_err * 10 > broken_ok,
+        "{counts:?}"
+    );
+}

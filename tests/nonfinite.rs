@@ -16,8 +16,7 @@ mod common;
 use std::collections::HashMap;
 use std::io::Read;
 
-use base64::Engine;
-use common::keras_cases::{cases, load, Case};
+use common::keras_cases::{cases, load, tensor, Case};
 use wgcnn::model::{Backend, Model};
 use wgcnn::Tensor;
 
@@ -93,17 +92,6 @@ fn planted_weights() -> HashMap<String, Planted> {
         env!("CARGO_MANIFEST_DIR")
     );
     let mut archive = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
-    let tensor = |v: &serde_json::Value| {
-        let shape: Vec<usize> = serde_json::from_value(v["shape"].clone()).unwrap();
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(v["data"].as_str().unwrap())
-            .unwrap();
-        let data = bytes
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        Tensor::new(shape, data).unwrap()
-    };
     let mut out = HashMap::new();
     for i in 0..archive.len() {
         let mut text = String::new();

@@ -222,9 +222,34 @@ impl Graph {
                     }
                 })?;
                 check_output(&label, &out)?;
-                layer
+                let specs = layer
                     .weights(&refs)
                     .map_err(|e| e.in_layer(label.clone()))?;
+                // A shared layer has one set of weights: every call must fit it (Keras
+                // refuses the call that does not).
+                if let Some(&other) = entry
+                    .nodes
+                    .iter()
+                    .find(|&&n| n != i && !self.nodes[n].outputs.is_empty())
+                {
+                    let theirs: Vec<&[usize]> = self.input_shapes(other);
+                    if layer.weights(&theirs).ok().as_ref() != Some(&specs) {
+                        let text = |s: &[&[usize]]| {
+                            s.iter()
+                                .map(|s| shape_text(s))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        };
+                        return Err(Error::ModelConfig {
+                            layer: label,
+                            message: format!(
+                                "called on {} and on {}: its weights cannot fit both",
+                                text(&theirs),
+                                text(&refs)
+                            ),
+                        });
+                    }
+                }
                 vec![out]
             }
             LayerOp::Model(model) => {
