@@ -165,8 +165,12 @@ impl Graph {
             )));
         }
         self.order = order;
+        // Per layer, the first of its calls inferred: a shared layer's other calls are held
+        // against it.
+        let mut first_call: Vec<Option<usize>> = vec![None; self.layers.len()];
         for &i in &self.order.clone() {
-            let outputs = self.infer(i)?;
+            let outputs = self.infer(i, first_call[self.nodes[i].layer])?;
+            first_call[self.nodes[i].layer].get_or_insert(i);
             self.nodes[i].outputs = outputs;
         }
         for r in self.inputs.iter().chain(&self.outputs) {
@@ -184,8 +188,9 @@ impl Graph {
         &self.nodes[r.node].outputs[r.index]
     }
 
-    /// Infers the output shapes of node `i` from its inputs' shapes.
-    fn infer(&mut self, i: usize) -> Result<Vec<Vec<usize>>> {
+    /// Infers the output shapes of node `i` from its inputs' shapes; `earlier` is another call
+    /// of the same layer, already inferred, whose weights this call must fit.
+    fn infer(&mut self, i: usize, earlier: Option<usize>) -> Result<Vec<Vec<usize>>> {
         let node = &self.nodes[i];
         let inputs: Vec<Vec<usize>> = node
             .inputs
@@ -227,11 +232,7 @@ impl Graph {
                     .map_err(|e| e.in_layer(label.clone()))?;
                 // A shared layer has one set of weights: every call must fit it (Keras
                 // refuses the call that does not).
-                if let Some(&other) = entry
-                    .nodes
-                    .iter()
-                    .find(|&&n| n != i && !self.nodes[n].outputs.is_empty())
-                {
+                if let Some(other) = earlier {
                     let theirs: Vec<&[usize]> = self.input_shapes(other);
                     if layer.weights(&theirs).ok().as_ref() != Some(&specs) {
                         let text = |s: &[&[usize]]| {
