@@ -27,9 +27,7 @@ use pyo3::exceptions::{
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use wgcnn::model::GpuModel;
-use wgcnn::{
-    Activation, Backend, Conv2dSpec, Error, Gpu, Padding, Pool2dSpec, Tensor, TensorView,
-};
+use wgcnn::{Activation, Backend, Conv2dSpec, Error, Gpu, Padding, Pool2dSpec, Tensor, TensorView};
 
 create_exception!(
     wgcnn,
