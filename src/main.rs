@@ -11,7 +11,9 @@ mod cli;
 
 use clap::{Parser, Subcommand};
 use cli::backend::{parse_backend_choice, BackendChoice};
-use cli::parse::{parse_activation, parse_backend, parse_padding, parse_pair, parse_shape4};
+use cli::parse::{
+    parse_activation, parse_backend, parse_count, parse_padding, parse_pair, parse_shape4,
+};
 use wgcnn::{Activation, Backend, Conv2dSpec, Padding};
 
 /// Keras models (.keras, legacy Keras 2 .h5) on any GPU through wgpu, or on a fast CPU
@@ -195,7 +197,7 @@ struct RunArgs {
     /// Examples per forward pass, as in Keras's predict(batch_size=...). Default: the
     /// whole input in one pass on the CPU backends; on the GPU as many as fit the device's
     /// buffers and dispatch limits.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = parse_count::<u64>)]
     batch_size: Option<u64>,
     /// Compare outputs with expected arrays (FILE.npy, NAME=FILE.npy per output, or one
     /// FILE.npz). An array whose shape is not the output's is an error before anything
@@ -256,7 +258,7 @@ struct TimingArgs {
     #[arg(long, value_parser = parse_backend, value_delimiter = ',', default_value = "gpu,cpu")]
     backend: Vec<Backend>,
     /// Timed runs per backend.
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, default_value_t = 10, value_parser = parse_count::<u32>)]
     repeat: u32,
     /// Untimed runs first (they include compilation and autotuning).
     #[arg(long, default_value_t = 2)]
@@ -281,7 +283,7 @@ struct BenchArgs {
     #[arg(long)]
     synthetic_weights: bool,
     /// Examples per forward pass.
-    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = parse_count::<u32>)]
     batch_size: u32,
     #[command(flatten)]
     timing: TimingArgs,

@@ -1325,3 +1325,31 @@ fn compare_writes_outputs_unless_the_shapes_disagree() {
         &out_dir,
     );
 }
+
+/// Argument errors say what is expected: `auto` among the backends, a count of at least 1.
+#[test]
+fn argument_errors_name_what_is_expected() {
+    let stderr = |args: &[&str]| {
+        let out = wgcnn(args);
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let model = models("cifar10.json");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", arg(&model), "--input", "x.npy", "--output", "y.npy"];
+        args.extend_from_slice(extra);
+        stderr(&args)
+    };
+    let err = run(&["--backend", "GPU"]);
+    assert!(
+        err.contains("unknown backend 'GPU' (expected auto, gpu, cpu or reference)"),
+        "{err}"
+    );
+    let err = run(&["--batch-size", "0"]);
+    assert!(err.contains("0 is too small: give at least 1"), "{err}");
+    assert!(!err.contains("18446744073709551615"), "{err}");
+    let err = run(&["--batch-size", "many"]);
+    assert!(err.contains("'many' is not a whole number"), "{err}");
+    let err = stderr(&["bench", arg(&model), "--repeat", "0"]);
+    assert!(err.contains("0 is too small"), "{err}");
+}

@@ -11,7 +11,11 @@ pub(crate) fn parse_backend_choice(s: &str) -> Result<BackendChoice, String> {
     if s == "auto" {
         Ok(BackendChoice(None))
     } else {
-        s.parse().map(|b| BackendChoice(Some(b)))
+        s.parse()
+            .map(|b| BackendChoice(Some(b)))
+            .map_err(|_: String| {
+                format!("unknown backend '{s}' (expected auto, gpu, cpu or reference)")
+            })
     }
 }
 

@@ -23,6 +23,18 @@ pub(crate) fn parse_shape4(s: &str) -> Result<[usize; 4], String> {
         .ok_or_else(|| format!("'{s}' is not N,H,W,C (four non-negative integers)"))
 }
 
+/// A count that must be at least 1 (`--batch-size`, `--repeat`), said as such rather than as
+/// clap's `1..18446744073709551615` range.
+pub(crate) fn parse_count<T: std::str::FromStr + From<u8> + PartialOrd>(
+    s: &str,
+) -> Result<T, String> {
+    match s.parse::<T>() {
+        Ok(n) if n >= T::from(1) => Ok(n),
+        Ok(_) => Err(format!("{s} is too small: give at least 1")),
+        Err(_) => Err(format!("'{s}' is not a whole number (give 1 or more)")),
+    }
+}
+
 pub(crate) fn parse_backend(s: &str) -> Result<Backend, String> {
     s.parse()
 }
