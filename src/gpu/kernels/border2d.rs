@@ -3,23 +3,17 @@
 
 use std::sync::Arc;
 
-use super::super::kernel::{Coverage, read, write, KernelDef};
+use super::super::kernel::KernelDef;
 use super::super::program::{Binding, ProgramBuilder, Value};
-use super::window::{dispatch, Geometry, WindowParams};
+use super::window::{dispatch, plain_def, Geometry};
 use super::Kernel;
 use crate::error::Result;
 use crate::shape::Border2d;
 
-pub(super) const BORDER: KernelDef = KernelDef {
-    name: "border2d",
-    source: wgsl!("common.wgsl", "window.wgsl", "border2d.wgsl"),
-    entry_point: "main",
-    params: WindowParams::LAYOUT,
-    slots: &[read("input"), write("output")],
-    structure: &[],
-    coverage: Coverage::PerValue,
-    codes: &[],
-};
+pub(super) const BORDER: KernelDef = plain_def(
+    "border2d",
+    wgsl!("common.wgsl", "window.wgsl", "border2d.wgsl"),
+);
 
 /// Records a border op planned as `border` (per example) from `x` into `out`.
 pub(crate) fn emit_border2d(

@@ -1,46 +1,19 @@
 //! Direct Conv2D (`conv2d.wgsl`), and what the Conv2D kernel family shares: the variants and
-//! the choice between them, the bindings, and the emitter (Conv2D, and Dense as a 1×1
-//! convolution over rows, on any variant).
+//! the choice between them, and the emitter (Conv2D, and Dense as a 1×1 convolution over rows,
+//! on any variant). Their `KernelDef`s come from `window::conv_def`.
 
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use super::super::kernel::{read, weight, write, Codes, Coverage, KernelDef, Slot};
+use super::super::kernel::{Coverage, KernelDef};
 use super::super::program::{Binding, ProgramBuilder, Value, Weight};
-use super::window::{dispatch, WindowParams};
-use super::{activation, Kernel};
+use super::window::{conv_def, dispatch};
+use super::Kernel;
 use crate::error::{Error, Result};
 use crate::specs::Conv2dSpec;
 
-/// The bindings of every Conv2D kernel.
-pub(super) const SLOTS: &[Slot] = &[read("input"), weight("kernel"), weight("bias"), write("output")];
-
-/// The codes of every Conv2D kernel: its fused activation.
-pub(super) const CODES: &[Codes] = &[activation::CODES];
-
-/// A Conv2D kernel of `source` run from `entry_point`, with tile shapes `structure` and
-/// `coverage` of the output.
-pub(super) const fn def(
-    name: &'static str,
-    source: &'static str,
-    entry_point: &'static str,
-    structure: &'static [(&'static str, usize)],
-    coverage: Coverage,
-) -> KernelDef {
-    KernelDef {
-        name,
-        source,
-        entry_point,
-        params: WindowParams::LAYOUT,
-        slots: SLOTS,
-        structure,
-        coverage,
-        codes: CODES,
-    }
-}
-
 /// One output per invocation.
-pub(super) const DIRECT: KernelDef = def(
+pub(super) const DIRECT: KernelDef = conv_def(
     "conv2d",
     wgsl!("common.wgsl", "window.wgsl", "activation.wgsl", "conv2d.wgsl"),
     "main",

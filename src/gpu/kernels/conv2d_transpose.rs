@@ -2,28 +2,25 @@
 
 use std::sync::Arc;
 
-use super::super::kernel::{Coverage, read, weight, write, KernelDef};
+use super::super::kernel::{Coverage, KernelDef};
 use super::super::program::{Binding, ProgramBuilder, Value, Weight};
-use super::window::{dispatch, Geometry, WindowParams};
-use super::{activation, Kernel};
+use super::window::{conv_def, dispatch, Geometry};
+use super::Kernel;
 use crate::error::Result;
 use crate::specs::TransposeSpec;
 
-pub(super) const TRANSPOSE: KernelDef = KernelDef {
-    name: "conv2d_transpose",
-    source: wgsl!(
+pub(super) const TRANSPOSE: KernelDef = conv_def(
+    "conv2d_transpose",
+    wgsl!(
         "common.wgsl",
         "window.wgsl",
         "activation.wgsl",
         "conv2d_transpose.wgsl"
     ),
-    entry_point: "main",
-    params: WindowParams::LAYOUT,
-    slots: &[read("input"), weight("kernel"), weight("bias"), write("output")],
-    structure: &[],
-    coverage: Coverage::PerValue,
-    codes: &[activation::CODES],
-};
+    "main",
+    &[],
+    Coverage::PerValue,
+);
 
 /// Records a Conv2DTranspose of `spec` on per-example images `hwc` from `x` into `out`.
 #[allow(clippy::too_many_arguments)]

@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use super::super::kernel::{Coverage, read, weight, write, KernelDef, Slot};
+use super::super::kernel::{Coverage, KernelDef};
 use super::super::program::{Binding, ProgramBuilder, Value, Weight};
-use super::window::{dispatch, WindowParams};
-use super::{activation, Kernel};
+use super::window::{conv_def, dispatch};
+use super::Kernel;
 use crate::error::Result;
 use crate::specs::DepthwiseSpec;
 
@@ -16,18 +16,8 @@ const SOURCE: &str = wgsl!(
     "activation.wgsl",
     "depthwise_conv2d.wgsl"
 );
-const SLOTS: &[Slot] = &[read("input"), weight("kernel"), weight("bias"), write("output")];
-
-pub(super) const DEPTHWISE: KernelDef = KernelDef {
-    name: "depthwise_conv2d",
-    source: SOURCE,
-    entry_point: "main",
-    params: WindowParams::LAYOUT,
-    slots: SLOTS,
-    structure: &[],
-    coverage: Coverage::PerValue,
-    codes: &[activation::CODES],
-};
+pub(super) const DEPTHWISE: KernelDef =
+    conv_def("depthwise_conv2d", SOURCE, "main", &[], Coverage::PerValue);
 
 pub(super) const DEPTHWISE4: KernelDef = KernelDef {
     name: "depthwise_conv2d4",

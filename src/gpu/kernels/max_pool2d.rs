@@ -3,26 +3,17 @@
 
 use std::sync::Arc;
 
-use super::super::kernel::{Coverage, read, write, KernelDef, Slot};
+use super::super::kernel::KernelDef;
 use super::super::program::{Binding, ProgramBuilder, Value};
-use super::window::{dispatch, WindowParams};
+use super::window::{dispatch, plain_def};
 use super::Kernel;
 use crate::error::Result;
 use crate::specs::Pool2dSpec;
 
-/// The bindings of both pooling kernels.
-pub(super) const SLOTS: &[Slot] = &[read("input"), write("output")];
-
-pub(super) const MAX_POOL: KernelDef = KernelDef {
-    name: "max_pool2d",
-    source: wgsl!("common.wgsl", "window.wgsl", "max_pool2d.wgsl"),
-    entry_point: "main",
-    params: WindowParams::LAYOUT,
-    slots: SLOTS,
-    structure: &[],
-    coverage: Coverage::PerValue,
-    codes: &[],
-};
+pub(super) const MAX_POOL: KernelDef = plain_def(
+    "max_pool2d",
+    wgsl!("common.wgsl", "window.wgsl", "max_pool2d.wgsl"),
+);
 
 /// Which reduction a pooling window computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

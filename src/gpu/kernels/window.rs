@@ -2,9 +2,11 @@
 //! (convolutions, pooling, border, transposed and depthwise convolution), its planning for one
 //! chunk, and the workgroup grid every kernel's dispatch is folded into.
 
-use super::super::kernel::{params, WORKGROUP_SIZE};
+use super::super::kernel::{
+    params, read, weight, write, Coverage, KernelDef, Slot, WORKGROUP_SIZE,
+};
 use super::super::program::Dispatch;
-use super::Kernel;
+use super::{activation, Kernel};
 use crate::error::{Error, Result};
 use crate::shape::Window2d;
 
@@ -35,6 +37,50 @@ params! {
         out_pitch: u32,
         out_offset: u32,
         _pad: u32,
+    }
+}
+
+/// A window kernel that convolves (Conv2D's variants, DepthwiseConv2D, Conv2DTranspose): it
+/// reads the input, a kernel and a bias, writes the output and fuses an activation; `structure`
+/// are its tile shapes, `coverage` how its invocations cover the output.
+pub(super) const fn conv_def(
+    name: &'static str,
+    source: &'static str,
+    entry_point: &'static str,
+    structure: &'static [(&'static str, usize)],
+    coverage: Coverage,
+) -> KernelDef {
+    const SLOTS: &[Slot] = &[
+        read("input"),
+        weight("kernel"),
+        weight("bias"),
+        write("output"),
+    ];
+    KernelDef {
+        name,
+        source,
+        entry_point,
+        params: WindowParams::LAYOUT,
+        slots: SLOTS,
+        structure,
+        coverage,
+        codes: &[activation::CODES],
+    }
+}
+
+/// A window kernel that only reads its input and writes its output, one value per invocation
+/// from `main` (pooling, border).
+pub(super) const fn plain_def(name: &'static str, source: &'static str) -> KernelDef {
+    const SLOTS: &[Slot] = &[read("input"), write("output")];
+    KernelDef {
+        name,
+        source,
+        entry_point: "main",
+        params: WindowParams::LAYOUT,
+        slots: SLOTS,
+        structure: &[],
+        coverage: Coverage::PerValue,
+        codes: &[],
     }
 }
 
