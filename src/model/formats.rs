@@ -36,12 +36,7 @@ pub(super) fn foreign_file(path: &Path, bytes: &[u8]) -> Option<String> {
         .map(str::to_ascii_lowercase);
     let head = &bytes[..bytes.len().min(4096)];
     let contains = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
-    let what = if bytes.starts_with(b"PK") && zip_holds(bytes, "data.pkl") {
-        "a PyTorch checkpoint (torch.save); wgcnn runs Keras models only"
-    } else if bytes.starts_with(b"PK") && zip_holds(bytes, "saved_model.pb") {
-        "a zipped TensorFlow SavedModel; load it with TensorFlow's Keras \
-         (tf.keras.models.load_model) and save it with model.save(\"m.keras\")"
-    } else if bytes.len() >= 2 && bytes[0] == 0x80 && (2..=5).contains(&bytes[1]) {
+    let what = if bytes.len() >= 2 && bytes[0] == 0x80 && (2..=5).contains(&bytes[1]) {
         "a Python pickle (a PyTorch or scikit-learn file?); wgcnn runs Keras models only"
     } else if extension.as_deref() == Some("onnx")
         || (bytes.first() == Some(&0x08) && (contains(b"onnx") || contains(b"pytorch")))
@@ -53,6 +48,21 @@ pub(super) fn foreign_file(path: &Path, bytes: &[u8]) -> Option<String> {
         "a TensorFlow graph (.pb / .tflite), not a Keras model"
     } else if bytes.first() == Some(&b'{') && contains(b"\"modelTopology\"") {
         "a TensorFlow.js model.json; give the Keras model it was converted from"
+    } else {
+        return None;
+    };
+    Some(format!("{what} ({SAVE_HINT})"))
+}
+
+/// What a zip archive that is no `.keras` file is, when its members show another framework's
+/// format; asked only once reading it as a `.keras` file failed, so a `.keras` file is opened
+/// once.
+pub(super) fn foreign_zip(bytes: &[u8]) -> Option<String> {
+    let what = if zip_holds(bytes, "data.pkl") {
+        "a PyTorch checkpoint (torch.save); wgcnn runs Keras models only"
+    } else if zip_holds(bytes, "saved_model.pb") {
+        "a zipped TensorFlow SavedModel; load it with TensorFlow's Keras \
+         (tf.keras.models.load_model) and save it with model.save(\"m.keras\")"
     } else {
         return None;
     };

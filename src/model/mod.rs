@@ -171,7 +171,15 @@ impl Model {
             });
         }
         if bytes.starts_with(b"PK") {
-            weights::load_keras_archive(label, &bytes)
+            weights::load_keras_archive(label, &bytes).map_err(|e| {
+                match formats::foreign_zip(&bytes) {
+                    Some(what) => Error::ModelConfig {
+                        layer: label.to_string(),
+                        message: format!("this is {what}"),
+                    },
+                    None => e,
+                }
+            })
         } else if bytes.starts_with(b"\x89HDF\r\n\x1a\n") {
             legacy_h5::load(label, bytes)
         } else {
