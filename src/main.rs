@@ -68,6 +68,14 @@ enum Command {
         it is (arrays saved without names, arr_0, arr_1, ..., are taken in the model's order).")]
     Run(RunArgs),
     /// Benchmark: time a model (layer by layer) or one op on each backend, side by side.
+    ///
+    /// The GPU is timed twice: on the host's clock (from dispatch until the output is back on
+    /// the host), and, where the adapter has timestamp queries, on its own clock ("gpu
+    /// device": the compute pass alone, nothing read back). On a fast GPU the host's submit and
+    /// read-back can cost more than the kernels; the device time is what the kernels take. An
+    /// adapter without timestamp queries says so and gets host time only. GFLOP/s count 2
+    /// FLOPs per multiply-add; GB/s count the least traffic the work needs (each input, weight
+    /// and output moved once).
     Bench(BenchArgs),
     /// List every GPU adapter wgpu can see; '*' marks the one wgcnn would use.
     Adapters,
@@ -295,8 +303,9 @@ struct BenchArgs {
 #[derive(Subcommand)]
 enum BenchCommand {
     /// Time one Conv2D: GPU with the input resident on the device, timed from dispatch until
-    /// the output is back on the host; CPU backends on data in memory. Median, min and max of
-    /// --repeat runs after --warmup runs (which include compilation), and GFLOP/s.
+    /// the output is back on the host and, where the adapter has timestamp queries, on the
+    /// device's own clock; CPU backends on data in memory. Median, min and max of --repeat runs
+    /// after --warmup runs (which include compilation), GFLOP/s and GB/s.
     #[command(after_help = "Example (CIFAR-10 conv 2 of seed 001, batch 32):\n  \
         wgcnn bench conv2d --input-shape 32,32,32,32 --filters 32 --kernel-size 3")]
     Conv2d(BenchConv2dArgs),

@@ -1,11 +1,16 @@
-//! Picks the fastest Conv2D kernel variant per (adapter, shape) by measuring each candidate once,
-//! on first use, and remembers the choice: in memory for the process, and in a small JSON file
-//! so that later runs on the same adapter skip the measurement.
+//! Picks the fastest Conv2D kernel variant per (adapter, shape) by measuring each candidate on
+//! first use, and remembers the choice: in memory for the process, and in a small JSON file so
+//! that later runs on the same adapter skip the measurement.
+//!
+//! Candidates are timed on the device's own clock (timestamp queries) where the adapter has
+//! it: on a fast GPU the host's submit and read-back take longer than the kernels and made
+//! every variant look the same. Each is run repeatedly until the median rises above noise
+//! ([`measure`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::ConvVariant;
 
@@ -170,16 +175,25 @@ impl Autotuner {
     }
 }
 
-/// Times `run` twice and keeps the faster: the first call may still pay for warm-up.
-pub(super) fn time_twice(mut run: impl FnMut() -> bool) -> Option<Duration> {
-    let mut best = None;
-    for _ in 0..2 {
-        let started = Instant::now();
-        if !run() {
-            return None;
-        }
-        let t = started.elapsed();
-        best = Some(best.map_or(t, |b: Duration| b.min(t)));
+/// Runs at least this many timed runs per candidate ...
+const MIN_RUNS: usize = 3;
+/// ... and more until this much time was measured (short kernels are noisy) ...
+const MIN_MEASURED: Duration = Duration::from_millis(10);
+/// ... but no more than this many.
+const MAX_RUNS: usize = 50;
+
+/// The median of repeated runs of `run` (one run's time, or `None` if it failed), after one
+/// untimed warm-up run: at least [`MIN_RUNS`], more while less than [`MIN_MEASURED`] was
+/// measured, at most [`MAX_RUNS`]. `None` if any run failed.
+pub(super) fn measure(mut run: impl FnMut() -> Option<Duration>) -> Option<Duration> {
+    run()?;
+    let mut times = Vec::with_capacity(MIN_RUNS);
+    let mut measured = Duration::ZERO;
+    while times.len() < MIN_RUNS || (measured < MIN_MEASURED && times.len() < MAX_RUNS) {
+        let t = run()?;
+        measured += t;
+        times.push(t);
     }
-    best
+    times.sort();
+    Some(times[times.len() / 2])
 }

@@ -26,6 +26,7 @@ mod oneshot;
 mod program;
 mod scopes;
 mod single_op;
+mod timestamps;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -39,8 +40,9 @@ use kernels::Kernel;
 pub use lower::Lowering;
 pub(crate) use lower::WeightCache;
 pub(crate) use program::Weight;
-pub use program::{Memory, Program};
+pub use program::{Memory, Program, StepTime};
 pub(crate) use program::{ProgramBuilder, Value};
+pub use timestamps::DeviceTiming;
 
 use crate::error::{Error, Result};
 
@@ -63,6 +65,10 @@ pub struct GpuOptions {
     /// directory (`$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on macOS,
     /// `%LOCALAPPDATA%` on Windows).
     pub autotune_cache: Option<std::path::PathBuf>,
+    /// Ask for timestamp queries where the adapter offers them, so that `bench` and the
+    /// autotuner can read the device's own time ([`Gpu::device_timing`]). Off, the device is
+    /// timed on the host's clock only, as on an adapter without them.
+    pub timestamps: bool,
 }
 
 impl Default for GpuOptions {
@@ -72,6 +78,7 @@ impl Default for GpuOptions {
             timeout: Duration::from_secs(120),
             autotune: true,
             autotune_cache: autotune::default_cache_file(),
+            timestamps: true,
         }
     }
 }
@@ -99,6 +106,7 @@ pub struct Gpu {
     /// up front cost lavapipe about half a second at every start.
     pipelines: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
     tuner: autotune::Autotuner,
+    timing: DeviceTiming,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -158,9 +166,22 @@ impl Gpu {
                 too_high.join(", ")
             )));
         }
+        // Timestamp queries where offered: `bench` and the autotuner time the device's work
+        // with them instead of the host's round trip.
+        let features = if options.timestamps {
+            adapter.features() & wgpu::Features::TIMESTAMP_QUERY
+        } else {
+            wgpu::Features::empty()
+        };
+        let timing = if features.contains(wgpu::Features::TIMESTAMP_QUERY) {
+            DeviceTiming::Timestamps
+        } else {
+            DeviceTiming::Unavailable
+        };
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("wgcnn"),
+                required_features: features,
                 required_limits: limits.clone(),
                 ..Default::default()
             })
@@ -196,6 +217,7 @@ impl Gpu {
                 options.autotune && cfg!(feature = "native"),
                 options.autotune_cache,
             ),
+            timing,
         })
     }
 
@@ -214,6 +236,12 @@ impl Gpu {
     /// The adapter this device runs on.
     pub fn adapter_info(&self) -> &wgpu::AdapterInfo {
         &self.info
+    }
+
+    /// Whether this device can time its own work (timestamp queries), which `bench` and the
+    /// autotuner use where they can.
+    pub fn device_timing(&self) -> DeviceTiming {
+        self.timing
     }
 
     /// The limits the device was opened with.
@@ -294,6 +322,22 @@ impl Gpu {
         bytes: u64,
         submission: wgpu::SubmissionIndex,
     ) -> Result<Vec<f32>> {
+        let raw = self.read_bytes(op, staging, bytes, submission).await?;
+        // Byte-wise, so no alignment assumption about the mapping can fail.
+        Ok(raw
+            .chunks_exact(4)
+            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
+            .collect())
+    }
+
+    /// Waits for `submission`, maps the first `bytes` of `staging` and copies them out.
+    pub(crate) async fn read_bytes(
+        &self,
+        op: &'static str,
+        staging: &wgpu::Buffer,
+        bytes: u64,
+        submission: wgpu::SubmissionIndex,
+    ) -> Result<Vec<u8>> {
         let (sender, mapped) = oneshot::channel();
         staging
             .slice(..bytes)
@@ -311,18 +355,13 @@ impl Gpu {
             op,
             message: format!("mapping the readback buffer failed: {e}"),
         })?;
-        let values = {
-            let view = staging
-                .get_mapped_range(..bytes)
-                .map_err(|e| Error::GpuInternal {
-                    op,
-                    message: format!("reading the readback buffer failed: {e}"),
-                })?;
-            // Byte-wise, so no alignment assumption about the mapping can fail.
-            view.chunks_exact(4)
-                .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-                .collect()
-        };
+        let values = staging
+            .get_mapped_range(..bytes)
+            .map_err(|e| Error::GpuInternal {
+                op,
+                message: format!("reading the readback buffer failed: {e}"),
+            })?
+            .to_vec();
         staging.unmap();
         Ok(values)
     }

@@ -5,7 +5,7 @@
 #[cfg(feature = "native")]
 use super::autotune;
 use super::kernels::{emit_conv2d, emit_pool2d, ConvVariant, ConvWeights, PoolKind};
-use super::program::ProgramBuilder;
+use super::program::{Program, ProgramBuilder};
 use super::Gpu;
 use crate::error::{Error, Result};
 use crate::specs::{Conv2dSpec, Pool2dSpec};
@@ -83,11 +83,17 @@ impl Gpu {
             .filter(|v| candidates.contains(v))
             .collect();
         let info = self.adapter_info();
+        // How the candidates were timed is part of the key too: choices made on host time
+        // (submit and read-back included) do not stand for device time.
         let key = format!(
-            "{} | {:?} | {} | {listed:?} | conv2d in {:?} kernel {:?} filters {} strides {:?} dilation {:?} groups {} {} bias {}",
+            "{} | {:?} | {} | {} | {listed:?} | conv2d in {:?} kernel {:?} filters {} strides {:?} dilation {:?} groups {} {} bias {}",
             info.name,
             info.backend,
             info.driver_info,
+            match self.device_timing() {
+                super::DeviceTiming::Timestamps => "device time",
+                super::DeviceTiming::Unavailable => "host time",
+            },
             input,
             spec.kernel_size,
             spec.filters,
@@ -105,7 +111,20 @@ impl Gpu {
             .then(|| zeros(vec![spec.filters]))
             .transpose()?;
         Ok(self.tuner.choose(&key, candidates, |variant| {
-            autotune::time_twice(|| self.conv2d_with(variant, spec, &x, &k, b.as_ref()).is_ok())
+            let mut program =
+                pollster::block_on(self.conv2d_program(variant, spec, input, &k, b.as_ref()))
+                    .ok()?;
+            program.load(&[x.data()], input[0]).ok()?;
+            autotune::measure(|| match program.time_loaded() {
+                Ok(Some(device)) => Some(device),
+                // No timestamp queries: the host's time for the run, read-back included.
+                Ok(None) => {
+                    let started = std::time::Instant::now();
+                    program.run_loaded().ok()?;
+                    Some(started.elapsed())
+                }
+                Err(_) => None,
+            })
         }))
     }
 
@@ -138,6 +157,27 @@ impl Gpu {
         bias: Option<&Tensor>,
     ) -> Result<Tensor> {
         let g = spec.check(input.shape(), kernel.shape(), bias.map(Tensor::shape))?;
+        let mut program = self
+            .conv2d_program(variant, spec, g.input, kernel, bias)
+            .await?;
+        let y = program
+            .run_async(&[input.data()], g.input[0])
+            .await
+            .map_err(Error::into_root)?;
+        Tensor::new(g.output.to_vec(), y.into_iter().next().unwrap_or_default())
+    }
+
+    /// The program of one Conv2D with a chosen variant on inputs of shape `input` (checked by
+    /// the caller), its weights uploaded.
+    async fn conv2d_program(
+        &self,
+        variant: ConvVariant,
+        spec: &Conv2dSpec,
+        input: [usize; 4],
+        kernel: &Tensor,
+        bias: Option<&Tensor>,
+    ) -> Result<Program<'_>> {
+        let g = spec.check(&input, kernel.shape(), bias.map(Tensor::shape))?;
         if !variant.fits(spec.filters, spec.groups, spec.filters, 0) {
             return Err(Error::InvalidConfig {
                 op: "conv2d",
@@ -164,15 +204,9 @@ impl Gpu {
         };
         emit_conv2d(&mut b, variant, spec, [h, w, c], x, weights, out)?;
         // One op: its errors need no layer context.
-        let mut program = b
-            .build_async(&[x], &[out], batch)
+        b.build_async(&[x], &[out], batch)
             .await
-            .map_err(Error::into_root)?;
-        let y = program
-            .run_async(&[input.data()], batch)
-            .await
-            .map_err(Error::into_root)?;
-        Tensor::new(g.output.to_vec(), y.into_iter().next().unwrap_or_default())
+            .map_err(Error::into_root)
     }
 }
 

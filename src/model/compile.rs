@@ -2,13 +2,14 @@
 //! activation buffers shared by liveness, one command buffer and one readback per batch chunk.
 
 use std::collections::{HashMap, HashSet};
-#[cfg(feature = "native")]
 use std::time::Duration;
 
 use super::fuse::Fusion;
 use super::graph::{LayerOp, TensorRef};
 use super::Model;
 use crate::error::{Error, Result};
+#[cfg(feature = "native")]
+use crate::gpu::StepTime;
 use crate::gpu::{Gpu, Lowering, Memory, Program, ProgramBuilder, Value, WeightCache};
 use crate::tensor::{Tensor, TensorView};
 
@@ -385,10 +386,24 @@ impl GpuModel<'_> {
         self.tensors(outs, batch)
     }
 
-    /// Times every dispatch alone on the loaded input: `(layer label, time)` in order; a layer
-    /// with several dispatches appears once per dispatch. Native only: it needs a clock.
+    /// The device's own time for one run of the loaded input (timestamp queries around the
+    /// whole forward pass, nothing read back), or `None` where the adapter has no timestamp
+    /// queries. Blocking wrapper of [`GpuModel::time_loaded_async`].
     #[cfg(feature = "native")]
-    pub fn profile_loaded(&mut self) -> Result<Vec<(String, Duration)>> {
+    pub fn time_loaded(&mut self) -> Result<Option<Duration>> {
+        self.program.time_loaded()
+    }
+
+    /// The device's own time for one run of the loaded input (see [`GpuModel::time_loaded`]).
+    pub async fn time_loaded_async(&mut self) -> Result<Option<Duration>> {
+        self.program.time_loaded_async().await
+    }
+
+    /// Times every dispatch alone on the loaded input, on the host and (where the adapter has
+    /// timestamp queries) on the device, in order; a layer with several dispatches appears
+    /// once per dispatch. Native only: it needs a clock.
+    #[cfg(feature = "native")]
+    pub fn profile_loaded(&mut self) -> Result<Vec<StepTime>> {
         self.program.profile_loaded()
     }
 }

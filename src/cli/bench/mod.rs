@@ -1,10 +1,14 @@
 //! `wgcnn bench`: honest timings on each backend, side by side, of one Conv2D (here) or of a
 //! whole model, layer by layer ([`model`], charted by [`plot`]).
 //!
-//! GPU: the input is already resident on the device; a run is from dispatch until the output
-//! is back on the host. CPU backends: a run is one call on data already in memory. Each backend
-//! gets warm-up runs first (pipeline compilation, caches), then `repeat` timed runs; the table
-//! reports the median, min and max, and GFLOP/s from the median (2 FLOPs per multiply-add).
+//! GPU: the input is already resident on the device; a host-timed run is from dispatch until
+//! the output is back on the host, and where the adapter has timestamp queries the device's
+//! own time for the same work (nothing read back) is reported beside it: on a fast GPU the
+//! host's submit and read-back can take longer than the kernels. CPU backends: a run is one
+//! call on data already in memory. Each backend gets warm-up runs first (pipeline compilation,
+//! caches), then `repeat` timed runs; the table reports the median, min and max, GFLOP/s from
+//! the median (2 FLOPs per multiply-add) and GB/s of the least traffic the work needs (every
+//! input, weight and output moved once).
 
 mod model;
 mod plot;
@@ -13,6 +17,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use comfy_table::{presets, CellAlignment, Table};
+use wgcnn::gpu::DeviceTiming;
 use wgcnn::model::Sequential;
 use wgcnn::{cpu, reference, Conv2dSpec, Gpu, Tensor};
 
@@ -48,7 +53,7 @@ fn conv2d(args: BenchConv2dArgs) -> wgcnn::Result<ExitCode> {
     let (strides, padding, dilation, activation) =
         (spec.strides, spec.padding, spec.dilation, spec.activation);
     spec.plan(input_shape)?;
-    let (flops, timings) = time_conv2d(input_shape, spec, &timing)?;
+    let (work, timings) = time_conv2d(input_shape, spec, &timing)?;
     let [n, h, w, c] = input_shape;
     if timing.json {
         let workload = serde_json::json!({
@@ -62,7 +67,7 @@ fn conv2d(args: BenchConv2dArgs) -> wgcnn::Result<ExitCode> {
             "activation": activation.to_string(),
             "use_bias": !no_bias,
         });
-        print_json(workload, flops, &timings);
+        print_json(workload, work, &timings);
     } else {
         let title = format!(
             "conv2d {n}×{h}×{w}×{c} → {filters} filters {}×{}, strides {}×{}, \
@@ -75,19 +80,52 @@ fn conv2d(args: BenchConv2dArgs) -> wgcnn::Result<ExitCode> {
             dilation[1],
             if no_bias { ", no bias" } else { "" }
         );
-        print_table(&title, flops, &timings);
+        print_table(&title, work, &timings);
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// One backend's timings.
+/// Whose clock timed a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Clock {
+    /// The host's: from the call until the result is on the host.
+    Host,
+    /// The GPU's own, from timestamp queries around the work (nothing read back).
+    Device,
+}
+
+/// One backend's timings on one clock.
 struct Timing {
     backend: &'static str,
+    clock: Clock,
     device: String,
     runs: Vec<Duration>,
 }
 
+/// What a run does: its FLOPs, and the bytes it must move at least.
+#[derive(Debug, Clone, Copy)]
+struct Work {
+    flops: f64,
+    bytes: f64,
+}
+
+impl Work {
+    /// (GFLOP/s, GB/s) at `ms` milliseconds per run.
+    fn rates(&self, ms: f64) -> (f64, f64) {
+        let seconds = ms / 1e3;
+        (self.flops / seconds / 1e9, self.bytes / seconds / 1e9)
+    }
+}
+
 impl Timing {
+    /// The backend, with "device" for a GPU timed on its own clock.
+    fn label(&self) -> String {
+        match self.clock {
+            Clock::Host => self.backend.to_string(),
+            Clock::Device => format!("{} device", self.backend),
+        }
+    }
+
     /// (median, min, max) in milliseconds.
     fn stats(&self) -> (f64, f64, f64) {
         let ms: Vec<f64> = self.runs.iter().map(|d| d.as_secs_f64() * 1e3).collect();
@@ -128,20 +166,55 @@ fn time_runs(
     Ok(runs)
 }
 
-/// Benchmarks one Conv2D on each requested backend: its FLOPs and the timings.
+/// The device's own time for `repeat` runs of `run` after `warmup` untimed ones, or `None`
+/// (with a note on stderr) where the adapter has no timestamp queries.
+fn device_runs(
+    gpu: &Gpu,
+    warmup: usize,
+    repeat: usize,
+    mut run: impl FnMut() -> wgcnn::Result<Option<Duration>>,
+) -> wgcnn::Result<Option<Vec<Duration>>> {
+    if gpu.device_timing() != DeviceTiming::Timestamps {
+        eprintln!("note: gpu: {}", gpu.device_timing());
+        return Ok(None);
+    }
+    let bar = progress::bar((warmup + repeat) as u64, "gpu device time");
+    let mut runs = Vec::with_capacity(repeat);
+    for k in 0..warmup + repeat {
+        // A pass the driver could not time (its end read before its beginning) is left out.
+        if let Some(t) = run()? {
+            if k >= warmup {
+                runs.push(t);
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok((!runs.is_empty()).then_some(runs))
+}
+
+/// Benchmarks one Conv2D on each requested backend: its work and the timings.
 fn time_conv2d(
     input_shape: [usize; 4],
     spec: Conv2dSpec,
     args: &TimingArgs,
-) -> wgcnn::Result<(f64, Vec<Timing>)> {
+) -> wgcnn::Result<(Work, Vec<Timing>)> {
     let (warmup, repeat) = (args.warmup as usize, args.repeat as usize);
     let [n, h, w, c] = input_shape;
     let out = spec.output_shape(input_shape)?;
-    let flops = 2.0
-        * out.iter().product::<usize>() as f64
-        * (spec.kernel_size[0] * spec.kernel_size[1] * c) as f64;
+    let kernel_shape = spec.kernel_shape(c);
+    let work = Work {
+        flops: 2.0
+            * out.iter().product::<usize>() as f64
+            * (spec.kernel_size[0] * spec.kernel_size[1] * c) as f64,
+        bytes: 4.0
+            * (input_shape.iter().product::<usize>()
+                + kernel_shape.iter().product::<usize>()
+                + if spec.use_bias { spec.filters } else { 0 }
+                + out.iter().product::<usize>()) as f64,
+    };
     let x = data(&input_shape, 1)?;
-    let k = data(&spec.kernel_shape(c), 2)?;
+    let k = data(&kernel_shape, 2)?;
     let b = spec
         .use_bias
         .then(|| data(&[spec.filters], 3))
@@ -160,14 +233,24 @@ fn time_conv2d(
                     progress::spinner("compiling and autotuning", || model.compile(&gpu, n))?;
                 compiled.load(&[&x])?;
                 let runs = time_runs("gpu", warmup, repeat, || compiled.run_loaded().map(drop))?;
+                let device = device_runs(&gpu, warmup, repeat, || compiled.time_loaded())?;
+                timings.push(Timing {
+                    backend: "gpu",
+                    clock: Clock::Host,
+                    device: gpu_name(&gpu),
+                    runs,
+                });
+                let Some(runs) = device else { continue };
                 Timing {
                     backend: "gpu",
+                    clock: Clock::Device,
                     device: gpu_name(&gpu),
                     runs,
                 }
             }
             Backend::Cpu => Timing {
                 backend: "cpu",
+                clock: Clock::Host,
                 device: cpu_name(),
                 runs: time_runs("cpu", warmup, repeat, || {
                     cpu::conv2d(&spec, &x, &k, b.as_ref()).map(drop)
@@ -175,6 +258,7 @@ fn time_conv2d(
             },
             Backend::Reference => Timing {
                 backend: "reference",
+                clock: Clock::Host,
                 device: "cpu: plain loops, 1 thread".into(),
                 runs: time_runs("reference", warmup, repeat, || {
                     reference::conv2d(&spec, &x, &k, b.as_ref()).map(drop)
@@ -183,7 +267,7 @@ fn time_conv2d(
         };
         timings.push(timing);
     }
-    Ok((flops, timings))
+    Ok((work, timings))
 }
 
 /// A table in Markdown's pipe layout: aligned whatever the cells hold (adapter names run
@@ -203,9 +287,22 @@ fn align_numbers(table: &mut Table, text_columns: usize) {
     }
 }
 
+/// Milliseconds with three significant decimals below 1 ms (device times of small kernels).
+fn ms_cell(ms: f64) -> String {
+    if ms < 1.0 {
+        format!("{ms:.3}")
+    } else {
+        format!("{ms:.2}")
+    }
+}
+
 /// The readable table.
-fn print_table(title: &str, flops: f64, timings: &[Timing]) {
-    println!("{title}  ({:.3} GFLOP per run)", flops / 1e9);
+fn print_table(title: &str, work: Work, timings: &[Timing]) {
+    println!(
+        "{title}  ({:.3} GFLOP, {:.1} MB moved at least, per run)",
+        work.flops / 1e9,
+        work.bytes / 1e6
+    );
     let mut t = table(&[
         "backend",
         "device",
@@ -213,26 +310,31 @@ fn print_table(title: &str, flops: f64, timings: &[Timing]) {
         "min ms",
         "max ms",
         "GFLOP/s",
+        "GB/s",
         "runs",
     ]);
     for timing in timings {
         let (median, min, max) = timing.stats();
+        let (gflops, gbs) = work.rates(median);
         t.add_row(vec![
-            timing.backend.to_string(),
+            timing.label(),
             timing.device.clone(),
-            format!("{median:.2}"),
-            format!("{min:.2}"),
-            format!("{max:.2}"),
-            format!("{:.2}", flops / (median / 1e3) / 1e9),
+            ms_cell(median),
+            ms_cell(min),
+            ms_cell(max),
+            format!("{gflops:.2}"),
+            format!("{gbs:.2}"),
             timing.runs.len().to_string(),
         ]);
     }
     align_numbers(&mut t, 2);
     println!("{t}");
-    if let (Some(gpu), Some(cpu)) = (
-        timings.iter().find(|t| t.backend == "gpu"),
-        timings.iter().find(|t| t.backend == "cpu"),
-    ) {
+    let host = |backend| {
+        timings
+            .iter()
+            .find(|t| t.backend == backend && t.clock == Clock::Host)
+    };
+    if let (Some(gpu), Some(cpu)) = (host("gpu"), host("cpu")) {
         let ratio = cpu.stats().0 / gpu.stats().0;
         if ratio >= 1.0 {
             println!("gpu is {ratio:.2}× faster than cpu");
@@ -242,19 +344,26 @@ fn print_table(title: &str, flops: f64, timings: &[Timing]) {
     }
 }
 
-/// One JSON object per line, per backend.
-fn print_json(workload: serde_json::Value, flops: f64, timings: &[Timing]) {
+/// One JSON object per line, per backend and clock.
+fn print_json(workload: serde_json::Value, work: Work, timings: &[Timing]) {
     for t in timings {
         let (median, min, max) = t.stats();
+        let (gflops, gbs) = work.rates(median);
         let mut line = serde_json::json!({
             "backend": t.backend,
+            "clock": match t.clock {
+                Clock::Host => "host",
+                Clock::Device => "device",
+            },
             "adapter": t.device,
             "runs": t.runs.len(),
             "median_ms": median,
             "min_ms": min,
             "max_ms": max,
-            "gflops": flops / (median / 1e3) / 1e9,
-            "gflop_per_run": flops / 1e9,
+            "gflops": gflops,
+            "gbs": gbs,
+            "gflop_per_run": work.flops / 1e9,
+            "mb_per_run": work.bytes / 1e6,
         });
         if let (Some(obj), Some(extra)) = (line.as_object_mut(), workload.as_object()) {
             obj.extend(extra.clone());

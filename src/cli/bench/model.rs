@@ -12,7 +12,10 @@ use std::process::ExitCode;
 use wgcnn::model::Model;
 use wgcnn::{Gpu, Tensor};
 
-use super::{align_numbers, data, median, print_json, table, time_runs, Timing};
+use super::{
+    align_numbers, data, device_runs, median, ms_cell, print_json, table, time_runs, Clock, Timing,
+    Work,
+};
 use crate::cli::backend::{cpu_name, gpu_name};
 use crate::cli::progress;
 use crate::{Backend, BenchArgs, TimingArgs};
@@ -60,16 +63,47 @@ fn layer_of_node(model: &Model) -> HashMap<usize, usize> {
     model.nodes().map(|(i, n)| (i, n.layer)).collect()
 }
 
-/// FLOPs of each layer (all its calls) for a batch: 2 per multiply-add.
-fn layer_flops(model: &Model, batch: usize) -> Vec<f64> {
-    let mut flops = vec![0.0; model.layers().len()];
-    let layer_of_node = layer_of_node(model);
-    for (node, f) in model.node_flops() {
-        if let Some(&layer) = layer_of_node.get(&node) {
-            flops[layer] += f as f64 * batch as f64;
+/// The work of each layer (all its calls) for a batch: FLOPs (2 per multiply-add), and the
+/// bytes a call must move at least (its inputs and outputs for the batch, its weights once).
+fn layer_work(model: &Model, batch: usize) -> Vec<Work> {
+    let mut work = vec![
+        Work {
+            flops: 0.0,
+            bytes: 0.0
+        };
+        model.layers().len()
+    ];
+    let params: HashMap<String, usize> = model
+        .summary()
+        .rows
+        .into_iter()
+        .map(|r| (r.name, r.params))
+        .collect();
+    let flops: HashMap<usize, u64> = model.node_flops().into_iter().collect();
+    let elements = |shapes: &mut dyn Iterator<Item = &[usize]>| -> f64 {
+        shapes.map(|s| s.iter().product::<usize>() as f64).sum()
+    };
+    for (i, node) in model.nodes() {
+        let entry = &model.layers()[node.layer];
+        if entry.class_name == "InputLayer" {
+            continue;
         }
+        let values = elements(&mut model.node_input_shapes(i).into_iter())
+            + elements(&mut node.outputs.iter().map(Vec::as_slice));
+        let weights = params.get(&entry.name).copied().unwrap_or(0) as f64;
+        let w = &mut work[node.layer];
+        w.flops += flops.get(&i).copied().unwrap_or(0) as f64 * batch as f64;
+        w.bytes += 4.0 * (values * batch as f64 + weights);
     }
-    flops
+    work
+}
+
+/// The work of the whole model: the sum of its layers'.
+fn total_work(work: &[Work]) -> Work {
+    Work {
+        flops: work.iter().map(|w| w.flops).sum(),
+        bytes: work.iter().map(|w| w.bytes).sum(),
+    }
 }
 
 /// Which top-level layer a GPU step belongs to, from its label: `name (Class)`, a fused
@@ -132,36 +166,50 @@ fn time_model(model: &Model, batch: usize, args: &TimingArgs) -> wgcnn::Result<V
                     progress::spinner("compiling and autotuning", || model.compile(&gpu, batch))?;
                 compiled.load(&x)?;
                 let runs = time_runs("gpu", warmup, repeat, || compiled.run_loaded().map(drop))?;
+                let device_whole = device_runs(&gpu, warmup, repeat, || compiled.time_loaded())?;
                 // Each dispatch alone, `repeat` times; a layer's time is the sum of its steps.
-                let mut per_step: Vec<(String, Vec<f64>)> = Vec::new();
+                let mut per_step: Vec<(String, Vec<f64>, Vec<f64>)> = Vec::new();
                 let bar = progress::bar(repeat as u64, "gpu layers");
                 for _ in 0..repeat {
-                    for (s, (label, t)) in compiled.profile_loaded()?.into_iter().enumerate() {
+                    for (s, step) in compiled.profile_loaded()?.into_iter().enumerate() {
                         if per_step.len() <= s {
-                            per_step.push((label, Vec::new()));
+                            per_step.push((step.label, Vec::new(), Vec::new()));
                         }
-                        per_step[s].1.push(t.as_secs_f64() * 1e3);
+                        per_step[s].1.push(step.host.as_secs_f64() * 1e3);
+                        if let Some(d) = step.device {
+                            per_step[s].2.push(d.as_secs_f64() * 1e3);
+                        }
                     }
                     bar.inc(1);
                 }
                 bar.finish_and_clear();
                 let labels = StepLabels::new(model);
-                let mut layers = vec![None; n_layers];
-                for (label, times) in per_step {
+                let (mut host_layers, mut device_layers) =
+                    (vec![None; n_layers], vec![None; n_layers]);
+                for (label, host, device) in per_step {
                     if let Some(i) = labels.layer_of(&label) {
-                        layers[i] = Some(layers[i].unwrap_or(0.0) + median(times));
+                        host_layers[i] = Some(host_layers[i].unwrap_or(0.0) + median(host));
+                        if !device.is_empty() {
+                            device_layers[i] =
+                                Some(device_layers[i].unwrap_or(0.0) + median(device));
+                        }
                     }
                 }
-                ModelTiming {
+                let fused_into = model.fused_layers(true)?;
+                let timing = |clock, runs, layers| ModelTiming {
                     whole: Timing {
                         backend: "gpu",
+                        clock,
                         device: gpu_name(&gpu),
                         runs,
                     },
                     layers,
-                    fused_into: model.fused_layers(true)?,
+                    fused_into: fused_into.clone(),
                     memory: Some(compiled.memory()),
-                }
+                };
+                results.push(timing(Clock::Host, runs, host_layers));
+                let Some(runs) = device_whole else { continue };
+                timing(Clock::Device, runs, device_layers)
             }
             Backend::Cpu | Backend::Reference => {
                 let fast = *backend == Backend::Cpu;
@@ -207,6 +255,7 @@ fn time_model(model: &Model, batch: usize, args: &TimingArgs) -> wgcnn::Result<V
                 ModelTiming {
                     whole: Timing {
                         backend: label,
+                        clock: Clock::Host,
                         device,
                         runs,
                     },
@@ -232,17 +281,21 @@ pub(super) fn layer_cell(model: &Model, r: &ModelTiming, i: usize) -> String {
 
 /// The per-layer table with the totals.
 fn print_model_table(model: &Model, batch: usize, results: &[ModelTiming]) {
-    let flops = layer_flops(model, batch);
+    let work = layer_work(model, batch);
     println!(
         "model {}, batch {batch}: median ms per layer (each timed alone) and for the whole pass",
         model.name()
     );
     for r in results {
-        println!("  {:<10} {}", r.whole.backend, r.whole.device);
+        let clock = match r.whole.clock {
+            Clock::Host => "",
+            Clock::Device => " (its own clock: timestamp queries, nothing read back)",
+        };
+        println!("  {:<10} {}{clock}", r.whole.label(), r.whole.device);
     }
     let backend_columns: Vec<String> = results
         .iter()
-        .map(|r| format!("{} ms", r.whole.backend))
+        .map(|r| format!("{} ms", r.whole.label()))
         .collect();
     let mut header = vec!["layer", "output shape", "GFLOP"];
     header.extend(backend_columns.iter().map(String::as_str));
@@ -260,12 +313,13 @@ fn print_model_table(model: &Model, batch: usize, results: &[ModelTiming]) {
         let mut cells = vec![
             l.label(),
             row.output_text.clone(),
-            format!("{:.3}", flops[i] / 1e9),
+            format!("{:.3}", work[i].flops / 1e9),
         ];
         cells.extend(results.iter().map(|r| layer_cell(model, r, i)));
         t.add_row(cells);
     }
-    let total_flops: f64 = flops.iter().sum();
+    let total = total_work(&work);
+    let total_flops = total.flops;
     let mut sum = vec![
         "sum of layers".to_string(),
         String::new(),
@@ -274,7 +328,7 @@ fn print_model_table(model: &Model, batch: usize, results: &[ModelTiming]) {
     sum.extend(
         results
             .iter()
-            .map(|r| format!("{:.2}", r.layers.iter().flatten().sum::<f64>())),
+            .map(|r| ms_cell(r.layers.iter().flatten().sum::<f64>())),
     );
     t.add_row(sum);
     let mut whole = vec![
@@ -282,19 +336,22 @@ fn print_model_table(model: &Model, batch: usize, results: &[ModelTiming]) {
         String::new(),
         format!("{:.3}", total_flops / 1e9),
     ];
-    whole.extend(results.iter().map(|r| format!("{:.2}", r.whole.stats().0)));
+    whole.extend(results.iter().map(|r| ms_cell(r.whole.stats().0)));
     t.add_row(whole);
     align_numbers(&mut t, 2);
     println!("{t}");
     for r in results {
         let (median, min, max) = r.whole.stats();
+        let (gflops, gbs) = total.rates(median);
         println!(
-            "{:<10} whole pass: median {median:.2} ms (min {min:.2}, max {max:.2}, {} runs), {:.2} GFLOP/s",
-            r.whole.backend,
+            "{:<10} whole pass: median {} ms (min {}, max {}, {} runs), {gflops:.2} GFLOP/s, {gbs:.2} GB/s",
+            r.whole.label(),
+            ms_cell(median),
+            ms_cell(min),
+            ms_cell(max),
             r.whole.runs.len(),
-            total_flops / (median / 1e3) / 1e9
         );
-        if let Some(m) = r.memory {
+        if let (Some(m), Clock::Host) = (r.memory, r.whole.clock) {
             println!(
                 "{:<10} device memory: {:.1} MB ({:.1} MB weights, {:.1} MB activations shared by liveness, {:.1} MB readback)",
                 r.whole.backend,
@@ -309,14 +366,27 @@ fn print_model_table(model: &Model, batch: usize, results: &[ModelTiming]) {
 
 /// One JSON object per line and backend: the whole pass, with per-layer medians.
 fn print_model_json(model: &Model, batch: usize, results: &[ModelTiming]) {
-    let flops: f64 = layer_flops(model, batch).iter().sum();
+    let work = layer_work(model, batch);
+    let total = total_work(&work);
     for r in results {
         let layers: Vec<serde_json::Value> = model
             .layers()
             .iter()
             .enumerate()
             .filter(|(_, l)| l.class_name != "InputLayer")
-            .map(|(i, l)| serde_json::json!({"name": l.name, "class_name": l.class_name, "median_ms": r.layers[i], "fused_into": r.fused_into[i].map(|f| &model.layers()[f].name)}))
+            .map(|(i, l)| {
+                let rates = r.layers[i].map(|ms| work[i].rates(ms));
+                serde_json::json!({
+                    "name": l.name,
+                    "class_name": l.class_name,
+                    "median_ms": r.layers[i],
+                    "gflop": work[i].flops / 1e9,
+                    "mb": work[i].bytes / 1e6,
+                    "gflops": rates.map(|r| r.0),
+                    "gbs": rates.map(|r| r.1),
+                    "fused_into": r.fused_into[i].map(|f| &model.layers()[f].name),
+                })
+            })
             .collect();
         let mut workload =
             serde_json::json!({"model": model.name(), "batch": batch, "layers": layers});
@@ -325,6 +395,6 @@ fn print_model_json(model: &Model, batch: usize, results: &[ModelTiming]) {
             obj.insert("weight_bytes".into(), m.weights.into());
             obj.insert("activation_bytes".into(), m.activations.into());
         }
-        print_json(workload, flops, std::slice::from_ref(&r.whole));
+        print_json(workload, total, std::slice::from_ref(&r.whole));
     }
 }

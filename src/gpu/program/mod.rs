@@ -20,7 +20,7 @@ mod run;
 use std::sync::Arc;
 
 pub(crate) use record::ProgramBuilder;
-pub use run::{Memory, Program};
+pub use run::{Memory, Program, StepTime};
 
 use crate::error::Result;
 

@@ -1,11 +1,13 @@
 //! Running a planned program: inputs in, one compute pass per chunk, outputs back; and
-//! per-step profiling.
+//! timing it, as a whole and step by step, on the host's clock and the device's.
 
+use std::time::Duration;
 #[cfg(feature = "native")]
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::super::kernels::Kernel;
 use super::super::scopes::Scopes;
+use super::super::timestamps::PassTimer;
 use super::super::Gpu;
 use super::ParamFn;
 use crate::error::{Error, Result};
@@ -34,6 +36,17 @@ pub(super) struct Io {
     pub(super) buffer: usize,
     pub(super) per_example: usize,
     pub(super) shape: Vec<usize>,
+}
+
+/// One step's time in [`Program::profile_loaded`].
+#[derive(Debug, Clone)]
+pub struct StepTime {
+    /// The layer (or fused layers) the step runs: `name (Class)`, `name (Class) + bn + relu`.
+    pub label: String,
+    /// From submit until the host saw it done.
+    pub host: Duration,
+    /// The device's own time for the step's pass, where it has timestamp queries.
+    pub device: Option<Duration>,
 }
 
 pub(super) struct Step {
@@ -210,15 +223,17 @@ impl<'g> Program<'g> {
     /// a whole program, not one per step: wgpu sizes each pass's usage tracking by every
     /// buffer on the device, so a pass per step made recording quadratic in a model's size.
     /// Dispatches within a pass still see each other's writes (wgpu inserts the barriers).
+    /// `timestamps` times the pass on the device.
     fn encode<'s>(
         &self,
         encoder: &mut wgpu::CommandEncoder,
         label: &str,
         steps: impl IntoIterator<Item = (&'s Step, [u32; 2])>,
+        timestamps: Option<wgpu::ComputePassTimestampWrites<'_>>,
     ) {
         let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
             label: Some(label),
-            timestamp_writes: None,
+            timestamp_writes: timestamps,
         });
         for (step, grid) in steps {
             pass.set_pipeline(&self.gpu.pipeline(step.kernel));
@@ -236,7 +251,7 @@ impl<'g> Program<'g> {
             .gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(OP) });
-        self.encode(&mut encoder, OP, self.steps.iter().zip(grids));
+        self.encode(&mut encoder, OP, self.steps.iter().zip(grids), None);
         let mut offset = 0u64;
         let mut sizes = Vec::with_capacity(self.outputs.len());
         for o in &self.outputs {
@@ -273,31 +288,92 @@ impl<'g> Program<'g> {
         Ok(outs)
     }
 
-    /// Times every dispatch on its own, on the input last loaded: one submission per step,
-    /// waited for. Returns each step's layer label and time, in order. Native only: it needs
-    /// a clock and blocking waits.
+    /// The device's time for one run of the examples last loaded: the whole program as one
+    /// compute pass, timed by timestamp queries, with nothing read back. `None` where the
+    /// device has no timestamp queries ([`Gpu::device_timing`]); then nothing runs. Blocking
+    /// wrapper of [`Program::time_loaded_async`].
     #[cfg(feature = "native")]
-    pub fn profile_loaded(&mut self) -> Result<Vec<(String, Duration)>> {
+    pub fn time_loaded(&mut self) -> Result<Option<Duration>> {
+        pollster::block_on(self.time_loaded_async())
+    }
+
+    /// The device's time for one run of the examples last loaded (see
+    /// [`Program::time_loaded`]).
+    pub async fn time_loaded_async(&mut self) -> Result<Option<Duration>> {
+        const OP: &str = "gpu program";
+        let Some(timer) = PassTimer::new(self.gpu, 1) else {
+            return Ok(None);
+        };
+        let grids = self.prepare(self.loaded.max(1))?;
+        let scopes = Scopes::push(&self.gpu.device);
+        let mut encoder = self
+            .gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(OP) });
+        self.encode(
+            &mut encoder,
+            OP,
+            self.steps.iter().zip(grids),
+            Some(timer.writes(0)),
+        );
+        timer.resolve(&mut encoder, 1);
+        let submission = self.gpu.queue.submit([encoder.finish()]);
+        scopes.pop(OP).await?;
+        let times = timer.read(self.gpu, 1, submission).await?;
+        Ok(times.into_iter().next().flatten())
+    }
+
+    /// Times every dispatch on its own, on the input last loaded: one submission per step,
+    /// waited for, each step's pass also timed on the device where it has timestamp queries.
+    /// Returns the steps' times in order. Native only: it needs a clock and blocking waits.
+    #[cfg(feature = "native")]
+    pub fn profile_loaded(&mut self) -> Result<Vec<StepTime>> {
         pollster::block_on(self.profile_loaded_inner())
     }
 
     #[cfg(feature = "native")]
-    async fn profile_loaded_inner(&mut self) -> Result<Vec<(String, Duration)>> {
+    async fn profile_loaded_inner(&mut self) -> Result<Vec<StepTime>> {
         const OP: &str = "gpu program";
         let grids = self.prepare(self.loaded.max(1))?;
-        let mut times = Vec::with_capacity(self.steps.len());
-        for (step, grid) in self.steps.iter().zip(&grids) {
+        let timer = PassTimer::new(self.gpu, self.steps.len() as u32);
+        let mut times: Vec<StepTime> = Vec::with_capacity(self.steps.len());
+        // Steps timed on the device since the timer was last read.
+        let mut pending = 0u32;
+        let last = self.steps.len().saturating_sub(1);
+        for (s, (step, grid)) in self.steps.iter().zip(&grids).enumerate() {
             let scopes = Scopes::push(&self.gpu.device);
             let started = Instant::now();
             let mut encoder = self
                 .gpu
                 .device
                 .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(OP) });
-            self.encode(&mut encoder, &step.label, [(step, *grid)]);
+            let writes = timer.as_ref().map(|t| t.writes(pending));
+            self.encode(&mut encoder, &step.label, [(step, *grid)], writes);
             let submission = self.gpu.queue.submit([encoder.finish()]);
             scopes.pop(OP).await?;
             self.gpu.wait(OP, submission).await?;
-            times.push((step.label.clone(), started.elapsed()));
+            times.push(StepTime {
+                label: step.label.clone(),
+                host: started.elapsed(),
+                device: None,
+            });
+            let Some(timer) = &timer else { continue };
+            pending += 1;
+            if pending == timer.capacity() || s == last {
+                // Read the device times outside the timed steps.
+                let mut encoder = self
+                    .gpu
+                    .device
+                    .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: Some(OP) });
+                timer.resolve(&mut encoder, pending);
+                let submission = self.gpu.queue.submit([encoder.finish()]);
+                let device = timer.read(self.gpu, pending, submission).await?;
+                let first = times.len() - pending as usize;
+                for (t, d) in times[first..].iter_mut().zip(device) {
+                    t.device = d;
+                }
+                pending = 0;
+            }
         }
         Ok(times)
     }
