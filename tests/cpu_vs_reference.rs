@@ -92,6 +92,11 @@ fn dense_matches_reference() {
         (vec![3, 17], 5),
         (vec![2, 4, 3, 8], 7),
         (vec![1, 2304], 512),
+        // Up to 4 rows run as a matrix-vector product in chunks of kernel rows (here 20).
+        (vec![4, 5000], 1000),
+        (vec![2, 1, 9000], 3),
+        (vec![1, 1], 1),
+        (vec![5, 5000], 1000),
     ] {
         let x = uniform_tensor(&mut rng, &shape);
         let k = uniform_tensor(&mut rng, &[*shape.last().unwrap(), units]);
@@ -223,4 +228,34 @@ fn broadcasting_binary_equals_the_reference_exactly() {
     let x = uniform_tensor(&mut rng, &[2, 3]);
     assert!(cpu::binary(&x, &uniform_tensor(&mut rng, &[2, 4]), |p, _| p).is_err());
     assert!(cpu::binary(&x, &uniform_tensor(&mut rng, &[3, 3]), |p, _| p).is_err());
+}
+
+#[test]
+fn padding_and_cropping_copy_exactly_what_the_reference_copies() {
+    let mut rng = Rng::new(77);
+    let shapes = [[1, 1, 1, 1], [2, 5, 7, 3], [3, 4, 1, 8], [1, 9, 9, 16]];
+    let amounts: [[[isize; 2]; 2]; 6] = [
+        [[0, 0], [0, 0]],
+        [[1, 1], [1, 1]],
+        [[0, 2], [3, 0]],
+        [[5, 0], [0, 4]],
+        [[-1, 0], [0, -1]],
+        [[2, -1], [-1, 3]],
+    ];
+    for shape in shapes {
+        let x = uniform_tensor(&mut rng, &shape);
+        for a in amounts {
+            let hwc = [shape[1], shape[2], shape[3]];
+            // Cropping a 1-wide axis away is an error for both, checked elsewhere.
+            let Ok(plan) = wgcnn::shape::Border2d::new("border2d", hwc, a) else {
+                continue;
+            };
+            let expected = reference::border2d(&plan, &x).unwrap();
+            assert_eq!(
+                cpu::border2d(&plan, &x).unwrap(),
+                expected,
+                "{shape:?} {a:?}"
+            );
+        }
+    }
 }

@@ -391,3 +391,47 @@ fn vgg16_with_its_top_at_224_runs_on_the_gpu_under_the_default_binding_limit() {
         "VGG16 on the GPU vs the CPU backend",
     );
 }
+
+#[test]
+fn global_pooling_splits_large_planes_into_runs_and_keeps_nan() {
+    // Planes of 1 pixel, one run (7×7), several runs (40×50: 2000 pixels), a last run shorter
+    // than the others (67×3), and more pixels than 256 runs of 64 (130×130); batches of 1–3.
+    for (k, (h, w, c, batch)) in [
+        (1, 1, 6, 2),
+        (7, 7, 9, 3),
+        (40, 50, 5, 3),
+        (67, 3, 4, 1),
+        (130, 130, 3, 2),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let shape = [batch, h, w, c];
+        let x = common::uniform_tensor(&mut common::Rng::new(40 + k as u64), &shape);
+        let plane = h * w * c;
+        // Example 0, channel 1: a NaN in the last pixel (the last run); the last example,
+        // channel 0: +inf in its second pixel (or its only one), so average and max are +inf.
+        let mut data = x.data().to_vec();
+        data[plane - c + 1] = f32::NAN;
+        data[(batch - 1) * plane + if h * w > 1 { c } else { 0 }] = f32::INFINITY;
+        let x = wgcnn::Tensor::new(shape.to_vec(), data).unwrap();
+        for reduce in [Reduce::Average, Reduce::Max] {
+            for keepdims in [false, true] {
+                let model = Sequential::new([h, w, c])
+                    .layer(GlobalPooling2d { reduce, keepdims })
+                    .build()
+                    .unwrap();
+                let expected = model.run_reference(&x).unwrap();
+                let y = model
+                    .compile(common::gpu(), batch)
+                    .unwrap()
+                    .run(&x)
+                    .unwrap();
+                let what = format!("{h}×{w}×{c} batch {batch} {reduce:?} keepdims {keepdims}");
+                assert_close(&y, &expected, common::reduction_tolerance(h * w), &what);
+                assert!(y.data()[1].is_nan(), "{what}: NaN kept");
+                assert_eq!(y.data()[(batch - 1) * c], f32::INFINITY, "{what}");
+            }
+        }
+    }
+}

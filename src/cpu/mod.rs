@@ -5,6 +5,7 @@
 //! Results equal the reference up to float32 rounding (it accumulates in f64; the GEMM in f32,
 //! in its own order); the tests hold them to a tolerance that grows with the reduction length.
 
+mod border2d;
 mod conv2d;
 mod conv2d_transpose;
 mod dense;
@@ -16,6 +17,7 @@ mod pool2d;
 use rayon::prelude::*;
 
 pub use crate::limits::{check_tensor, memory_limit, MEMORY_LIMIT_ENV};
+pub use border2d::border2d;
 pub use conv2d::{conv2d, conv2d_with};
 pub use conv2d_transpose::conv2d_transpose;
 pub use dense::{dense, dense_with};

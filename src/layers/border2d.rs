@@ -93,6 +93,12 @@ impl<T: Border> Layer for T {
         reference::border2d(&plan, inputs[0])
     }
 
+    #[cfg(feature = "native")]
+    fn cpu(&self, inputs: &[&Tensor], _weights: &[Tensor]) -> Result<Tensor> {
+        let plan = self.plan(&inputs[0].shape()[1..])?;
+        crate::cpu::border2d(&plan, inputs[0])
+    }
+
     fn lower(&self, l: &mut Lowering<'_, '_>) -> Result<()> {
         let plan = self.plan(l.input_shape(0))?;
         let x = l.input(0);

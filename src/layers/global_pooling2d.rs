@@ -4,7 +4,7 @@ use super::config::Config;
 use super::shapes::hwc;
 use super::Layer;
 use crate::error::Result;
-use crate::gpu::kernels::{emit_pool2d, PoolKind};
+use crate::gpu::kernels::{emit_global_pool2d, PoolKind};
 use crate::gpu::Lowering;
 use crate::reference;
 use crate::specs::Pool2dSpec;
@@ -109,13 +109,6 @@ impl Layer for GlobalPooling2d {
             Reduce::Max => PoolKind::Max,
             Reduce::Average => PoolKind::Average,
         };
-        emit_pool2d(
-            l.builder(),
-            kind,
-            &Pool2dSpec::new([h, w]),
-            [h, w, c],
-            x,
-            out,
-        )
+        emit_global_pool2d(l.builder(), kind, [h, w, c], x, out)
     }
 }

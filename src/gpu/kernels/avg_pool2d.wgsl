@@ -1,6 +1,5 @@
 // AveragePooling2D: one output element per invocation. As in Keras, 'same' averages over the
 // real cells of each window only; padded cells count neither in the sum nor in the divisor.
-// Also serves GlobalAveragePooling2D, as one window over the whole image.
 // Uses Params, flat_index, output_coords, input_row and input_col from window.wgsl.
 
 @group(0) @binding(1) var<storage, read> input: array<f32>;

@@ -1,5 +1,5 @@
-//! MaxPooling2D (`max_pool2d.wgsl`), and the emitter of both pooling kernels (and their
-//! global forms, as one window over the image).
+//! MaxPooling2D (`max_pool2d.wgsl`), and the emitter of both windowed pooling kernels (the
+//! global forms have their own, `global_pool2d.rs`).
 
 use std::sync::Arc;
 

@@ -1,5 +1,4 @@
-// MaxPooling2D (and GlobalMaxPooling2D, one window over the whole image): one output element
-// per invocation. Cells in the (asymmetric, Keras 'same') padding are skipped, so they never win
+// MaxPooling2D: one output element per invocation. Cells in the (asymmetric, Keras 'same') padding are skipped, so they never win
 // the max. NaN wins, as in Keras (XLA's max keeps NaN).
 // Uses Params, flat_index, output_coords, input_row and input_col from window.wgsl.
 

@@ -12,6 +12,8 @@ use super::kernel::KernelDef;
 mod activation;
 #[cfg(test)]
 mod contract;
+#[cfg(test)]
+mod translate;
 mod window;
 
 /// A kernel's WGSL from files beside this one: shared preludes first, its own file last.
@@ -73,12 +75,18 @@ kernels! {
         Conv2dWideIn1Out1 => WIDE_IN1_OUT1,
     }
     max_pool2d {
-        /// MaxPooling2D and GlobalMaxPooling2D.
+        /// MaxPooling2D.
         MaxPool2d => MAX_POOL,
     }
     avg_pool2d {
-        /// AveragePooling2D and GlobalAveragePooling2D.
+        /// AveragePooling2D.
         AvgPool2d => AVG_POOL,
+    }
+    global_pool2d {
+        /// GlobalAveragePooling2D and GlobalMaxPooling2D: runs of pixels per channel.
+        GlobalPool2d => RUNS,
+        /// GlobalAveragePooling2D and GlobalMaxPooling2D: the runs combined.
+        GlobalPool2dReduce => COMBINE,
     }
     border2d {
         /// ZeroPadding2D and Cropping2D.
@@ -145,6 +153,7 @@ pub(crate) use copy::emit_copy;
 pub(crate) use dense_splitk::emit_dense;
 pub(crate) use depthwise_conv2d::emit_depthwise;
 pub(crate) use embedding::emit_embedding;
+pub(crate) use global_pool2d::emit_global_pool2d;
 pub(crate) use layer_norm::emit_layer_norm;
 pub(crate) use max_pool2d::{emit_pool2d, PoolKind};
 pub(crate) use recurrent::{emit_steps, Cell, Steps};
