@@ -338,6 +338,14 @@ fn adapters_lists_and_marks_the_selected_one() {
         selected[0].contains(&common::gpu().adapter_info().name),
         "{stdout}"
     );
+    // Every line says whether the adapter can run wgcnn; the one in use can.
+    assert!(selected[0].ends_with("| runs wgcnn"), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .all(|l| l.ends_with("| runs wgcnn") || l.contains("| cannot run wgcnn: ")),
+        "{stdout}"
+    );
 }
 
 #[test]

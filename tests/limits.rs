@@ -135,6 +135,28 @@ fn limits_beyond_the_adapter_are_an_error_not_a_panic() {
 }
 
 #[test]
+fn limits_below_what_the_kernels_need_are_refused_up_front() {
+    // The kernels bind several storage buffers and run 64 invocations per workgroup: a
+    // device opened with less would fail at its first pipeline; it is refused at once.
+    let mut limits = common::gpu().limits().clone();
+    limits.max_storage_buffers_per_shader_stage = 2;
+    limits.max_compute_invocations_per_workgroup = 32;
+    let err = Gpu::with_options(GpuOptions {
+        limits: Some(limits),
+        ..common::options()
+    })
+    .unwrap_err();
+    assert!(matches!(err, Error::UnsupportedAdapter { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("below what wgcnn's kernels need")
+            && text.contains("max_storage_buffers_per_shader_stage 2 < ")
+            && text.contains("max_compute_invocations_per_workgroup 32 < 64"),
+        "{text}"
+    );
+}
+
+#[test]
 fn a_window_reaching_past_32_bit_indexing_is_an_error() {
     // 'same' with a huge dilation: output 4×4, but the padded window spans ~3·2^31 cells.
     let spec = Conv2dSpec::new(1, [4, 1])

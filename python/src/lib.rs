@@ -711,6 +711,7 @@ fn adapters(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
         d.set_item("driver", a.driver)?;
         d.set_item("driver_info", a.driver_info)?;
         d.set_item("compute", a.compute)?;
+        d.set_item("unmet", a.unmet)?;
         d.set_item("selected", a.selected)?;
         list.append(d)?;
     }

@@ -74,7 +74,7 @@ def assert_reduction(actual, expected, terms, what=""):
 def test_adapters_and_the_gpu_in_use():
     adapters = wgcnn.adapters()
     assert adapters, "wgpu sees no adapter: the GPU tests need one (lavapipe or llvmpipe will do)"
-    assert all(set(a) >= {"name", "backend", "compute", "selected"} for a in adapters)
+    assert all(set(a) >= {"name", "backend", "compute", "unmet", "selected"} for a in adapters)
     used = wgcnn.gpu_adapter()
     assert [a["name"] for a in adapters if a["selected"]] == [used["name"]]
     wanted = os.environ.get("WGPU_BACKEND")

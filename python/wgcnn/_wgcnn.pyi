@@ -76,6 +76,9 @@ class _AdapterInfo(TypedDict):
     driver_info: str
     compute: bool
     """Whether it can run compute shaders at all (wgcnn needs them)."""
+    unmet: list[str]
+    """What keeps it from running wgcnn (no compute shaders, a limit below what the kernels
+    need, e.g. ``"max_storage_buffers_per_shader_stage 4 < 5"``); empty when it can."""
     selected: bool
     """Whether the GPU backend would use this adapter."""
 

@@ -1,4 +1,5 @@
-//! `wgcnn adapters`: every adapter wgpu sees, one line each, '*' on the one wgcnn would use.
+//! `wgcnn adapters`: every adapter wgpu sees, one line each, '*' on the one wgcnn would use,
+//! and what keeps an adapter from running wgcnn where something does.
 
 use std::process::ExitCode;
 
@@ -12,17 +13,17 @@ pub(crate) fn main() -> wgcnn::Result<ExitCode> {
     }
     for a in adapters {
         println!(
-            "{} {} | {} | {} | {} {}{}",
+            "{} {} | {} | {} | {} {} | {}",
             if a.selected { '*' } else { ' ' },
             a.name,
             a.backend,
             a.device_type,
             a.driver,
             a.driver_info,
-            if a.compute {
-                ""
+            if a.unmet.is_empty() {
+                "runs wgcnn".to_string()
             } else {
-                " | no compute shaders"
+                format!("cannot run wgcnn: {}", a.unmet.join(", "))
             }
         );
     }

@@ -2,7 +2,62 @@
 //! `WGPU_BACKEND` (which backends the instance opens), `WGPU_ADAPTER_NAME` (a case-insensitive
 //! substring of the adapter's name) and `WGPU_POWER_PREF` (`low`, `high` or `none`).
 
+use super::kernel::WORKGROUP_SIZE;
+use super::kernels::Kernel;
 use crate::error::{Error, Result};
+
+/// The most workgroup memory any kernel declares, in bytes (the tiled Conv2D's staging:
+/// 256 floats and 64 vec4s); the kernel contract test checks every kernel against it.
+pub(crate) const WORKGROUP_STORAGE: u32 = 2048;
+
+/// What keeps an adapter from running wgcnn's kernels, if anything: compute shaders, and the
+/// limits every kernel needs (storage buffers per stage, workgroup size and memory). Bigger
+/// models need more (buffer sizes, dispatch grids); those are checked when a program is built.
+pub(crate) fn unmet_needs(
+    downlevel: &wgpu::DownlevelCapabilities,
+    limits: &wgpu::Limits,
+) -> Vec<String> {
+    let mut unmet = Vec::new();
+    if !downlevel
+        .flags
+        .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+    {
+        unmet.push("no compute shaders".to_string());
+    }
+    let storage = Kernel::ALL
+        .iter()
+        .map(|k| k.def().slots.len() as u32)
+        .max()
+        .unwrap_or(0);
+    let needs = [
+        (
+            "max_storage_buffers_per_shader_stage",
+            storage,
+            limits.max_storage_buffers_per_shader_stage,
+        ),
+        (
+            "max_compute_invocations_per_workgroup",
+            WORKGROUP_SIZE,
+            limits.max_compute_invocations_per_workgroup,
+        ),
+        (
+            "max_compute_workgroup_size_x",
+            WORKGROUP_SIZE,
+            limits.max_compute_workgroup_size_x,
+        ),
+        (
+            "max_compute_workgroup_storage_size",
+            WORKGROUP_STORAGE,
+            limits.max_compute_workgroup_storage_size,
+        ),
+    ];
+    for (name, needed, offered) in needs {
+        if offered < needed {
+            unmet.push(format!("{name} {offered} < {needed}"));
+        }
+    }
+    unmet
+}
 
 /// One adapter as `wgcnn adapters` lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,6 +74,9 @@ pub struct AdapterSummary {
     pub driver_info: String,
     /// Whether the adapter can run compute shaders at all.
     pub compute: bool,
+    /// What keeps it from running wgcnn (no compute shaders, a limit below what every kernel
+    /// needs); empty when it can.
+    pub unmet: Vec<String>,
     /// Whether [`crate::Gpu::new_async`] would pick this adapter.
     pub selected: bool,
 }
@@ -72,12 +130,43 @@ pub(crate) async fn select(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
         power_preference: wgpu::PowerPreference::from_env().unwrap_or_default(),
         ..Default::default()
     };
-    match instance.request_adapter(&options).await {
-        Ok(adapter) => Ok(adapter),
-        Err(e) => Err(Error::NoAdapter {
-            detail: format!("{e}; {}", describe(&all_adapters(instance).await)),
-        }),
+    let chosen = match instance.request_adapter(&options).await {
+        Ok(adapter) => adapter,
+        Err(e) => {
+            return Err(Error::NoAdapter {
+                detail: format!("{e}; {}", describe(&all_adapters(instance).await)),
+            })
+        }
+    };
+    if usable(&chosen) {
+        return Ok(chosen);
     }
+    // wgpu's choice cannot run the kernels (a GL 3.3 context without compute shaders, say):
+    // take another adapter that can, hardware first. With none, the chosen one stays, and
+    // opening it says what it lacks.
+    let mut others: Vec<wgpu::Adapter> = all_adapters(instance)
+        .await
+        .into_iter()
+        .filter(usable)
+        .collect();
+    others.sort_by_key(|a| a.get_info().device_type == wgpu::DeviceType::Cpu);
+    match others.into_iter().next() {
+        Some(other) => {
+            log::info!(
+                "adapter '{}' ({:?}) cannot run wgcnn's kernels; using '{}' ({:?})",
+                chosen.get_info().name,
+                chosen.get_info().backend,
+                other.get_info().name,
+                other.get_info().backend
+            );
+            Ok(other)
+        }
+        None => Ok(chosen),
+    }
+}
+
+fn usable(adapter: &wgpu::Adapter) -> bool {
+    unmet_needs(&adapter.get_downlevel_capabilities(), &adapter.limits()).is_empty()
 }
 
 /// Lists every adapter the enabled backends expose, marking the one [`crate::Gpu::new_async`]
@@ -97,12 +186,13 @@ pub async fn list_adapters_async() -> Vec<AdapterSummary> {
         .iter()
         .map(|a| {
             let info = a.get_info();
+            let downlevel = a.get_downlevel_capabilities();
             AdapterSummary {
                 selected: selected.as_ref() == Some(&info),
-                compute: a
-                    .get_downlevel_capabilities()
+                compute: downlevel
                     .flags
                     .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS),
+                unmet: unmet_needs(&downlevel, &a.limits()),
                 name: info.name,
                 backend: format!("{:?}", info.backend),
                 device_type: format!("{:?}", info.device_type),

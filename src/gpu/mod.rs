@@ -147,14 +147,15 @@ impl Gpu {
             adapter: info.name.clone(),
             reason,
         };
-        if !adapter
-            .get_downlevel_capabilities()
-            .flags
-            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
-        {
-            return Err(unsupported("it cannot run compute shaders".into()));
-        }
         let offered = adapter.limits();
+        let unmet = adapter::unmet_needs(&adapter.get_downlevel_capabilities(), &offered);
+        if !unmet.is_empty() {
+            return Err(unsupported(format!(
+                "it cannot run wgcnn's kernels ({}); `wgcnn adapters` lists the others \
+                 (choose one with WGPU_BACKEND or WGPU_ADAPTER_NAME, or run on the CPU)",
+                unmet.join(", ")
+            )));
+        }
         let limits = options.limits.unwrap_or_else(|| offered.clone());
         let mut too_high = Vec::new();
         limits.check_limits_with_fail_fn(&offered, false, |name, requested, allowed| {
@@ -164,6 +165,13 @@ impl Gpu {
             return Err(unsupported(format!(
                 "requested limits exceed what it offers: {}",
                 too_high.join(", ")
+            )));
+        }
+        let too_low = adapter::unmet_needs(&adapter.get_downlevel_capabilities(), &limits);
+        if !too_low.is_empty() {
+            return Err(unsupported(format!(
+                "requested limits are below what wgcnn's kernels need: {}",
+                too_low.join(", ")
             )));
         }
         // Timestamp queries where offered: `bench` and the autotuner time the device's work

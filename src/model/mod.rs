@@ -87,7 +87,9 @@ impl Backend {
             },
             Err(e) => AutoBackend {
                 backend: Backend::Cpu,
-                note: Some(format!("no GPU adapter ({e}): running on the CPU backend")),
+                note: Some(format!(
+                    "no usable GPU adapter ({e}): running on the CPU backend"
+                )),
                 software_adapter: false,
             },
         }

@@ -193,6 +193,24 @@ fn violations(def: &KernelDef) -> Vec<String> {
         _ => out.push("no uniform Params struct at binding 0".into()),
     }
 
+    // Workgroup memory within what adapters are required to offer (adapter.rs).
+    let mut layouter = naga::proc::Layouter::default();
+    layouter
+        .update(module.to_ctx())
+        .expect("a validated module lays out");
+    let workgroup: u32 = module
+        .global_variables
+        .iter()
+        .filter(|(h, v)| v.space == AddressSpace::WorkGroup && !uses[*h].is_empty())
+        .map(|(_, v)| layouter[v.ty].size)
+        .sum();
+    if workgroup > super::super::adapter::WORKGROUP_STORAGE {
+        out.push(format!(
+            "{workgroup} bytes of workgroup memory, over the {} adapters are required to offer",
+            super::super::adapter::WORKGROUP_STORAGE
+        ));
+    }
+
     // Storage bindings 1..=n, as the host binds them.
     storage.sort_by_key(|(b, _, _)| *b);
     let bound: Vec<u32> = storage.iter().map(|(b, _, _)| *b).collect();
