@@ -48,6 +48,15 @@ pub enum Error {
         /// What is wrong, in words.
         reason: String,
     },
+    /// A command or call was given arguments that do not fit the model (an input name it
+    /// lacks, an archive member missing, a file given twice): says which and what to give.
+    #[error("{op}: {reason}")]
+    InvalidArgument {
+        /// The command or call, e.g. `run`.
+        op: &'static str,
+        /// What is wrong and what to give instead.
+        reason: String,
+    },
 
     /// The layer would produce an empty output on this input (e.g. 'valid' with a window larger
     /// than the input).

@@ -61,7 +61,8 @@ enum Command {
     #[command(after_help = "Examples:\n  \
         wgcnn run model.keras --input x.npy --output y.npy\n  \
         wgcnn run vqa.keras --input image=img.npy --input question=ids.npy --output-dir out/\n  \
-        wgcnn run vqa.keras --input inputs.npz --output outputs.npz --compare keras.npz\n\n\
+        wgcnn run vqa.keras --input inputs.npz --output outputs.npz --compare keras.npz\n  \
+        wgcnn run model.keras --random-input 4\n\n\
         Inputs are float32 .npy files, (batch, ..input shape); a model input declared as an \
         integer (int32 token ids for an Embedding) also takes integer .npy files. An .npz \
         archive (np.savez) holds several arrays, each named after the model input or output \
@@ -172,20 +173,30 @@ struct RunArgs {
     /// input, or one FILE.npz holding every input.
     #[arg(
         long = "input",
-        required = true,
+        required_unless_present = "random_input",
         value_name = "[NAME=]FILE.npy|FILE.npz"
     )]
     inputs: Vec<String>,
+    /// Run on N examples (default 1) of seeded random data instead of input files, the same
+    /// every run: floats uniform in [-1, 1), integer inputs (token ids) whole numbers 0-9.
+    #[arg(
+        long,
+        value_name = "N",
+        num_args = 0..=1,
+        default_missing_value = "1",
+        value_parser = parse_count::<u64>,
+        conflicts_with = "inputs"
+    )]
+    random_input: Option<u64>,
     /// Where to write an output: FILE.npy, NAME=FILE.npy (NAME: the layer producing it)
     /// for a model with several outputs, or one FILE.npz for all of them (members named
     /// as --output-dir names files). Written once the forward pass succeeds, before
     /// --compare, so a failed comparison leaves them to inspect; `-` is standard output;
     /// a regular file is replaced atomically; devices and FIFOs are written through.
-    #[arg(
-        long = "output",
-        value_name = "[NAME=]FILE.npy|FILE.npz",
-        required_unless_present_any = ["output_dir", "compare"]
-    )]
+    /// Without --output or --output-dir the outputs are printed: the top 5 classes of the
+    /// first examples for a classifier (rows of probabilities), else shape, statistics and
+    /// the first values.
+    #[arg(long = "output", value_name = "[NAME=]FILE.npy|FILE.npz")]
     outputs: Vec<String>,
     /// Write every output as DIR/NAME.npy instead (DIR is created if needed). NAME is the
     /// output layer's name made a safe file name, so that a model cannot choose where

@@ -1398,3 +1398,97 @@ fn argument_errors_name_what_is_expected() {
     let err = stderr(&["bench", arg(&model), "--repeat", "0"]);
     assert!(err.contains("0 is too small"), "{err}");
 }
+
+/// Without --output the outputs are printed; --random-input needs no file; a mismatch names
+/// the worst element; an unknown input name is named, with the model's inputs.
+#[test]
+fn run_prints_outputs_takes_random_input_and_explains_mismatches() {
+    let dir = Dir::new("run-print");
+    let model = models("every_layer.keras");
+    let x = models("every_layer.input.npy");
+    // every_layer ends in a softmax over 5 classes: the top classes of each example.
+    let out = wgcnn(&["run", arg(&model), "--input", arg(&x), "--backend", "cpu"]);
+    let stdout = assert_succeeds(&out);
+    assert!(stdout.contains("shape [2, 5]"), "{stdout}");
+    let keras = read_npy(models("every_layer.output.npy")).unwrap();
+    let row = &keras.data()[..5];
+    let best = (0..5).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+    assert!(
+        stdout.contains(&format!("example 0: top 5: {best} (")),
+        "top class {best} of Keras's output: {stdout}"
+    );
+
+    // Seeded random input: the same numbers every run, on every backend; N examples.
+    let random = |backend: &str| {
+        assert_succeeds(&wgcnn(&[
+            "run",
+            arg(&model),
+            "--random-input",
+            "3",
+            "--backend",
+            backend,
+        ]))
+    };
+    let cpu = random("cpu");
+    assert!(
+        cpu.contains("example 2:") && !cpu.contains("example 3:"),
+        "{cpu}"
+    );
+    assert_eq!(cpu.lines().next(), random("reference").lines().next());
+    let one = assert_succeeds(&wgcnn(&["run", arg(&model), "--random-input"]));
+    assert!(
+        one.contains("example 0:") && !one.contains("example 1:"),
+        "{one}"
+    );
+    let both = wgcnn(&["run", arg(&model), "--random-input", "--input", arg(&x)]);
+    assert!(!both.status.success());
+
+    // A non-classifier output: statistics. The seed's pooling model has no weights.
+    let pool = models("seed001_pool.json");
+    let out = wgcnn(&["run", arg(&pool), "--random-input", "--backend", "cpu"]);
+    let stdout = assert_succeeds(&out);
+    assert!(
+        stdout.contains("shape [1, 50, 50, 15]")
+            && stdout.contains("min ")
+            && stdout.contains("first values ["),
+        "{stdout}"
+    );
+
+    // The worst element of a mismatch, with its index and both values.
+    let wrong = dir.file("wrong.npy");
+    let mut data = keras.data().to_vec();
+    data[7] += 0.5;
+    write_npy(
+        &wrong,
+        &wgcnn::Tensor::new(keras.shape().to_vec(), data.clone()).unwrap(),
+    )
+    .unwrap();
+    let out = wgcnn(&[
+        "run",
+        arg(&model),
+        "--input",
+        arg(&x),
+        "--compare",
+        arg(&wrong),
+        "--backend",
+        "cpu",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("1 of 10 beyond")
+            && stdout.contains("worst at index [1, 2]: got ")
+            && stdout.contains(&format!(", expected {}", data[7])),
+        "{stdout}"
+    );
+
+    // NAME=FILE naming no input.
+    let out = wgcnn(&["run", arg(&model), "--input", "img=x.npy"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success()
+            && stderr.contains("the model has no input named 'img'; its inputs: ")
+            && !stderr.contains("invalid config"),
+        "{stderr}"
+    );
+}

@@ -58,6 +58,7 @@ fn to_py(e: Error) -> PyErr {
         },
         Error::Npy { .. } => PyOSError::new_err(message),
         Error::InvalidConfig { .. }
+        | Error::InvalidArgument { .. }
         | Error::EmptyOutput { .. }
         | Error::ShapeMismatch { .. }
         | Error::Overflow { .. }

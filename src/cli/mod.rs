@@ -10,5 +10,6 @@ pub(crate) mod parse;
 pub(crate) mod process;
 pub(crate) mod progress;
 pub(crate) mod run;
+pub(crate) mod show;
 pub(crate) mod single_op;
 pub(crate) mod summary;

@@ -23,6 +23,7 @@ pub(crate) fn main(args: RunArgs) -> wgcnn::Result<ExitCode> {
     let RunArgs {
         model,
         inputs: input_args,
+        random_input,
         outputs: output_args,
         output_dir,
         backend,
@@ -32,7 +33,10 @@ pub(crate) fn main(args: RunArgs) -> wgcnn::Result<ExitCode> {
         atol,
     } = args;
     let model = Model::load(&model)?;
-    let xs = inputs(&model, &input_args)?;
+    let xs = match random_input {
+        Some(n) => super::show::random_inputs(&model, usize::try_from(n).unwrap_or(usize::MAX))?,
+        None => inputs(&model, &input_args)?,
+    };
     let expected = expected(&model, &compare_args)?;
     // Bad input, expected arrays of the wrong shape included, is reported before any
     // output is created or device opened.
@@ -47,6 +51,10 @@ pub(crate) fn main(args: RunArgs) -> wgcnn::Result<ExitCode> {
     // says the comparison failed.
     outputs.write(&ys, &device)?;
     let names = model.output_names();
+    if matches!(outputs, Outputs::Print) {
+        print!("{}", super::show::outputs(&names, &ys));
+        println!("[{device}]");
+    }
     let mut all_close = true;
     for (k, want, source) in &expected {
         all_close &= compare(names[*k], &ys[*k], want, source, rtol, atol)?;
@@ -59,7 +67,7 @@ pub(crate) fn main(args: RunArgs) -> wgcnn::Result<ExitCode> {
 }
 
 fn bad(reason: String) -> wgcnn::Error {
-    wgcnn::Error::InvalidConfig { op: "run", reason }
+    wgcnn::Error::InvalidArgument { op: "run", reason }
 }
 
 /// `NAME=FILE.npz`: an archive names its arrays itself.
@@ -202,6 +210,17 @@ fn inputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<Tensor>> {
                 }
                 continue;
             }
+            // `NAME=FILE` naming no input (and no file of that whole name): say so.
+            None if arg
+                .split_once('=')
+                .is_some_and(|(name, _)| !name.is_empty() && !Path::new(arg).exists()) =>
+            {
+                let name = arg.split_once('=').map_or("", |(n, _)| n);
+                return Err(bad(format!(
+                    "--input {arg}: the model has no input named '{name}'; its inputs: {}",
+                    names.listed()
+                )));
+            }
             None if specs.len() == 1 => (0, arg.as_str()),
             None => {
                 return Err(bad(format!(
@@ -231,12 +250,17 @@ enum Outputs {
     /// Every output into one `.npz`, with each output's member name (as `--output-dir` names
     /// the files).
     Npz(OutputTarget, Vec<String>),
+    /// Nowhere: printed instead (no `--output` or `--output-dir`).
+    Print,
 }
 
 /// Resolves `--output [NAME=]FILE.npy`, `--output FILE.npz` or `--output-dir DIR`. Files in
 /// `DIR` and `.npz` members are named by [`wgcnn::names`]: never by the model's raw names.
 fn outputs(model: &Model, args: &[String], dir: Option<&Path>) -> wgcnn::Result<Outputs> {
     let names = Names::new(model.output_names());
+    if args.is_empty() && dir.is_none() {
+        return Ok(Outputs::Print);
+    }
     if let [single] = args {
         if is_npz(single) && !single.contains('=') {
             return Ok(Outputs::Npz(OutputTarget::prepare(single)?, names.stems));
@@ -288,6 +312,7 @@ impl Outputs {
                     .collect();
                 report(target, &shapes.join(", "), device);
             }
+            Self::Print => {}
         }
         Ok(())
     }
@@ -483,14 +508,25 @@ fn compare(
         });
     }
     let (mut max_abs, mut max_rel, mut bad) = (0f64, 0f64, 0usize);
-    for (&a, &e) in y.data().iter().zip(expected.data()) {
+    // The element furthest beyond its tolerance (a NaN against a number is the furthest).
+    let mut worst: Option<(usize, f64)> = None;
+    for (i, (&a, &e)) in y.data().iter().zip(expected.data()).enumerate() {
         let (a, e) = (f64::from(a), f64::from(e));
         if (a.is_nan() && e.is_nan()) || a == e {
             continue;
         }
         let diff = (a - e).abs();
-        if diff.is_nan() || diff > atol + rtol * e.abs() {
+        let allowed = atol + rtol * e.abs();
+        if diff.is_nan() || diff > allowed {
             bad += 1;
+            let excess = if diff.is_nan() {
+                f64::INFINITY
+            } else {
+                diff / allowed
+            };
+            if worst.is_none_or(|(_, w)| excess > w) {
+                worst = Some((i, excess));
+            }
         }
         max_abs = max_abs.max(diff);
         if e != 0.0 {
@@ -503,5 +539,25 @@ fn compare(
         y.data().len(),
         if bad == 0 { "ok" } else { "MISMATCH" }
     );
+    if let Some((i, _)) = worst {
+        println!(
+            "  worst at index {:?}: got {}, expected {}",
+            unravel(i, y.shape()),
+            y.data()[i],
+            expected.data()[i]
+        );
+    }
     Ok(bad == 0)
+}
+
+/// The multi-index of flat index `i` in a row-major array of `shape`.
+fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for (k, &d) in shape.iter().enumerate().rev() {
+        if d > 0 {
+            index[k] = i % d;
+            i /= d;
+        }
+    }
+    index
 }

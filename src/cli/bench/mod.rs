@@ -31,7 +31,7 @@ pub(crate) fn main(args: BenchArgs) -> wgcnn::Result<ExitCode> {
         return conv2d(op);
     }
     let Some(path) = &args.model else {
-        return Err(wgcnn::Error::InvalidConfig {
+        return Err(wgcnn::Error::InvalidArgument {
             op: "bench",
             reason: "give a .keras model or an op (wgcnn bench --help)".into(),
         });

@@ -1,0 +1,141 @@
+//! What `wgcnn run` prints when no `--output` is given: per output its shape, then the top
+//! classes of the first examples for a classifier (rows of probabilities), else statistics
+//! and the first values. And `--random-input`'s seeded data.
+
+use wgcnn::{Model, Tensor};
+
+/// Outputs printed at most; the rest are counted.
+const MAX_OUTPUTS: usize = 20;
+/// Examples shown per output.
+const MAX_EXAMPLES: usize = 4;
+/// Classes shown per example.
+const TOP_K: usize = 5;
+
+/// The outputs `ys` named `names`, as text.
+pub(crate) fn outputs(names: &[&str], ys: &[Tensor]) -> String {
+    let mut text = String::new();
+    for (name, y) in names.iter().zip(ys).take(MAX_OUTPUTS) {
+        text.push_str(&format!("output {name}: shape {:?}\n", y.shape()));
+        match classifier_rows(y) {
+            Some(classes) => {
+                for (n, row) in y.data().chunks(classes).take(MAX_EXAMPLES).enumerate() {
+                    text.push_str(&format!(
+                        "  example {n}: top {}: {}\n",
+                        TOP_K.min(classes),
+                        top(row)
+                    ));
+                }
+            }
+            None => text.push_str(&format!("  {}\n", stats(y.data()))),
+        }
+        let examples = y.shape().first().copied().unwrap_or(0);
+        if examples > MAX_EXAMPLES && classifier_rows(y).is_some() {
+            text.push_str(&format!("  ({} more examples)\n", examples - MAX_EXAMPLES));
+        }
+    }
+    if ys.len() > MAX_OUTPUTS {
+        text.push_str(&format!(
+            "... and {} more outputs (write them all with --output-dir DIR)\n",
+            ys.len() - MAX_OUTPUTS
+        ));
+    }
+    text
+}
+
+/// The number of classes when `y` is `(batch, classes)` rows of probabilities (softmax:
+/// each row finite, in [0, 1], summing to 1), else `None`.
+fn classifier_rows(y: &Tensor) -> Option<usize> {
+    let &[_, classes] = y.shape() else {
+        return None;
+    };
+    if classes < 2 {
+        return None;
+    }
+    y.data()
+        .chunks(classes)
+        .all(|row| {
+            row.iter().all(|v| (0.0..=1.0).contains(v))
+                && (row.iter().map(|&v| f64::from(v)).sum::<f64>() - 1.0).abs() < 1e-3
+        })
+        .then_some(classes)
+}
+
+/// `class (probability)` for the largest entries of `row`, largest first (ties: lower class).
+fn top(row: &[f32]) -> String {
+    let mut order: Vec<usize> = (0..row.len()).collect();
+    order.sort_by(|&a, &b| row[b].total_cmp(&row[a]).then(a.cmp(&b)));
+    order
+        .iter()
+        .take(TOP_K)
+        .map(|&c| format!("{c} ({:.4})", row[c]))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Min, max, mean and standard deviation of the finite values, the non-finite ones counted,
+/// and the first few values.
+fn stats(data: &[f32]) -> String {
+    let finite: Vec<f64> = data
+        .iter()
+        .filter(|v| v.is_finite())
+        .map(|&v| f64::from(v))
+        .collect();
+    let nan = data.iter().filter(|v| v.is_nan()).count();
+    let inf = data.iter().filter(|v| v.is_infinite()).count();
+    let mut parts = Vec::new();
+    if !finite.is_empty() {
+        let n = finite.len() as f64;
+        let mean = finite.iter().sum::<f64>() / n;
+        let var = finite.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+        let min = finite.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = finite.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        parts.push(format!(
+            "min {min:.6}, max {max:.6}, mean {mean:.6}, std {:.6}",
+            var.sqrt()
+        ));
+    }
+    if nan > 0 {
+        parts.push(format!("{nan} NaN"));
+    }
+    if inf > 0 {
+        parts.push(format!("{inf} infinite"));
+    }
+    let first: Vec<String> = data.iter().take(8).map(|v| format!("{v:.6}")).collect();
+    parts.push(format!(
+        "first values [{}{}]",
+        first.join(", "),
+        if data.len() > 8 { ", ..." } else { "" }
+    ));
+    parts.join("; ")
+}
+
+/// `batch` examples of seeded random data for each model input: floats uniform in [-1, 1),
+/// integer inputs (token ids) whole numbers 0 to 9. The same every run.
+pub(crate) fn random_inputs(model: &Model, batch: usize) -> wgcnn::Result<Vec<Tensor>> {
+    model
+        .inputs()
+        .iter()
+        .enumerate()
+        .map(|(k, (_, spec))| {
+            let mut state = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(k as u64 + 1);
+            let mut next = move || {
+                // SplitMix64.
+                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^ (z >> 31)
+            };
+            let integer = spec.is_integer();
+            let shape = [&[batch][..], &spec.shape].concat();
+            Tensor::from_fn(shape, |_| {
+                let r = next();
+                if integer {
+                    (r % 10) as f32
+                } else {
+                    ((r >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+                }
+            })
+        })
+        .collect()
+}
