@@ -285,6 +285,9 @@ struct TimingArgs {
     /// One JSON object per line and backend instead of the table.
     #[arg(long)]
     json: bool,
+    /// Threads of the CPU backend (default: one per core; RAYON_NUM_THREADS also sets it).
+    #[arg(long, value_name = "N", value_parser = parse_count::<u32>)]
+    threads: Option<u32>,
 }
 
 /// `wgcnn bench MODEL [options]` or `wgcnn bench conv2d ...`.

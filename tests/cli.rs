@@ -543,13 +543,29 @@ fn bench_reports_json_tables_and_plots() {
         assert_eq!(line["backend"], *backend);
         assert_eq!(line["clock"], *clock);
         assert_eq!(line["runs"], 3);
-        for key in ["median_ms", "min_ms", "max_ms", "gflops", "gbs"] {
+        for key in [
+            "median_ms",
+            "p50_ms",
+            "p90_ms",
+            "p99_ms",
+            "min_ms",
+            "max_ms",
+            "gflops",
+            "gbs",
+            "examples_per_s",
+        ] {
             assert!(
                 line[key].as_f64().is_some_and(|v| v > 0.0),
                 "{key} in {line}"
             );
         }
         assert!(line["min_ms"].as_f64() <= line["median_ms"].as_f64());
+        assert!(line["median_ms"].as_f64() <= line["p90_ms"].as_f64());
+        assert!(line["p90_ms"].as_f64() <= line["p99_ms"].as_f64());
+        assert!(line["p99_ms"].as_f64() <= line["max_ms"].as_f64());
+        // Two examples per run.
+        let per_s = 2.0 / (line["median_ms"].as_f64().unwrap() / 1e3);
+        assert!((line["examples_per_s"].as_f64().unwrap() / per_s - 1.0).abs() < 1e-9);
         assert!(line["adapter"].as_str().is_some_and(|a| !a.is_empty()));
         // 2·9·9·8 outputs × 27 multiply-adds × 2 FLOPs; 4 bytes for each of the input
         // (2·9·9·3), kernel (3·3·3·8), bias (8) and output (2·9·9·8) values.
@@ -564,6 +580,29 @@ fn bench_reports_json_tables_and_plots() {
         );
         assert!((gbs / gflops - (4.0 * 2006.0) / (2.0 * 1296.0 * 27.0)).abs() < 1e-9);
     }
+
+    // --threads sets the CPU backend's threads.
+    let out = wgcnn(&[
+        "bench",
+        "conv2d",
+        "--input-shape",
+        "1,6,6,2",
+        "--filters",
+        "3",
+        "--kernel-size",
+        "2",
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--backend",
+        "cpu",
+        "--threads",
+        "1",
+        "--json",
+    ]);
+    let line = &json_lines(&out)[0];
+    assert_eq!(line["adapter"], "cpu: gemm, 1 thread", "{line}");
 
     let dir = Dir::new("bench");
     let svg = dir.file("plot.svg");

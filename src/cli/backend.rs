@@ -46,5 +46,8 @@ pub(crate) fn gpu_name(gpu: &Gpu) -> String {
 
 /// The fast CPU backend and its threads: `cpu: gemm, N threads`.
 pub(crate) fn cpu_name() -> String {
-    format!("cpu: gemm, {} threads", rayon::current_num_threads())
+    match rayon::current_num_threads() {
+        1 => "cpu: gemm, 1 thread".to_string(),
+        n => format!("cpu: gemm, {n} threads"),
+    }
 }

@@ -27,6 +27,20 @@ use crate::{Backend, BenchArgs, BenchCommand, BenchConv2dArgs, TimingArgs};
 
 /// `wgcnn bench`: a model (`bench MODEL`) or one op (`bench conv2d`).
 pub(crate) fn main(args: BenchArgs) -> wgcnn::Result<ExitCode> {
+    let threads = match &args.op {
+        Some(BenchCommand::Conv2d(op)) => op.timing.threads,
+        None => args.timing.threads,
+    };
+    if let Some(n) = threads {
+        // Before anything runs on rayon's pool: the CPU backend's threads.
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(usize::try_from(n).unwrap_or(usize::MAX))
+            .build_global()
+            .map_err(|e| wgcnn::Error::InvalidArgument {
+                op: "bench",
+                reason: format!("--threads {n}: {e}"),
+            })?;
+    }
     if let Some(BenchCommand::Conv2d(op)) = args.op {
         return conv2d(op);
     }
@@ -102,11 +116,12 @@ struct Timing {
     runs: Vec<Duration>,
 }
 
-/// What a run does: its FLOPs, and the bytes it must move at least.
+/// What a run does: its FLOPs, the bytes it must move at least, and its examples.
 #[derive(Debug, Clone, Copy)]
 struct Work {
     flops: f64,
     bytes: f64,
+    examples: usize,
 }
 
 impl Work {
@@ -132,6 +147,17 @@ impl Timing {
         let min = ms.iter().copied().fold(f64::INFINITY, f64::min);
         let max = ms.iter().copied().fold(0.0, f64::max);
         (median(ms), min, max)
+    }
+
+    /// The `p`-th percentile (nearest rank: the smallest run time that at least `p` percent of
+    /// runs do not exceed), in milliseconds.
+    fn percentile(&self, p: f64) -> f64 {
+        let mut ms: Vec<f64> = self.runs.iter().map(|d| d.as_secs_f64() * 1e3).collect();
+        ms.sort_by(f64::total_cmp);
+        let rank = ((p / 100.0) * ms.len() as f64).ceil() as usize;
+        ms.get(rank.clamp(1, ms.len().max(1)) - 1)
+            .copied()
+            .unwrap_or(0.0)
     }
 }
 
@@ -204,6 +230,7 @@ fn time_conv2d(
     let out = spec.output_shape(input_shape)?;
     let kernel_shape = spec.kernel_shape(c);
     let work = Work {
+        examples: n,
         flops: 2.0
             * out.iter().product::<usize>() as f64
             * (spec.kernel_size[0] * spec.kernel_size[1] * c) as f64,
@@ -307,21 +334,25 @@ fn print_table(title: &str, work: Work, timings: &[Timing]) {
         "backend",
         "device",
         "median ms",
+        "p90 ms",
+        "p99 ms",
         "min ms",
-        "max ms",
+        "examples/s",
         "GFLOP/s",
         "GB/s",
         "runs",
     ]);
     for timing in timings {
-        let (median, min, max) = timing.stats();
+        let (median, min, _) = timing.stats();
         let (gflops, gbs) = work.rates(median);
         t.add_row(vec![
             timing.label(),
             timing.device.clone(),
             ms_cell(median),
+            ms_cell(timing.percentile(90.0)),
+            ms_cell(timing.percentile(99.0)),
             ms_cell(min),
-            ms_cell(max),
+            format!("{:.1}", work.examples as f64 / (median / 1e3)),
             format!("{gflops:.2}"),
             format!("{gbs:.2}"),
             timing.runs.len().to_string(),
@@ -358,8 +389,12 @@ fn print_json(workload: serde_json::Value, work: Work, timings: &[Timing]) {
             "adapter": t.device,
             "runs": t.runs.len(),
             "median_ms": median,
+            "p50_ms": median,
+            "p90_ms": t.percentile(90.0),
+            "p99_ms": t.percentile(99.0),
             "min_ms": min,
             "max_ms": max,
+            "examples_per_s": work.examples as f64 / (median / 1e3),
             "gflops": gflops,
             "gbs": gbs,
             "gflop_per_run": work.flops / 1e9,

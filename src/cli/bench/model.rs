@@ -69,7 +69,8 @@ fn layer_work(model: &Model, batch: usize) -> Vec<Work> {
     let mut work = vec![
         Work {
             flops: 0.0,
-            bytes: 0.0
+            bytes: 0.0,
+            examples: batch,
         };
         model.layers().len()
     ];
@@ -103,6 +104,7 @@ fn total_work(work: &[Work]) -> Work {
     Work {
         flops: work.iter().map(|w| w.flops).sum(),
         bytes: work.iter().map(|w| w.bytes).sum(),
+        examples: work.first().map_or(1, |w| w.examples),
     }
 }
 
@@ -344,12 +346,16 @@ fn print_model_table(model: &Model, batch: usize, results: &[ModelTiming]) {
         let (median, min, max) = r.whole.stats();
         let (gflops, gbs) = total.rates(median);
         println!(
-            "{:<10} whole pass: median {} ms (min {}, max {}, {} runs), {gflops:.2} GFLOP/s, {gbs:.2} GB/s",
+            "{:<10} whole pass: median {} ms (p90 {}, p99 {}, min {}, max {}, {} runs), \
+             {:.1} examples/s, {gflops:.2} GFLOP/s, {gbs:.2} GB/s",
             r.whole.label(),
             ms_cell(median),
+            ms_cell(r.whole.percentile(90.0)),
+            ms_cell(r.whole.percentile(99.0)),
             ms_cell(min),
             ms_cell(max),
             r.whole.runs.len(),
+            batch as f64 / (median / 1e3),
         );
         if let (Some(m), Clock::Host) = (r.memory, r.whole.clock) {
             println!(
