@@ -236,7 +236,14 @@ impl OutputTarget {
         match std::fs::metadata(path) {
             Ok(m) if m.is_dir() => Err(invalid("is a directory")),
             Ok(m) if m.is_file() => {
-                let resolved = std::fs::canonicalize(path).map_err(io)?;
+                // A symlink is followed to the file it names (which is replaced, the link
+                // kept); any other path stays as given, as for a new file.
+                let is_link = std::fs::symlink_metadata(path).is_ok_and(|l| l.is_symlink());
+                let resolved = if is_link {
+                    std::fs::canonicalize(path).map_err(io)?
+                } else {
+                    path.to_path_buf()
+                };
                 probe(&resolved).map_err(io)?;
                 Ok(Self::File(resolved))
             }

@@ -625,7 +625,7 @@ fn bench_reports_json_tables_and_plots() {
     );
     if timed_on_device {
         assert!(
-            table.contains("| gpu device ms |") && table.contains("gpu device whole pass"),
+            table.contains(" gpu device ms |") && table.contains("gpu device whole pass"),
             "{table}"
         );
     }
@@ -1520,6 +1520,26 @@ fn run_prints_outputs_takes_random_input_and_explains_mismatches() {
             && stdout.contains(&format!(", expected {}", data[7])),
         "{stdout}"
     );
+
+    // "wrote" names the file as given (here relative), whether it existed before or not.
+    let wrote = || {
+        let out = command(&["run", arg(&model), "--random-input", "--output", "y.npy"])
+            .current_dir(&dir.0)
+            .output()
+            .unwrap();
+        assert_succeeds(&out)
+            .lines()
+            .find(|l| l.starts_with("wrote "))
+            .map(str::to_string)
+    };
+    let first = wrote();
+    assert!(
+        first
+            .as_deref()
+            .is_some_and(|l| l.starts_with("wrote y.npy ")),
+        "{first:?}"
+    );
+    assert_eq!(wrote(), first);
 
     // NAME=FILE naming no input.
     let out = wgcnn(&["run", arg(&model), "--input", "img=x.npy"]);

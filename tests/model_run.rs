@@ -435,3 +435,51 @@ fn global_pooling_splits_large_planes_into_runs_and_keeps_nan() {
         }
     }
 }
+
+#[test]
+fn zero_padding_before_a_convolution_is_gathered_by_it_on_the_gpu() {
+    use wgcnn::layers::DepthwiseConv2d;
+    use wgcnn::DepthwiseSpec;
+    let mut depthwise = DepthwiseSpec::new([3, 3]);
+    depthwise.strides = [2, 2];
+    let mut model = Sequential::new([11, 9, 4])
+        // Folded: read by the Conv2D alone.
+        .layer(ZeroPadding2d([[1, 2], [0, 1]]))
+        .layer(Conv2d::new(Conv2dSpec::new(8, [3, 3]).strides([2, 1])))
+        // Folded into the DepthwiseConv2D.
+        .layer(ZeroPadding2d([[0, 1], [0, 1]]))
+        .layer(DepthwiseConv2d(depthwise))
+        // Not folded: pooling does not read padding as zeros.
+        .layer(ZeroPadding2d([[1, 1], [1, 1]]))
+        .layer(MaxPooling2d(Pool2dSpec::new([2, 2])))
+        // Not folded: the model's output.
+        .layer(ZeroPadding2d([[1, 0], [0, 2]]))
+        .build()
+        .unwrap();
+    randomize(&mut model, 31);
+    let fused = model.fused_layers(true).unwrap();
+    let names: Vec<&str> = model.layers().iter().map(|l| l.name.as_str()).collect();
+    let into = |i: usize| fused[i].map(|f| names[f]);
+    let pads: Vec<usize> = (0..names.len())
+        .filter(|&i| model.layers()[i].class_name == "ZeroPadding2D")
+        .collect();
+    assert_eq!(
+        pads.iter().map(|&i| into(i)).collect::<Vec<_>>(),
+        [Some("conv2d"), Some("depthwise_conv2d"), None, None]
+    );
+    // The CPU's plan folds no padding.
+    assert!(pads
+        .iter()
+        .all(|&i| model.fused_layers(false).unwrap()[i].is_none()));
+    let x = common::uniform_tensor(&mut common::Rng::new(32), &[3, 11, 9, 4]);
+    let expected = model.run_reference(&x).unwrap();
+    let mut compiled = model.compile(common::gpu(), 3).unwrap();
+    // Conv2D, DepthwiseConv2D, padding, pooling, padding: two padding passes fewer.
+    assert_eq!(compiled.dispatches(), 5);
+    assert_close(
+        &compiled.run(&x).unwrap(),
+        &expected,
+        common::reduction_tolerance(36),
+        "folded paddings",
+    );
+}

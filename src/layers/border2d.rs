@@ -68,6 +68,10 @@ impl<T: Border> Layer for T {
         T::CLASS
     }
 
+    fn as_zero_padding(&self) -> Option<[[usize; 2]; 2]> {
+        (T::SIGN > 0).then(|| self.amounts())
+    }
+
     fn output_shape(&self, inputs: &[&[usize]]) -> Result<Vec<usize>> {
         Ok(self.plan(inputs[0])?.output.to_vec())
     }

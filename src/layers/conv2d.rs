@@ -189,6 +189,11 @@ impl Layer for Conv2d {
         self.softmax.is_none()
     }
 
+    /// Every GPU path hands input 0 to the convolution emitters only.
+    fn takes_zero_padded_input(&self) -> bool {
+        true
+    }
+
     fn takes_epilogue(&self) -> bool {
         self.softmax.is_none() && self.spec.activation == Activation::Linear
     }

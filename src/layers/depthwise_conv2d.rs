@@ -125,6 +125,11 @@ impl Layer for DepthwiseConv2d {
         true
     }
 
+    /// Every GPU path hands input 0 to the convolution emitters only.
+    fn takes_zero_padded_input(&self) -> bool {
+        true
+    }
+
     fn takes_epilogue(&self) -> bool {
         self.0.activation == Activation::Linear
     }

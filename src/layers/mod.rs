@@ -272,6 +272,21 @@ pub trait Layer: fmt::Debug + Send + Sync {
         None
     }
 
+    /// The zeros this layer adds around each image when that is all it does (ZeroPadding2D):
+    /// `[[top, bottom], [left, right]]`. On the GPU a layer that
+    /// [takes a zero-padded input](Layer::takes_zero_padded_input) and is its only reader
+    /// gathers those zeros itself, with no padding pass.
+    fn as_zero_padding(&self) -> Option<[[usize; 2]; 2]> {
+        None
+    }
+
+    /// Whether [`Layer::lower`] and [`Layer::lower_fused`] accept input 0 zero-padded without
+    /// the zeros stored: they must pass it only to kernels that gather with bounds checks (the
+    /// convolution emitters), which then read the zeros as window padding.
+    fn takes_zero_padded_input(&self) -> bool {
+        false
+    }
+
     /// This layer as a step of an epilogue fused into the layer before it (BatchNormalization's
     /// affine map, an activation layer's function), if it can be one.
     fn as_epilogue(&self, weights: &[Tensor]) -> Option<Result<EpilogueStep>> {

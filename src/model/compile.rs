@@ -108,6 +108,8 @@ fn lower_graph(
         .flat_map(|f| f.absorbed.iter().copied())
         .collect();
     let placed = plan_channel_slices(model, &fusions);
+    // ZeroPadding2D before a convolution: a zero-padded view of its input, no pass.
+    let folds = super::fuse::zero_padding_folds(model);
     // Which model input each input node is (a map: a model may have thousands).
     let mut input_slot: HashMap<usize, usize> = HashMap::new();
     for (k, r) in g.inputs.iter().enumerate() {
@@ -117,6 +119,16 @@ fn lower_graph(
     let mut wholes: HashMap<usize, Value> = HashMap::new();
     for &i in &g.order {
         if absorbed.contains(&i) {
+            continue;
+        }
+        // (A channel slice cannot be viewed padded: such an input is padded as usual.)
+        let fold = folds.get(&i).and_then(|&(padding, _)| {
+            let x = values.get(&g.nodes[i].inputs[0]).copied()?;
+            b.is_dense(x).then_some((x, padding))
+        });
+        if let Some((x, padding)) = fold {
+            let padded = b.zero_padded(x, padding)?;
+            values.insert(TensorRef { node: i, index: 0 }, padded);
             continue;
         }
         let fusion = fusions.get(&i);

@@ -3,8 +3,9 @@
 //! activation layer after it (a merge absorbs the activation only: ResNet's Add → ReLU), so the
 //! fast CPU backend and the GPU write each activation once instead of three times. On the CPU a
 //! Conv2D also absorbs an `Add` of its output and a tensor computed before it (ResNet's
-//! `conv → bn → add(shortcut) → relu` is one pass over the output). The reference never fuses: it stays the plain layer-by-layer oracle
-//! the fused paths are tested against.
+//! `conv → bn → add(shortcut) → relu` is one pass over the output). On the GPU a ZeroPadding2D
+//! read by one convolution alone is gathered by it ([`zero_padding_folds`]). The reference
+//! never fuses: it stays the plain layer-by-layer oracle the fused paths are tested against.
 
 use std::collections::HashMap;
 
@@ -136,4 +137,41 @@ pub(crate) fn plan(model: &Model, gpu: bool) -> Result<HashMap<usize, Fusion>> {
         }
     }
     Ok(plans)
+}
+
+/// ZeroPadding2D nodes the GPU folds into the convolution after them: per padding node, its
+/// padding and the one node that reads it. The padding's output must be read by that node
+/// alone, as its first input, and not be a model output; the reader must take a zero-padded
+/// input ([`crate::layers::Layer::takes_zero_padded_input`]). The convolution then gathers
+/// the zeros as window padding: no padding pass, no padded copy in memory.
+pub(crate) fn zero_padding_folds(model: &Model) -> HashMap<usize, ([[usize; 2]; 2], usize)> {
+    let g = &model.graph;
+    let mut readers: HashMap<TensorRef, Vec<(usize, usize)>> = HashMap::new();
+    for (i, node) in g.nodes.iter().enumerate() {
+        for (k, r) in node.inputs.iter().enumerate() {
+            readers.entry(*r).or_default().push((i, k));
+        }
+    }
+    let outputs: std::collections::HashSet<TensorRef> = g.outputs.iter().copied().collect();
+    let mut folds = HashMap::new();
+    for (i, node) in g.nodes.iter().enumerate() {
+        let LayerOp::Layer(layer) = &g.layers[node.layer].op else {
+            continue;
+        };
+        let Some(padding) = layer.as_zero_padding() else {
+            continue;
+        };
+        let out = TensorRef { node: i, index: 0 };
+        let Some(&[(reader, 0)]) = readers.get(&out).map(Vec::as_slice) else {
+            continue;
+        };
+        let takes = matches!(
+            &g.layers[g.nodes[reader].layer].op,
+            LayerOp::Layer(r) if r.takes_zero_padded_input()
+        );
+        if takes && !outputs.contains(&out) && node.inputs.len() == 1 {
+            folds.insert(i, (padding, reader));
+        }
+    }
+    folds
 }

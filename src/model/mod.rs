@@ -495,14 +495,20 @@ impl Model {
         Summary::new(self)
     }
 
-    /// The layers a fast backend runs inside the layer before them (BatchNormalization and
-    /// activations after a convolution or Dense): per top-level layer, the index of the layer
-    /// that absorbs it. `gpu` selects the GPU's plan, which fuses plain activations only.
+    /// The layers a fast backend runs inside another (BatchNormalization and activations after
+    /// a convolution or Dense; on the GPU a ZeroPadding2D before a convolution): per top-level
+    /// layer, the index of the layer that absorbs it. `gpu` selects the GPU's plan, which
+    /// fuses plain activations only.
     pub fn fused_layers(&self, gpu: bool) -> Result<Vec<Option<usize>>> {
         let mut into = vec![None; self.graph.layers.len()];
         for (producer, f) in fuse::plan(self, gpu)? {
             for a in f.absorbed {
                 into[self.graph.nodes[a].layer] = Some(self.graph.nodes[producer].layer);
+            }
+        }
+        if gpu {
+            for (padding, (_, reader)) in fuse::zero_padding_folds(self) {
+                into[self.graph.nodes[padding].layer] = Some(self.graph.nodes[reader].layer);
             }
         }
         Ok(into)

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::super::kernel::{Coverage, KernelDef};
 use super::super::program::{Binding, ProgramBuilder, Value, Weight};
-use super::window::{conv_def, dispatch};
+use super::window::{conv_def, dispatch, Geometry};
 use super::Kernel;
 use crate::error::{Error, Result};
 use crate::specs::Conv2dSpec;
@@ -160,9 +160,11 @@ pub(crate) fn emit_conv2d(
     let spec = *spec;
     let per_dim = b.gpu().limits().max_compute_workgroups_per_dimension;
     let [h, w, c] = hwc;
+    // A folded ZeroPadding2D: `hwc` is the padded shape, the window's padding grows by it.
+    let padding = b.padding(x);
     let params = Arc::new(move |batch: usize| {
         let g = spec.plan([batch, h, w, c])?;
-        dispatch("conv2d", kernel, &(&g).into(), per_dim, |p| {
+        dispatch("conv2d", kernel, &Geometry::unpadded(&g, padding), per_dim, |p| {
             p.has_bias = u32::from(weights.bias.is_some());
             p.activation = spec.activation.shader_code();
             p.group_in = (c / spec.groups) as u32;

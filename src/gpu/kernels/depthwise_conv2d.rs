@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::super::kernel::{Coverage, KernelDef};
 use super::super::program::{Binding, ProgramBuilder, Value, Weight};
-use super::window::{conv_def, dispatch};
+use super::window::{conv_def, dispatch, Geometry};
 use super::Kernel;
 use crate::error::Result;
 use crate::specs::DepthwiseSpec;
@@ -22,6 +22,11 @@ pub(super) const DEPTHWISE: KernelDef =
 pub(super) const DEPTHWISE4: KernelDef = KernelDef {
     name: "depthwise_conv2d4",
     entry_point: "main4",
+    // One invocation per four channels: the grid and the shader's `total` count vec4s.
+    coverage: Coverage::Block {
+        rows: 1,
+        filters: 4,
+    },
     ..DEPTHWISE
 };
 
@@ -54,9 +59,11 @@ pub(crate) fn emit_depthwise(
     };
     let spec = *spec;
     let per_dim = b.gpu().limits().max_compute_workgroups_per_dimension;
+    // A folded ZeroPadding2D: `hwc` is the padded shape, the window's padding grows by it.
+    let padding = b.padding(x);
     let params = Arc::new(move |batch: usize| {
         let g = spec.plan([batch, h, w, c])?;
-        dispatch("depthwise_conv2d", kernel_id, &(&g).into(), per_dim, |p| {
+        dispatch("depthwise_conv2d", kernel_id, &Geometry::unpadded(&g, padding), per_dim, |p| {
             p.has_bias = u32::from(bias.is_some());
             p.activation = spec.activation.shader_code();
             p.group_in = spec.depth_multiplier as u32;

@@ -15,6 +15,8 @@ mod contract;
 #[cfg(test)]
 mod translate;
 mod window;
+#[cfg(all(test, feature = "native"))]
+mod zero_padded;
 
 /// A kernel's WGSL from files beside this one: shared preludes first, its own file last.
 macro_rules! wgsl {
@@ -160,6 +162,26 @@ pub(crate) use recurrent::{emit_steps, Cell, Steps};
 pub(crate) use resize2d::emit_resize2d;
 pub(crate) use softmax::{emit_softmax, emit_softmax_strided};
 pub(crate) use unary::{emit_unary, Unary};
+
+impl Kernel {
+    /// Whether the kernel gathers its input window by window with bounds checks, so that a
+    /// zero-padded value ([`super::program::ProgramBuilder::zero_padded`]) reads as its
+    /// zeros: the convolutions (whose emitters widen the window's padding by the value's).
+    pub(crate) fn gathers_zero_padding(self) -> bool {
+        matches!(
+            self,
+            Kernel::Conv2d
+                | Kernel::Conv2dBlocked
+                | Kernel::Conv2dTiled
+                | Kernel::Conv2dWide
+                | Kernel::Conv2dWideIn1
+                | Kernel::Conv2dWideOut1
+                | Kernel::Conv2dWideIn1Out1
+                | Kernel::DepthwiseConv2d
+                | Kernel::DepthwiseConv2d4
+        )
+    }
+}
 
 /// Compiles `kernel`'s pipeline on `device`.
 pub(crate) fn pipeline(device: &wgpu::Device, kernel: Kernel) -> wgpu::ComputePipeline {

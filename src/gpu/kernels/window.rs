@@ -96,6 +96,21 @@ pub(crate) struct Geometry {
     pub pad: [isize; 2],
 }
 
+impl Geometry {
+    /// The geometry of a window planned on zero-padded images (`g`, from the padded shape)
+    /// when the input holds the images without their `padding`: the same output and windows,
+    /// the padding moved into the window's own (cells outside the stored image read as zero).
+    pub(crate) fn unpadded(g: &Window2d, padding: [[usize; 2]; 2]) -> Self {
+        let [[top, bottom], [left, right]] = padding;
+        let mut geometry = Self::from(g);
+        geometry.input[1] = g.input[1].saturating_sub(top + bottom);
+        geometry.input[2] = g.input[2].saturating_sub(left + right);
+        geometry.pad[0] += top as isize;
+        geometry.pad[1] += left as isize;
+        geometry
+    }
+}
+
 impl From<&Window2d> for Geometry {
     fn from(g: &Window2d) -> Self {
         Self {

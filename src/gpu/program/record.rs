@@ -18,6 +18,10 @@ pub(super) struct ValueInfo {
     pub(super) shape: Vec<usize>,
     pub(super) offset: usize,
     pub(super) pitch: usize,
+    /// Rows `[top, bottom]` and columns `[left, right]` of zeros around each image that the
+    /// shape counts but the storage does not hold: a ZeroPadding2D folded into the
+    /// convolution that reads it ([`ProgramBuilder::zero_padded`]).
+    pub(super) padding: [[usize; 2]; 2],
 }
 
 #[derive(Debug, Clone)]
@@ -108,6 +112,7 @@ impl<'g> ProgramBuilder<'g> {
             shape: shape.to_vec(),
             offset: 0,
             pitch: shape.last().copied().unwrap_or(1),
+            padding: [[0; 2]; 2],
         });
         Ok(Value(self.values.len() - 1))
     }
@@ -170,8 +175,52 @@ impl<'g> ProgramBuilder<'g> {
             shape: shape.to_vec(),
             offset,
             pitch: info.pitch,
+            padding: [[0; 2]; 2],
         });
         Ok(Value(self.values.len() - 1))
+    }
+
+    /// `of` (dense images `(h, w, c)`) with `padding` zeros around each image that no buffer
+    /// holds: its shape is the padded one, and the only kernels that may read it are those
+    /// that gather their windows with bounds checks ([`Kernel::gathers_zero_padding`]), which
+    /// read the zeros as the window's own padding. A ZeroPadding2D read by one convolution
+    /// costs no pass and no buffer this way.
+    pub(crate) fn zero_padded(&mut self, of: Value, padding: [[usize; 2]; 2]) -> Result<Value> {
+        let info = self.values[of.0].clone();
+        let &[h, w, c] = info.shape.as_slice() else {
+            return Err(Error::Internal {
+                op: "gpu",
+                message: format!("cannot zero-pad {:?} as images", info.shape),
+            });
+        };
+        if !self.is_dense(of) {
+            return Err(Error::Internal {
+                op: "gpu",
+                message: "cannot zero-pad a channel slice or a padded value".into(),
+            });
+        }
+        let [[top, bottom], [left, right]] = padding;
+        let grown = |x: usize, a: usize, b: usize| {
+            x.checked_add(a)
+                .and_then(|x| x.checked_add(b))
+                .ok_or(Error::Overflow {
+                    op: "zero_padding2d",
+                    what: "output",
+                })
+        };
+        let shape = vec![grown(h, top, bottom)?, grown(w, left, right)?, c];
+        self.values.push(ValueInfo {
+            shape,
+            padding,
+            ..info
+        });
+        Ok(Value(self.values.len() - 1))
+    }
+
+    /// The zeros around each image of `v` that its storage does not hold (see
+    /// [`ProgramBuilder::zero_padded`]); all zero for an ordinary value.
+    pub(crate) fn padding(&self, v: Value) -> [[usize; 2]; 2] {
+        self.values[v.0].padding
     }
 
     /// A value's per-example shape.
@@ -194,7 +243,9 @@ impl<'g> ProgramBuilder<'g> {
     /// Whether a value is stored densely (not a channel slice of a larger tensor).
     pub(crate) fn is_dense(&self, v: Value) -> bool {
         let info = &self.values[v.0];
-        info.offset == 0 && info.pitch == info.shape.last().copied().unwrap_or(1)
+        info.offset == 0
+            && info.pitch == info.shape.last().copied().unwrap_or(1)
+            && info.padding == [[0; 2]; 2]
     }
 
     /// Uploads a weight buffer (checked against the binding limits first).
@@ -251,6 +302,21 @@ impl<'g> ProgramBuilder<'g> {
                         | (Binding::Weight(_), Access::Weight)
                 )
             });
+        // A zero-padded value (whose zeros no buffer holds) only for kernels that gather.
+        let padded = bindings.iter().find(|b| {
+            matches!(b, Binding::Read(v) | Binding::Write(v) if self.values[v.0].padding != [[0; 2]; 2])
+        });
+        if let (Some(b), None) = (padded, &self.miswired) {
+            if !kernel.gathers_zero_padding() || matches!(b, Binding::Write(_)) {
+                self.miswired = Some(Error::Internal {
+                    op: "gpu program",
+                    message: format!(
+                        "{} binds a zero-padded value it cannot read ({b:?})",
+                        kernel.def().name
+                    ),
+                });
+            }
+        }
         if !fits && self.miswired.is_none() {
             self.miswired = Some(Error::Internal {
                 op: "gpu program",
