@@ -50,7 +50,16 @@ pub(crate) fn main(args: BenchArgs) -> wgcnn::Result<ExitCode> {
             reason: "give a .keras model or an op (wgcnn bench --help)".into(),
         });
     };
-    model::main(path, &args)
+    let (model, batch, results) = model::main(path, &args)?;
+    if let Some(plot) = &args.plot {
+        std::fs::write(plot, plot::svg(&model, batch, &results)).map_err(|source| {
+            wgcnn::Error::Io {
+                path: plot.clone(),
+                source,
+            }
+        })?;
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `wgcnn bench conv2d`: times the Conv2D on each backend and prints the table or JSON.

@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::ExitCode;
 
 use wgcnn::model::Model;
 use wgcnn::{Gpu, Tensor};
@@ -20,9 +19,12 @@ use crate::cli::backend::{cpu_name, gpu_name};
 use crate::cli::progress;
 use crate::{Backend, BenchArgs, TimingArgs};
 
-/// `wgcnn bench MODEL`: loads it (with synthetic weights if asked), times it, prints the
-/// table or JSON and writes the plot.
-pub(super) fn main(path: &Path, args: &BenchArgs) -> wgcnn::Result<ExitCode> {
+/// `wgcnn bench MODEL`: loads it (with synthetic weights if asked), times it and prints the
+/// table or JSON; returns the model and its timings for the plot ([`super::plot`]).
+pub(super) fn main(
+    path: &Path,
+    args: &BenchArgs,
+) -> wgcnn::Result<(Model, usize, Vec<ModelTiming>)> {
     let mut model = Model::load(path)?;
     if args.synthetic_weights {
         model.fill_synthetic_weights()?;
@@ -34,15 +36,7 @@ pub(super) fn main(path: &Path, args: &BenchArgs) -> wgcnn::Result<ExitCode> {
     } else {
         print_model_table(&model, batch, &results);
     }
-    if let Some(plot) = &args.plot {
-        std::fs::write(plot, super::plot::svg(&model, batch, &results)).map_err(|source| {
-            wgcnn::Error::Io {
-                path: plot.clone(),
-                source,
-            }
-        })?;
-    }
-    Ok(ExitCode::SUCCESS)
+    Ok((model, batch, results))
 }
 
 /// Per-layer and whole-pass timings of a model on one backend.
