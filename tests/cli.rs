@@ -634,6 +634,36 @@ fn bench_reports_json_tables_and_plots() {
         plot.starts_with("<svg") && plot.contains("re_lu (ReLU)"),
         "{plot}"
     );
+    if timed_on_device {
+        // Each clock has its own legend entry.
+        assert!(plot.contains(">gpu device: "), "{plot}");
+    }
+
+    // On a terminal 80 columns wide ($COLUMNS stands in for one) the per-layer table wraps
+    // its long cells ("fused into ...") instead of running past the edge.
+    let out = command(&[
+        "bench",
+        arg(&models("every_layer.keras")),
+        "--repeat",
+        "1",
+        "--warmup",
+        "0",
+        "--backend",
+        "gpu,cpu,reference",
+    ])
+    .env("COLUMNS", "80")
+    .output()
+    .unwrap();
+    let table = assert_succeeds(&out);
+    let rows: Vec<&str> = table.lines().filter(|l| l.starts_with('|')).collect();
+    assert!(rows.len() > 20, "{table}");
+    for row in rows {
+        assert!(
+            row.chars().count() <= 80,
+            "{} columns: {row}",
+            row.chars().count()
+        );
+    }
 
     let out = wgcnn(&["bench"]);
     assert!(!out.status.success());

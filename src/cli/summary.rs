@@ -36,7 +36,7 @@ fn columns() -> usize {
 }
 
 /// The width of the terminal on stdout, if stdout is one.
-fn terminal_columns() -> Option<usize> {
+pub(crate) fn terminal_columns() -> Option<usize> {
     terminal_size::terminal_size_of(std::io::stdout())
         .map(|(terminal_size::Width(w), _)| usize::from(w))
         .filter(|&w| w > 0)

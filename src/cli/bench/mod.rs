@@ -16,7 +16,7 @@ mod plot;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use comfy_table::{presets, CellAlignment, Table};
+use comfy_table::{presets, CellAlignment, ContentArrangement, Table};
 use wgcnn::gpu::DeviceTiming;
 use wgcnn::model::Sequential;
 use wgcnn::{cpu, reference, Conv2dSpec, Gpu, Tensor};
@@ -307,12 +307,24 @@ fn time_conv2d(
 }
 
 /// A table in Markdown's pipe layout: aligned whatever the cells hold (adapter names run
-/// long), readable in a terminal and pasteable into an issue as is.
+/// long), readable in a terminal and pasteable into an issue as is. On a terminal (or with
+/// $COLUMNS set) long cells wrap so that the table stays within its width; into a pipe or a
+/// file, rows stay one line each.
 fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_style(presets::ASCII_MARKDOWN)
         .set_header(header.to_vec());
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<u16>().ok())
+        .filter(|&c| c > 0)
+        .or_else(|| super::summary::terminal_columns().and_then(|c| u16::try_from(c).ok()));
+    if let Some(width) = columns {
+        table
+            .set_content_arrangement(ContentArrangement::Dynamic)
+            .set_width(width);
+    }
     table
 }
 

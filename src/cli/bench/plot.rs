@@ -10,7 +10,10 @@ use super::model::{layer_cell, ModelTiming};
 /// does not time on its own says why in place of its bar (fused into another layer, or no
 /// work: a reshape on the GPU is a view).
 pub(super) fn svg(model: &Model, batch: usize, results: &[ModelTiming]) -> String {
-    const COLORS: [&str; 3] = ["#4e79a7", "#f28e2b", "#59a14f"];
+    const COLORS: [&str; 4] = ["#4e79a7", "#f28e2b", "#59a14f", "#b07aa1"];
+    // Layer names longer than the label column are cut (the whole name is the tooltip), so
+    // they never run into the bars; 11-px sans-serif averages under 6.5 px a character.
+    const LABEL_CHARS: usize = 44;
     let rows: Vec<usize> = model
         .layers()
         .iter()
@@ -52,7 +55,8 @@ pub(super) fn svg(model: &Model, batch: usize, results: &[ModelTiming]) -> Strin
         label_w + bar_w + 120.0,
         escape(model.name())
     );
-    // Axis, decade ticks and grid lines.
+    // Axis, decade ticks and grid lines; a tall chart repeats the tick labels at the top.
+    let tall = rows.len() > 25;
     for exp in lo_exp..=hi_exp {
         let ms = 10f64.powi(exp);
         let x = x_of(ms);
@@ -68,6 +72,12 @@ pub(super) fn svg(model: &Model, batch: usize, results: &[ModelTiming]) -> Strin
             plot_bottom + 4.0,
             plot_bottom + 18.0
         );
+        if tall {
+            svg += &format!(
+                "<text x=\"{x:.1}\" y=\"{}\" text-anchor=\"middle\">{tick}</text>\n",
+                top - 10.0
+            );
+        }
     }
     svg += &format!(
         "<line x1=\"{label_w}\" y1=\"{plot_bottom}\" x2=\"{}\" y2=\"{plot_bottom}\" stroke=\"black\"/>\
@@ -80,10 +90,17 @@ pub(super) fn svg(model: &Model, batch: usize, results: &[ModelTiming]) -> Strin
     );
     for (r, &i) in rows.iter().enumerate() {
         let y0 = top + r as f64 * row_h;
+        let label = model.layers()[i].label();
+        let shown: String = if label.chars().count() > LABEL_CHARS {
+            label.chars().take(LABEL_CHARS - 1).chain(['…']).collect()
+        } else {
+            label.clone()
+        };
         svg += &format!(
-            "<text x=\"10\" y=\"{}\">{}</text>\n",
+            "<text x=\"10\" y=\"{}\"><title>{}</title>{}</text>\n",
             y0 + bar_h,
-            escape(&model.layers()[i].label())
+            escape(&label),
+            escape(&shown)
         );
         for (b, result) in results.iter().enumerate() {
             let y = y0 + b as f64 * bar_h;
@@ -104,7 +121,7 @@ pub(super) fn svg(model: &Model, batch: usize, results: &[ModelTiming]) -> Strin
                         "<text x=\"{}\" y=\"{}\" fill=\"{color}\" font-style=\"italic\">{}: {}</text>\n",
                         label_w + 4.0,
                         y + bar_h - 3.0,
-                        result.whole.backend,
+                        result.whole.label(),
                         escape(&layer_cell(model, result, i))
                     );
                 }
@@ -118,7 +135,7 @@ pub(super) fn svg(model: &Model, batch: usize, results: &[ModelTiming]) -> Strin
             "<rect x=\"10\" y=\"{y}\" width=\"12\" height=\"12\" fill=\"{}\"/><text x=\"28\" y=\"{}\">{}: {}, whole pass {:.2} ms</text>\n",
             COLORS[b % COLORS.len()],
             y + 10.0,
-            r.whole.backend,
+            r.whole.label(),
             escape(r.whole.device.trim_start_matches(&format!("{}: ", r.whole.backend))),
             r.whole.stats().0
         );
