@@ -2,6 +2,7 @@
 //! classes of the first examples for a classifier (rows of probabilities), else statistics
 //! and the first values. And `--random-input`'s seeded data.
 
+use wgcnn::model::synthetic::input_value;
 use wgcnn::{Model, Tensor};
 
 /// Outputs printed at most; the rest are counted.
@@ -109,33 +110,18 @@ fn stats(data: &[f32]) -> String {
     parts.join("; ")
 }
 
-/// `batch` examples of seeded random data for each model input: floats uniform in [-1, 1),
-/// integer inputs (token ids) whole numbers 0 to 9. The same every run.
+/// `batch` examples of seeded random data for each model input: the synthetic inputs of
+/// [`wgcnn::model::synthetic::input_value`] (which `tools/keras_random.py` reproduces in
+/// Python), floats uniform in [-1, 1), integer inputs (token ids) whole numbers 0 to 9. The
+/// same every run.
 pub(crate) fn random_inputs(model: &Model, batch: usize) -> wgcnn::Result<Vec<Tensor>> {
     model
         .inputs()
         .iter()
         .enumerate()
         .map(|(k, (_, spec))| {
-            let mut state = 0x9E37_79B9_7F4A_7C15u64.wrapping_mul(k as u64 + 1);
-            let mut next = move || {
-                // SplitMix64.
-                state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-                let mut z = state;
-                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-                z ^ (z >> 31)
-            };
-            let integer = spec.is_integer();
             let shape = [&[batch][..], &spec.shape].concat();
-            Tensor::from_fn(shape, |_| {
-                let r = next();
-                if integer {
-                    (r % 10) as f32
-                } else {
-                    ((r >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-                }
-            })
+            input_value(k, &shape, spec.is_integer().then_some(10))
         })
         .collect()
 }

@@ -27,16 +27,20 @@ pub(crate) fn main(args: SummaryArgs) -> wgcnn::Result<ExitCode> {
 /// summary from them, see `Summary::line_length_for`): $COLUMNS, else the terminal on stdout,
 /// else 80.
 fn columns() -> usize {
+    known_columns().unwrap_or(80)
+}
+
+/// $COLUMNS, else the width of the terminal on stdout; `None` when neither says.
+pub(crate) fn known_columns() -> Option<usize> {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse::<usize>().ok())
         .filter(|&c| c > 0)
         .or_else(terminal_columns)
-        .unwrap_or(80)
 }
 
 /// The width of the terminal on stdout, if stdout is one.
-pub(crate) fn terminal_columns() -> Option<usize> {
+fn terminal_columns() -> Option<usize> {
     terminal_size::terminal_size_of(std::io::stdout())
         .map(|(terminal_size::Width(w), _)| usize::from(w))
         .filter(|&w| w > 0)

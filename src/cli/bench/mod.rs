@@ -315,15 +315,10 @@ fn table(header: &[&str]) -> Table {
     table
         .load_style(presets::ASCII_MARKDOWN)
         .set_header(header.to_vec());
-    let columns = std::env::var("COLUMNS")
-        .ok()
-        .and_then(|c| c.parse::<u16>().ok())
-        .filter(|&c| c > 0)
-        .or_else(|| super::summary::terminal_columns().and_then(|c| u16::try_from(c).ok()));
-    if let Some(width) = columns {
+    if let Some(width) = super::summary::known_columns() {
         table
             .set_content_arrangement(ContentArrangement::Dynamic)
-            .set_width(width);
+            .set_width(u16::try_from(width).unwrap_or(u16::MAX));
     }
     table
 }
