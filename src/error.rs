@@ -244,6 +244,21 @@ pub enum Error {
         what: &'static str,
     },
 
+    /// Layers wgcnn describes (`summary`, `--explain`) but cannot compute: built-in Keras
+    /// layers it has no kernels for (Conv3D, the 1D layers, ...) and classes it does not know
+    /// (custom layers).
+    #[error(
+        "{what} cannot run: wgcnn cannot compute {}; `summary` and `summary --explain` still \
+         describe it",
+        layers.join(", ")
+    )]
+    CannotRun {
+        /// The model (`model 'name'`) or the layer class.
+        what: String,
+        /// The layers, labelled `name (Class)`.
+        layers: Vec<String>,
+    },
+
     /// A layer without GPU kernels (one defined outside wgcnn) in a model compiled for the GPU.
     #[error(
         "{layer} has no GPU lowering (a layer defined outside wgcnn runs on the reference and CPU \

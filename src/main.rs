@@ -49,7 +49,8 @@ enum Command {
         wgcnn max-pool2d --input x.npy --pool-size 3,2 --strides 2,1 --padding same --output y.npy"
     )]
     MaxPool2d(MaxPool2dArgs),
-    /// Print a Keras model's summary exactly as Keras 3's model.summary() does.
+    /// Print a Keras model's summary exactly as Keras 3's model.summary() does, for any model:
+    /// layers wgcnn cannot run (Conv3D, 1D layers, custom classes) are described too.
     ///
     /// MODEL is a .keras file, or a JSON architecture (model.to_json(), or the config.json
     /// inside a .keras file); no weights are needed.
@@ -153,7 +154,7 @@ struct SummaryArgs {
     #[arg(long, conflicts_with = "explain")]
     json: bool,
     /// Under each layer, derive its output size and parameter count with the numbers
-    /// filled in.
+    /// filled in (for a layer class wgcnn does not know: what was read from the file).
     #[arg(long)]
     explain: bool,
     /// Table width. Default: Keras's rule, min(88, terminal columns − 4) for a sequential-like

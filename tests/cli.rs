@@ -377,6 +377,40 @@ fn models(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// A model with Conv3D, a custom layer and MultiHeadAttention: `summary` prints Keras's table,
+/// `run` fails in one line naming what cannot run.
+#[test]
+fn summary_describes_what_run_cannot_compute() {
+    let custom =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/any_layer/custom.keras");
+    for columns in ["80", "200"] {
+        let out = command(&["summary", arg(&custom)])
+            .env("COLUMNS", columns)
+            .output()
+            .unwrap();
+        let keras =
+            std::fs::read_to_string(custom.with_file_name(format!("custom.summary{columns}.txt")))
+                .unwrap();
+        assert_eq!(assert_succeeds(&out), keras, "COLUMNS={columns}");
+    }
+    let dir = Dir::new("cannot-run");
+    let y = dir.file("y.npy");
+    let out = wgcnn(&[
+        "run",
+        arg(&custom),
+        "--backend",
+        "cpu",
+        "--random-input",
+        "--output",
+        arg(&y),
+    ]);
+    assert_fails(
+        out,
+        "cannot run: wgcnn cannot compute conv3d_3 (Conv3D), channel_scale",
+        &y,
+    );
+}
+
 #[test]
 fn summary_prints_keras_table_json_and_explanations() {
     let keras = std::fs::read_to_string(models("cifar10.summary.txt")).unwrap();
@@ -485,7 +519,10 @@ fn bad_models_fail_cleanly() {
             &["run", arg(&every), "--input", arg(&x), "--output", arg(&y)],
             "input has shape [1, 9, 8, 2]",
         ),
-        (&["summary", arg(&unknown)], "'Conv3D' is not supported"),
+        (
+            &["summary", arg(&unknown)],
+            "'kernel_size' must be N or a list of 3 integers",
+        ),
         (&["summary", arg(&missing)], "missing.keras"),
     ];
     for (args, needle) in cases {

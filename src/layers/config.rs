@@ -144,6 +144,19 @@ impl<'a> Config<'a> {
         }
     }
 
+    /// `N` or a list of `rank` values (the kernel sizes, strides, ... of 1D and 3D layers).
+    pub fn tuple(&self, key: &str, rank: usize, default: Option<usize>) -> Result<Vec<usize>> {
+        let bad = || self.error(format!("'{key}' must be N or a list of {rank} integers"));
+        match (self.get(key), default) {
+            (None, Some(d)) => Ok(vec![d; rank]),
+            (None, None) => Err(self.error(format!("'{key}' is missing"))),
+            (Some(Value::Array(a)), _) if a.len() == rank => {
+                a.iter().map(|v| as_usize(v).ok_or_else(bad)).collect()
+            }
+            (Some(v), _) => as_usize(v).map(|n| vec![n; rank]).ok_or_else(bad),
+        }
+    }
+
     /// An optional number.
     pub fn f64(&self, key: &str) -> Result<Option<f64>> {
         match self.get(key) {

@@ -12,12 +12,39 @@ pub(crate) fn window(
     dilation: [usize; 2],
     padding: Padding,
 ) -> Vec<String> {
+    window_axes(
+        &["height", "width"],
+        input,
+        output,
+        &kernel,
+        &strides,
+        &dilation,
+        padding,
+    )
+}
+
+/// One line per named spatial axis of a sliding window, any number of axes (the 1D and 3D
+/// layers name theirs `steps` and `depth`, `height`, `width`).
+pub(crate) fn window_axes(
+    axes: &[&str],
+    input: &[usize],
+    output: &[usize],
+    kernel: &[usize],
+    strides: &[usize],
+    dilation: &[usize],
+    padding: Padding,
+) -> Vec<String> {
     let mut lines = Vec::new();
-    for (axis, i) in [("height", 0), ("width", 1)] {
-        let (Some(&inp), Some(&out)) = (input.get(i), output.get(i)) else {
+    for (i, axis) in axes.iter().enumerate() {
+        let (Some(&inp), Some(&out), Some(&k), Some(&s), Some(&d)) = (
+            input.get(i),
+            output.get(i),
+            kernel.get(i),
+            strides.get(i),
+            dilation.get(i),
+        ) else {
             continue;
         };
-        let (k, s, d) = (kernel[i], strides[i], dilation[i]);
         let e = d * (k.max(1) - 1) + 1;
         lines.push(match padding {
             Padding::Same => {

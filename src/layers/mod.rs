@@ -20,6 +20,7 @@ mod border2d;
 mod concatenate;
 mod conv2d;
 mod conv2d_transpose;
+mod conv_nd;
 mod cropping2d;
 mod dense;
 mod depthwise_conv2d;
@@ -35,12 +36,14 @@ mod max_pooling2d;
 mod merge;
 mod normalization;
 mod permute;
+mod pooling_nd;
 mod prelu;
 mod random_crop;
 mod recurrent;
 mod relu;
 mod rescaling;
 mod reshape;
+mod reshaping_nd;
 mod separable_conv2d;
 mod softmax;
 mod upsampling2d;
@@ -58,6 +61,7 @@ pub(crate) use config::Config;
 pub use config::LayerActivation;
 pub use conv2d::Conv2d;
 pub use conv2d_transpose::Conv2dTranspose;
+pub use conv_nd::{ConvNd, ConvNdKind};
 pub use cropping2d::Cropping2d;
 pub use dense::Dense;
 pub use depthwise_conv2d::DepthwiseConv2d;
@@ -73,12 +77,14 @@ pub use max_pooling2d::MaxPooling2d;
 pub use merge::{Merge, MergeOp};
 pub use normalization::Normalization;
 pub use permute::Permute;
+pub use pooling_nd::{GlobalPoolingNd, PoolingNd};
 pub use prelu::Prelu;
 pub use random_crop::RandomCrop;
 pub use recurrent::{Recurrent, RecurrentCell};
 pub use relu::Relu;
 pub use rescaling::Rescaling;
 pub use reshape::Reshape;
+pub use reshaping_nd::{ReshapingNd, Resize};
 pub use separable_conv2d::SeparableConv2d;
 pub use softmax::Softmax;
 pub use upsampling2d::UpSampling2d;
@@ -251,6 +257,13 @@ pub trait Layer: fmt::Debug + Send + Sync {
         Err(Error::NoGpuLowering {
             layer: self.class_name().to_string(),
         })
+    }
+
+    /// Whether wgcnn can compute this layer. Layers it knows only by their shape and
+    /// parameter rules (Conv3D, the 1D and 3D pooling layers, ...) say no: a model holding
+    /// one has a `summary` and `--explain` but does not run ([`Error::CannotRun`]).
+    fn computes(&self) -> bool {
+        true
     }
 
     /// Floating-point operations for one example (2 per multiply-add), for `bench`.
@@ -456,6 +469,64 @@ pub(crate) const REGISTRY: &[(&str, Constructor)] = &[
     ("ZeroPadding2D", |c| boxed(ZeroPadding2d::from_config(c)?)),
 ];
 
+/// Keras layer classes wgcnn describes but cannot compute ([`Layer::computes`] is false): their
+/// shape and parameter rules make `summary` and `--explain` work on any model holding them.
+pub(crate) const DESCRIBED: &[(&str, Constructor)] = &[
+    ("Conv1D", |c| conv_nd(c, "Conv1D", ConvNdKind::Plain, 1)),
+    ("Conv3D", |c| conv_nd(c, "Conv3D", ConvNdKind::Plain, 3)),
+    ("Conv1DTranspose", |c| {
+        conv_nd(c, "Conv1DTranspose", ConvNdKind::Transpose, 1)
+    }),
+    ("Conv3DTranspose", |c| {
+        conv_nd(c, "Conv3DTranspose", ConvNdKind::Transpose, 3)
+    }),
+    ("SeparableConv1D", |c| {
+        conv_nd(c, "SeparableConv1D", ConvNdKind::Separable, 1)
+    }),
+    ("DepthwiseConv1D", |c| {
+        conv_nd(c, "DepthwiseConv1D", ConvNdKind::Depthwise, 1)
+    }),
+    ("MaxPooling1D", |c| pooling(c, "MaxPooling1D", 1)),
+    ("MaxPooling3D", |c| pooling(c, "MaxPooling3D", 3)),
+    ("AveragePooling1D", |c| pooling(c, "AveragePooling1D", 1)),
+    ("AveragePooling3D", |c| pooling(c, "AveragePooling3D", 3)),
+    ("GlobalMaxPooling1D", |c| global(c, "GlobalMaxPooling1D", 1)),
+    ("GlobalMaxPooling3D", |c| global(c, "GlobalMaxPooling3D", 3)),
+    ("GlobalAveragePooling1D", |c| {
+        global(c, "GlobalAveragePooling1D", 1)
+    }),
+    ("GlobalAveragePooling3D", |c| {
+        global(c, "GlobalAveragePooling3D", 3)
+    }),
+    ("ZeroPadding1D", |c| reshaping(c, "ZeroPadding1D", 1)),
+    ("ZeroPadding3D", |c| reshaping(c, "ZeroPadding3D", 3)),
+    ("Cropping1D", |c| reshaping(c, "Cropping1D", 1)),
+    ("Cropping3D", |c| reshaping(c, "Cropping3D", 3)),
+    ("UpSampling1D", |c| reshaping(c, "UpSampling1D", 1)),
+    ("UpSampling3D", |c| reshaping(c, "UpSampling3D", 3)),
+];
+
+fn conv_nd(
+    c: &Config<'_>,
+    class: &'static str,
+    kind: ConvNdKind,
+    rank: usize,
+) -> Result<Box<dyn Layer>> {
+    boxed(ConvNd::from_config(c, class, kind, rank)?)
+}
+
+fn pooling(c: &Config<'_>, class: &'static str, rank: usize) -> Result<Box<dyn Layer>> {
+    boxed(PoolingNd::from_config(c, class, rank)?)
+}
+
+fn global(c: &Config<'_>, class: &'static str, rank: usize) -> Result<Box<dyn Layer>> {
+    boxed(GlobalPoolingNd::from_config(c, class, rank)?)
+}
+
+fn reshaping(c: &Config<'_>, class: &'static str, rank: usize) -> Result<Box<dyn Layer>> {
+    boxed(ReshapingNd::from_config(c, class, rank)?)
+}
+
 /// Operations Keras records when a model applies `keras.ops` functions (or Python operators)
 /// to symbolic tensors: serialized with a `keras.src.ops.*` module.
 pub(crate) const OPS_REGISTRY: &[(&str, Constructor)] = &[
@@ -485,14 +556,23 @@ pub(crate) const OPS_REGISTRY: &[(&str, Constructor)] = &[
 /// The constructor for a Keras class; `module` tells `keras.ops` operations (`x + 3.0`) from
 /// layers of the same class name.
 pub(crate) fn constructor(class: &str, module: Option<&str>) -> Option<Constructor> {
-    let table = match module {
-        Some(m) if m.starts_with("keras.src.ops") => OPS_REGISTRY,
-        _ => REGISTRY,
+    let tables = match module {
+        Some(m) if m.starts_with("keras.src.ops") => &[OPS_REGISTRY][..],
+        _ => &[REGISTRY, DESCRIBED][..],
     };
-    table
+    tables
         .iter()
+        .flat_map(|t| t.iter())
         .find(|(name, _)| *name == class)
         .map(|(_, c)| *c)
+}
+
+/// The error of a layer wgcnn knows only by its shape and parameter rules, asked to compute.
+pub(crate) fn described_only(class: &'static str) -> Error {
+    Error::CannotRun {
+        what: class.to_string(),
+        layers: vec![class.to_string()],
+    }
 }
 
 /// Weight `i` of a layer, or an internal error (the model checks weights against
@@ -523,6 +603,32 @@ pub(crate) mod shapes {
         input
             .try_into()
             .map_err(|_| mismatch(op, "(height, width, channels)", input))
+    }
+
+    /// The spatial extents and channels of a per-example shape with `rank` spatial axes (the
+    /// 1D and 3D layers).
+    pub fn spatial<'a>(
+        op: &'static str,
+        rank: usize,
+        input: &'a [usize],
+    ) -> Result<(&'a [usize], usize)> {
+        match input.split_last() {
+            Some((&c, spatial)) if spatial.len() == rank => Ok((spatial, c)),
+            _ => Err(mismatch(
+                op,
+                format!("rank {} (spatial axes, then channels)", rank + 1),
+                input,
+            )),
+        }
+    }
+
+    /// How `--explain` names the spatial axes of a 1D or 3D layer.
+    pub fn axis_names(rank: usize) -> &'static [&'static str] {
+        if rank == 1 {
+            &["steps"]
+        } else {
+            &["depth", "height", "width"]
+        }
     }
 
     /// The last axis (features/channels) of a per-example shape of rank ≥ 1.

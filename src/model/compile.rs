@@ -40,6 +40,7 @@ impl Model {
     /// compile of a new Conv2D shape measures its kernels and blocks the calling thread
     /// meanwhile.
     pub async fn compile_async<'g>(&self, gpu: &'g Gpu, max_batch: usize) -> Result<GpuModel<'g>> {
+        self.check_computable()?;
         let input_shapes = self.input_shapes();
         let probe: Vec<Vec<usize>> = input_shapes
             .iter()
@@ -215,6 +216,7 @@ fn lower_graph(
                 })?;
                 vec![out]
             }
+            LayerOp::Opaque(_) => return Err(entry.cannot_run()),
             LayerOp::Model(m) => lower_graph(
                 m,
                 b,

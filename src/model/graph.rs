@@ -35,6 +35,33 @@ pub(crate) enum LayerOp {
     Layer(Box<dyn Layer>),
     /// A nested Sequential or Functional model used as a layer.
     Model(Box<Model>),
+    /// A layer class wgcnn does not know (a custom layer, or a built-in one it has no rules
+    /// for): described from what the file records, never run.
+    Opaque(Opaque),
+}
+
+/// What the file says of a layer wgcnn does not know: Keras records the shape of every tensor a
+/// call reads (a Functional's `inbound_nodes`, the next layer's `build_config` in a
+/// Sequential), and the weights file holds its weights.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Opaque {
+    /// Per call, per output tensor: its per-example shape as the layers reading it record it;
+    /// `None` where nothing reads it (a model output), so nothing says.
+    pub outputs: Vec<Vec<Option<Vec<usize>>>>,
+    /// The shapes of its stored weights (sub-layers' included); `None` when no weights file
+    /// was read (an architecture JSON).
+    pub stored: Option<Vec<Vec<usize>>>,
+}
+
+impl Opaque {
+    /// Its parameter count, if a weights file said (saturating).
+    pub fn params(&self) -> Option<usize> {
+        self.stored.as_ref().map(|shapes| {
+            shapes.iter().fold(0usize, |t, s| {
+                t.saturating_add(s.iter().fold(1usize, |p, &d| p.saturating_mul(d)))
+            })
+        })
+    }
 }
 
 /// One layer of a model: its name, class, weights and the nodes that call it.
@@ -76,7 +103,21 @@ impl LayerEntry {
         }
     }
 
-    /// The layer's implementation (`None` for input layers and nested models).
+    /// The error for running this layer, which wgcnn cannot compute.
+    pub(crate) fn cannot_run(&self) -> Error {
+        Error::CannotRun {
+            what: self.label(),
+            layers: vec![self.label()],
+        }
+    }
+
+    /// Whether wgcnn knows this layer's class (false: described from the file, never run).
+    pub fn is_known(&self) -> bool {
+        !matches!(self.op, LayerOp::Opaque(_))
+    }
+
+    /// The layer's implementation (`None` for input layers, nested models and classes wgcnn
+    /// does not know).
     pub fn layer(&self) -> Option<&dyn Layer> {
         match &self.op {
             LayerOp::Layer(l) => Some(l.as_ref()),
@@ -203,6 +244,19 @@ impl Graph {
         let refs: Vec<&[usize]> = inputs.iter().map(Vec::as_slice).collect();
         let outputs = match &entry.op {
             LayerOp::Input(spec) => vec![spec.shape.clone()],
+            LayerOp::Opaque(opaque) => {
+                // The shapes recorded for this call's outputs; an unread one is empty.
+                let call = entry.nodes.iter().position(|&n| n == i).unwrap_or(0);
+                let recorded = opaque.outputs.get(call).cloned().unwrap_or_default();
+                let mut outputs: Vec<Vec<usize>> = recorded
+                    .into_iter()
+                    .map(Option::unwrap_or_default)
+                    .collect();
+                if outputs.is_empty() {
+                    outputs.push(Vec::new());
+                }
+                outputs
+            }
             LayerOp::Layer(layer) => {
                 let (min, max) = layer.arity();
                 if refs.len() < min || refs.len() > max {

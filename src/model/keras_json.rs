@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::graph::{Graph, InputSpec, LayerEntry, LayerOp, Node, TensorRef};
+use super::graph::{Graph, InputSpec, LayerEntry, LayerOp, Node, Opaque, TensorRef};
 use super::Model;
 use crate::error::{Error, Result};
 use crate::layers::{self, Config};
@@ -220,20 +220,14 @@ fn parse_entry(entry: &Value, shape: Option<Vec<usize>>, args: &[Value]) -> Resu
         nested.name = name.clone();
         LayerOp::Model(Box::new(nested))
     } else {
-        let constructor = layers::constructor(class, module).ok_or_else(|| {
-            config_error(
-                &label,
-                format!(
-                    "layer type '{class}'{} is not supported",
-                    module
-                        .filter(|m| !m.starts_with("keras.layers") && *m != "keras")
-                        .map(|m| format!(" (from {m})"))
-                        .unwrap_or_default()
-                ),
-            )
-        })?;
-        let reader = Config { config, args };
-        LayerOp::Layer(constructor(&reader).map_err(|e| e.in_layer(label.clone()))?)
+        match layers::constructor(class, module) {
+            Some(constructor) => {
+                let reader = Config { config, args };
+                LayerOp::Layer(constructor(&reader).map_err(|e| e.in_layer(label.clone()))?)
+            }
+            // A class wgcnn does not know: described from what the file records.
+            None => LayerOp::Opaque(Opaque::default()),
+        }
     };
     Ok(Parsed {
         name,
@@ -283,15 +277,36 @@ fn sequential(
                 true,
             ));
         }
-        let parsed = parse_entry(entry, shape.clone(), &[])?;
+        let mut parsed = parse_entry(entry, shape.clone(), &[])?;
         if i > 0 && matches!(parsed.op, LayerOp::Input(_)) {
             return Err(config_error(
                 &parsed.name,
                 "an InputLayer inside a Sequential model",
             ));
         }
+        if let LayerOp::Opaque(o) = &mut parsed.op {
+            // A class wgcnn does not know: its output is what the next layer records reading.
+            let recorded = match entries.get(i + 1) {
+                Some(next) => Some(
+                    next.get("build_config")
+                        .and_then(|b| b.get("input_shape"))
+                        .and_then(|v| batch_shape(&parsed.name, v).ok().flatten())
+                        .ok_or_else(|| {
+                            config_error(
+                                &format!("{} ({})", parsed.name, parsed.class),
+                                "wgcnn does not know this layer class, and the next layer \
+                                 records no input shape (a Keras 2 file: save the model with \
+                                 Keras 3)",
+                            )
+                        })?,
+                ),
+                None => None,
+            };
+            o.outputs = vec![vec![recorded]];
+        }
         // Track the running shape, for nested models that declare none.
         shape = match &parsed.op {
+            LayerOp::Opaque(o) => o.outputs[0][0].clone(),
             LayerOp::Input(spec) => Some(spec.shape.clone()),
             LayerOp::Layer(layer) => match &shape {
                 Some(s) => layer.output_shape(&[s]).ok(),
@@ -375,14 +390,33 @@ fn chain_with_flags(
 /// A reference to a tensor as Keras writes it: `(layer name, node index, tensor index)`.
 type Ref = (String, usize, usize);
 
+/// The tensors a call reads: where each comes from and, in Keras 3 files, its per-example
+/// shape as recorded (`None` where the file records none or one with unknown sizes).
+#[derive(Default)]
+struct Reads {
+    refs: Vec<Ref>,
+    shapes: Vec<Option<Vec<usize>>>,
+}
+
+impl Reads {
+    fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    fn push(&mut self, r: Ref, shape: Option<Vec<usize>>) {
+        self.refs.push(r);
+        self.shapes.push(shape);
+    }
+}
+
 /// The tensors a Keras 3 call reads (in argument order) and its positional arguments with
 /// tensors replaced by `null`.
-fn call_args(node: &Value) -> (Vec<Ref>, Vec<Value>) {
-    fn tensors(v: &Value, out: &mut Vec<Ref>) {
+fn call_args(node: &Value) -> (Reads, Vec<Value>) {
+    fn tensors(v: &Value, out: &mut Reads) {
         match v {
             Value::Object(map) => {
-                if let Some(Value::Array(h)) = map
-                    .get("config")
+                let config = map.get("config");
+                if let Some(Value::Array(h)) = config
                     .and_then(|c| c.get("keras_history"))
                     .or_else(|| map.get("keras_history"))
                 {
@@ -393,7 +427,10 @@ fn call_args(node: &Value) -> (Vec<Ref>, Vec<Value>) {
                                 .and_then(|n| usize::try_from(n).ok())
                                 .unwrap_or(0)
                         };
-                        out.push((name.to_string(), at(1), at(2)));
+                        let shape = config
+                            .and_then(|c| c.get("shape"))
+                            .and_then(|s| batch_shape(name, s).ok().flatten());
+                        out.push((name.to_string(), at(1), at(2)), shape);
                         return;
                     }
                 }
@@ -403,7 +440,7 @@ fn call_args(node: &Value) -> (Vec<Ref>, Vec<Value>) {
             _ => {}
         }
     }
-    let mut refs = Vec::new();
+    let mut refs = Reads::default();
     let mut args = Vec::new();
     match node {
         // Keras 3: {"args": [...], "kwargs": {...}}
@@ -436,7 +473,7 @@ fn call_args(node: &Value) -> (Vec<Ref>, Vec<Value>) {
                             .and_then(|n| usize::try_from(n).ok())
                             .unwrap_or(0)
                     };
-                    refs.push((name.clone(), at(1), at(2)));
+                    refs.push((name.clone(), at(1), at(2)), None);
                     args.push(Value::Null);
                 }
             }
@@ -477,6 +514,63 @@ fn endpoints(v: Option<&Value>) -> Vec<Ref> {
     }
 }
 
+/// Gives each layer of unknown class the shapes of its outputs: those its readers record
+/// (`recorded[call][argument]` for `nodes[call].inputs[argument]`). An output that is read
+/// with no recorded shape (a Keras 2 file) is an error; one nobody reads (a model output)
+/// stays unknown.
+fn record_opaque_outputs(
+    layers: &mut [Parsed],
+    layer_nodes: &[Vec<usize>],
+    recorded: &[&[Option<Vec<usize>>]],
+    nodes: &[Node],
+    outputs: &[TensorRef],
+) -> Result<()> {
+    let call_of = |node: usize| {
+        let l = nodes[node].layer;
+        (
+            l,
+            layer_nodes[l].iter().position(|&n| n == node).unwrap_or(0),
+        )
+    };
+    for (l, p) in layers.iter_mut().enumerate() {
+        if let LayerOp::Opaque(o) = &mut p.op {
+            o.outputs = vec![Vec::new(); layer_nodes[l].len()];
+        }
+    }
+    let reads = nodes.iter().zip(recorded).flat_map(|(node, shapes)| {
+        node.inputs
+            .iter()
+            .enumerate()
+            .map(move |(a, r)| (*r, shapes.get(a).cloned().flatten(), true))
+    });
+    let ends = outputs.iter().map(|r| (*r, None, false));
+    for (r, shape, read) in reads.chain(ends).collect::<Vec<_>>() {
+        let (l, call) = call_of(r.node);
+        let p = &mut layers[l];
+        let LayerOp::Opaque(o) = &mut p.op else {
+            continue;
+        };
+        let Some(slots) = o.outputs.get_mut(call) else {
+            continue;
+        };
+        if slots.len() <= r.index {
+            slots.resize(r.index + 1, None);
+        }
+        match (&slots[r.index], shape) {
+            (None, Some(s)) => slots[r.index] = Some(s),
+            (None, None) if read => {
+                return Err(config_error(
+                    &format!("{} ({})", p.name, p.class),
+                    "wgcnn does not know this layer class, and the file does not record the \
+                     shape of its output (a Keras 2 file: save the model with Keras 3)",
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// A Functional model: layers, their calls (`inbound_nodes`), inputs and outputs.
 fn functional(
     name: String,
@@ -487,7 +581,7 @@ fn functional(
     // Every call first, so references can be resolved in any order.
     struct Call {
         layer: usize,
-        refs: Vec<Ref>,
+        reads: Reads,
     }
     let mut calls: Vec<Call> = Vec::new();
     let mut layer_nodes: Vec<Vec<usize>> = Vec::new();
@@ -495,7 +589,7 @@ fn functional(
     let mut by_name: HashMap<String, usize> = HashMap::new();
     for (l, entry) in entries.iter().enumerate() {
         let (class, _, layer_name) = entry_parts(entry)?;
-        let nodes: Vec<(Vec<Ref>, Vec<Value>)> = entry
+        let nodes: Vec<(Reads, Vec<Value>)> = entry
             .get("inbound_nodes")
             .and_then(Value::as_array)
             .map(|n| n.iter().map(call_args).collect())
@@ -509,12 +603,12 @@ fn functional(
         if class == "InputLayer" || (nodes.is_empty() && matches!(parsed.op, LayerOp::Input(_))) {
             calls.push(Call {
                 layer: l,
-                refs: Vec::new(),
+                reads: Reads::default(),
             });
             ids.push(calls.len() - 1);
         } else {
-            for (refs, _) in nodes {
-                calls.push(Call { layer: l, refs });
+            for (reads, _) in nodes {
+                calls.push(Call { layer: l, reads });
                 ids.push(calls.len() - 1);
             }
         }
@@ -566,6 +660,7 @@ fn functional(
     let mut nodes = Vec::with_capacity(calls.len());
     for call in &calls {
         let inputs = call
+            .reads
             .refs
             .iter()
             .map(|r| resolve(r, Site::Call))
@@ -594,6 +689,15 @@ fn functional(
             "the model lists no inputs or no outputs",
         ));
     }
+    let recorded: Vec<&[Option<Vec<usize>>]> =
+        calls.iter().map(|c| c.reads.shapes.as_slice()).collect();
+    record_opaque_outputs(
+        &mut parsed_layers,
+        &layer_nodes,
+        &recorded,
+        &nodes,
+        &outputs,
+    )?;
     for r in &inputs {
         if !matches!(parsed_layers[nodes[r.node].layer].op, LayerOp::Input(_)) {
             return Err(config_error(

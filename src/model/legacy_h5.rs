@@ -64,7 +64,7 @@ fn slots(model: &Model, index: usize, prefix: &str) -> Result<Vec<(String, Vec<W
                 vec![(path, specs)]
             })
         }
-        LayerOp::Input(_) => Ok(Vec::new()),
+        LayerOp::Input(_) | LayerOp::Opaque(_) => Ok(Vec::new()),
     }
 }
 
@@ -91,6 +91,21 @@ fn load_weights(model: &mut Model, group: &Group) -> Result<()> {
     // Set all at once: one look-up map for the whole model.
     let mut assignments = Vec::new();
     for index in 0..model.graph.layers.len() {
+        if let LayerOp::Opaque(_) = &model.graph.layers[index].op {
+            let name = model.graph.layers[index].name.clone();
+            let shapes: Vec<Vec<usize>> = match group.group(&name) {
+                Ok(g) => weight_names(&g)
+                    .iter()
+                    .filter_map(|w| dataset(&g, w))
+                    .map(|d| d.shape().iter().map(|&n| n as usize).collect())
+                    .collect(),
+                Err(_) => Vec::new(),
+            };
+            if let LayerOp::Opaque(o) = &mut model.graph.layers[index].op {
+                o.stored = Some(shapes);
+            }
+            continue;
+        }
         let layer_slots = slots(model, index, "")?;
         if layer_slots.is_empty() {
             continue;

@@ -301,6 +301,40 @@ impl Model {
         self.graph.weight_specs(index)
     }
 
+    /// The layers wgcnn cannot compute (`path/name (Class)`, nested models included): classes
+    /// it does not know, and built-in layers it only describes ([`Layer::computes`]).
+    pub fn layers_that_cannot_run(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for entry in &self.graph.layers {
+            match &entry.op {
+                LayerOp::Model(m) => out.extend(
+                    m.layers_that_cannot_run()
+                        .into_iter()
+                        .map(|inner| format!("{}/{inner}", entry.name)),
+                ),
+                LayerOp::Opaque(_) => {
+                    out.push(format!("{} (a class wgcnn does not know)", entry.label()))
+                }
+                LayerOp::Layer(l) if !l.computes() => out.push(entry.label()),
+                LayerOp::Layer(_) | LayerOp::Input(_) => {}
+            }
+        }
+        out
+    }
+
+    /// Fails with [`Error::CannotRun`], naming every layer at once, when the model holds
+    /// layers wgcnn cannot compute.
+    fn check_computable(&self) -> Result<()> {
+        let layers = self.layers_that_cannot_run();
+        if layers.is_empty() {
+            return Ok(());
+        }
+        Err(Error::CannotRun {
+            what: format!("model '{}'", self.name),
+            layers,
+        })
+    }
+
     /// Whether every layer that needs weights has them (nested models included).
     pub fn has_weights(&self) -> bool {
         self.first_without_weights().is_none()
@@ -321,7 +355,7 @@ impl Model {
                         return Some(entry.label());
                     }
                 }
-                LayerOp::Input(_) => {}
+                LayerOp::Input(_) | LayerOp::Opaque(_) => {}
             }
         }
         None
@@ -523,7 +557,7 @@ impl Model {
                 let flops = match &entry.op {
                     LayerOp::Layer(l) => l.flops(&inputs, &node.outputs[0]),
                     LayerOp::Model(m) => m.node_flops().iter().map(|(_, f)| f).sum(),
-                    LayerOp::Input(_) => 0,
+                    LayerOp::Input(_) | LayerOp::Opaque(_) => 0,
                 };
                 (i, flops)
             })

@@ -50,6 +50,7 @@ impl Model {
                 what: "the fast CPU backend (Backend::Cpu)",
             });
         }
+        self.check_computable()?;
         let shapes: Vec<&[usize]> = inputs.iter().map(|t| t.shape()).collect();
         let batch = self.check_inputs(&shapes)?;
         self.eval(inputs, fast, batch, timed)
@@ -157,6 +158,7 @@ impl Model {
                         };
                         vec![Cow::Owned(y.map_err(|e| e.in_layer(entry.label()))?)]
                     }
+                    LayerOp::Opaque(_) => return Err(entry.cannot_run()),
                     LayerOp::Model(m) => m
                         .eval(&xs, fast, batch, None)
                         .map_err(|e| e.in_layer(entry.label()))?

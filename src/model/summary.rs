@@ -27,6 +27,9 @@ pub struct SummaryRow {
     pub params: usize,
     /// Of which trainable.
     pub trainable_params: usize,
+    /// False for a layer of a class wgcnn does not know when no weights file was read: its
+    /// parameters are unknown (counted as 0, printed `?`).
+    pub params_known: bool,
     /// The tensors each call reads, as `(layer, node index, tensor index)`.
     pub inbound: Vec<(String, usize, usize)>,
     /// The derivation of the shape and parameter count, with numbers filled in.
@@ -84,6 +87,7 @@ pub(crate) fn checked_param_count(model: &Model) -> Result<usize> {
         };
         let n = match &entry.op {
             LayerOp::Model(m) => checked_param_count(m)?,
+            LayerOp::Opaque(o) => o.params().unwrap_or(0),
             _ => model
                 .graph
                 .weight_specs(i)?
@@ -103,6 +107,11 @@ fn layer_params(model: &Model, i: usize, trainable: bool) -> (usize, usize) {
     let entry = &model.graph.layers[i];
     match &entry.op {
         LayerOp::Model(m) => count_params(m, trainable),
+        // Keras 3's weights file does not say which of them train: all count as the layer's.
+        LayerOp::Opaque(o) => {
+            let n = o.params().unwrap_or(0);
+            (n, if trainable { n } else { 0 })
+        }
         _ => {
             let specs = model.graph.weight_specs(i).unwrap_or_default();
             specs.iter().fold((0usize, 0usize), |(t, tr), s| {
@@ -157,6 +166,39 @@ fn sequential_like(model: &Model) -> bool {
         .all(|l| l.nodes.iter().filter(|&&n| depth[n].is_some()).count() <= 1)
 }
 
+/// `--explain` for a layer of a class wgcnn does not know: no formula, what the file says.
+fn opaque_explain(o: &super::graph::Opaque, unknown_output: bool) -> Vec<String> {
+    let shape = if unknown_output {
+        "shape unknown: a class wgcnn does not know, and no layer reads its output".to_string()
+    } else {
+        "shape read from the file: no formula (a class wgcnn does not know); the layers \
+         reading its output record this shape"
+            .to_string()
+    };
+    let params = match &o.stored {
+        None => "params unknown: no formula, and no weights file was read".to_string(),
+        Some(shapes) if shapes.is_empty() => {
+            "params = 0, read from the file (no weights stored)".into()
+        }
+        Some(shapes) => {
+            let parts: Vec<String> = shapes
+                .iter()
+                .map(|s| {
+                    let dims: Vec<String> = s.iter().map(usize::to_string).collect();
+                    format!("({})", dims.join(" × "))
+                })
+                .collect();
+            format!(
+                "params = {} = {}, read from the file's weights (all counted as trainable: \
+                 the file does not say which train)",
+                parts.join(" + "),
+                thousands(o.params().unwrap_or(0))
+            )
+        }
+    };
+    vec![shape, params]
+}
+
 impl Summary {
     pub(super) fn new(model: &Model) -> Self {
         let g = &model.graph;
@@ -182,7 +224,16 @@ impl Summary {
             }
             let last = entry.nodes.last().map(|&n| &g.nodes[n]);
             let outputs: Vec<Vec<usize>> = last.map(|n| n.outputs.clone()).unwrap_or_default();
+            let unknown_output = match &entry.op {
+                LayerOp::Opaque(o) => o
+                    .outputs
+                    .last()
+                    .and_then(|call| call.first())
+                    .is_none_or(Option::is_none),
+                _ => false,
+            };
             let output_text = match outputs.as_slice() {
+                _ if unknown_output => "unknown".to_string(),
                 [] => "?".to_string(),
                 [one] => shape_text(one),
                 many => {
@@ -206,6 +257,7 @@ impl Summary {
                     "a nested {} model; params = its weights = {params}",
                     entry.class_name
                 )],
+                (LayerOp::Opaque(o), _) => opaque_explain(o, unknown_output),
                 _ => vec!["the model's input; params = 0".into()],
             };
             rows.push(SummaryRow {
@@ -215,6 +267,7 @@ impl Summary {
                 output_text,
                 params,
                 trainable_params,
+                params_known: !matches!(&entry.op, LayerOp::Opaque(o) if o.stored.is_none()),
                 inbound,
                 explain,
             });
@@ -279,7 +332,11 @@ impl Summary {
                 out += &border("├", "─", "┼", "┤");
             }
             let name = format!("{} ({})", row.name, row.class_name);
-            let params = thousands(row.params);
+            let params = if row.params_known {
+                thousands(row.params)
+            } else {
+                "?".to_string()
+            };
             let connected = if row.inbound.is_empty() {
                 "-".to_string()
             } else {

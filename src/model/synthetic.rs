@@ -113,7 +113,7 @@ impl Model {
                         out.push((path, tensors));
                     }
                 }
-                LayerOp::Input(_) => {}
+                LayerOp::Input(_) | LayerOp::Opaque(_) => {}
             }
         }
         Ok(out)

@@ -23,9 +23,53 @@ fn archive_error(path: &str, message: impl Into<String>) -> Error {
 const CONFIG_LIMIT: u64 = 64 << 20;
 
 /// The most `model.weights.h5` may inflate to for a model of `params` parameters: float32
-/// values with room to spare for HDF5's metadata.
-fn weights_limit(params: usize) -> u64 {
-    (params as u64).saturating_mul(8).saturating_add(16 << 20)
+/// values with room to spare for HDF5's metadata; 2 GiB more when layers of unknown classes
+/// hold weights wgcnn cannot count beforehand.
+fn weights_limit(params: usize, unknown_layers: bool) -> u64 {
+    let slack: u64 = if unknown_layers { 2 << 30 } else { 16 << 20 };
+    (params as u64).saturating_mul(8).saturating_add(slack)
+}
+
+/// Whether `model` (or a model nested in it) holds a layer of a class wgcnn does not know.
+fn has_unknown_layers(model: &Model) -> bool {
+    model.graph.layers.iter().any(|e| match &e.op {
+        LayerOp::Opaque(_) => true,
+        LayerOp::Model(m) => has_unknown_layers(m),
+        _ => false,
+    })
+}
+
+/// The most datasets, and the deepest groups, read under one layer of unknown class: bounds
+/// for a hostile file (HDF5 groups may even link in a cycle).
+const UNKNOWN_LAYER_DATASETS: usize = 100_000;
+const UNKNOWN_LAYER_DEPTH: usize = 16;
+
+/// The shapes of every dataset under `group` (sub-groups included, as Keras stores a layer's
+/// sub-layers), without reading values: a layer of unknown class is only counted.
+fn stored_shapes(group: &Group, depth: usize, out: &mut Vec<Vec<usize>>) -> Result<()> {
+    let too_many = || Error::ModelWeights {
+        layer: group.name().to_string(),
+        message: format!(
+            "more than {UNKNOWN_LAYER_DATASETS} weights or {UNKNOWN_LAYER_DEPTH} nested groups"
+        ),
+    };
+    if depth > UNKNOWN_LAYER_DEPTH {
+        return Err(too_many());
+    }
+    let (groups, datasets) = group.members().map_err(|e| Error::ModelWeights {
+        layer: group.name().to_string(),
+        message: format!("cannot list the group: {e}"),
+    })?;
+    for d in datasets {
+        if out.len() >= UNKNOWN_LAYER_DATASETS {
+            return Err(too_many());
+        }
+        out.push(d.shape().iter().map(|&n| n as usize).collect());
+    }
+    for g in groups {
+        stored_shapes(&g, depth + 1, out)?;
+    }
+    Ok(())
 }
 
 /// Reads one member, refusing to inflate it past `limit` bytes (a zip bomb would otherwise
@@ -112,7 +156,7 @@ pub(super) fn load_keras_archive(path: &str, bytes: &[u8]) -> Result<Model> {
     let config =
         String::from_utf8(config).map_err(|_| archive_error(path, "config.json is not UTF-8"))?;
     let mut model = Model::from_json(&config)?;
-    let limit = weights_limit(model.summary().total_params);
+    let limit = weights_limit(model.summary().total_params, has_unknown_layers(&model));
     let h5 = read_entry(path, &mut archive, "model.weights.h5", limit)?;
     let file = Hdf5File::from_vec(h5).map_err(|e| {
         archive_error(
@@ -219,6 +263,15 @@ fn load_layers(model: &mut Model, group: &Group, path: &str) -> Result<()> {
             layer: label.clone(),
             message: what,
         };
+        if let LayerOp::Opaque(opaque) = &mut model.graph.layers[index].op {
+            // Keras writes a group for every layer, empty when it has no weights.
+            let mut shapes = Vec::new();
+            if let Ok(g) = group.group(&path_name) {
+                stored_shapes(&g, 0, &mut shapes).map_err(|e| e.in_layer(label.clone()))?;
+            }
+            opaque.stored = Some(shapes);
+            continue;
+        }
         if let LayerOp::Model(nested) = &mut model.graph.layers[index].op {
             let inner = group
                 .group(&path_name)
