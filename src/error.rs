@@ -32,6 +32,16 @@ impl Error {
     }
 }
 
+/// `op: ` in front of an [`Error::InvalidConfig`], except for a model layer's config (`op`
+/// `config`), which its [`Error::Layer`] context names instead.
+fn op_prefix(op: &str) -> String {
+    if op == "config" {
+        String::new()
+    } else {
+        format!("{op}: ")
+    }
+}
+
 /// Result alias used throughout the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -40,8 +50,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A layer hyper-parameter is invalid on its own (zero filters, zero stride, ...), or a
-    /// combination Keras itself refuses (dilation > 1 together with stride > 1).
-    #[error("{op}: invalid config: {reason}")]
+    /// combination Keras itself refuses (dilation > 1 together with stride > 1). A model
+    /// layer's (`op` `config`) reads `name (Class): invalid config: …` once wrapped in
+    /// [`Error::Layer`].
+    #[error("{}invalid config: {reason}", op_prefix(op))]
     InvalidConfig {
         /// The op, e.g. `conv2d`.
         op: &'static str,
@@ -203,18 +215,30 @@ pub enum Error {
         seconds: u64,
     },
 
-    /// A model's architecture cannot be used: unknown layer or option, a broken graph (a
-    /// reference to a layer that does not exist, a cycle), a corrupt archive.
-    #[error("model: {layer}: {message}")]
+    /// An array given for a model input has the wrong shape; `expected` says what it should
+    /// be, and how to fix a common slip (NCHW data, a missing batch axis).
+    #[error("input '{input}': has shape {actual:?}, expected {expected}")]
+    InputShape {
+        /// The model input's name.
+        input: String,
+        /// The shape expected, `(batch ≥ 1, …)`, with any hint.
+        expected: String,
+        /// The shape given.
+        actual: Vec<usize>,
+    },
+
+    /// A model's architecture cannot be used: unknown option, a broken graph (a reference to a
+    /// layer that does not exist, a cycle), a corrupt archive, a file that is no Keras model.
+    #[error("{layer}: {message}")]
     ModelConfig {
-        /// The layer (or file) concerned.
+        /// What it is about: the layer (`name (Class)`), the file, or `graph`.
         layer: String,
         /// What is wrong.
         message: String,
     },
 
     /// A model's weights are missing or do not fit its layers.
-    #[error("model weights: {layer}: {message}")]
+    #[error("{layer}: {message}")]
     ModelWeights {
         /// The layer concerned.
         layer: String,
@@ -222,11 +246,12 @@ pub enum Error {
         message: String,
     },
 
-    /// An error inside one layer of a model, with the layer (`name (Class)`) as context. The
-    /// source keeps its type: a bad Conv2D config is still an [`Error::InvalidConfig`].
+    /// An error with what it is about in front: a layer of a model (`name (Class)`), a nested
+    /// model, or the model file ([`crate::Model::load`]), outermost first. The source keeps its
+    /// type: a bad Conv2D config is still an [`Error::InvalidConfig`] ([`Error::root`]).
     #[error("{layer}: {source}")]
     Layer {
-        /// The layer, as `name (Class)`.
+        /// What it is about: a layer as `name (Class)`, a model, or a file.
         layer: String,
         /// What went wrong in it.
         #[source]

@@ -517,7 +517,7 @@ fn bad_models_fail_cleanly() {
         ),
         (
             &["run", arg(&every), "--input", arg(&x), "--output", arg(&y)],
-            "input has shape [1, 9, 8, 2]",
+            "input 'input_layer_10': has shape [1, 9, 8, 2], expected (batch ≥ 1, 13, 11, 3)",
         ),
         (
             &["summary", arg(&unknown)],
@@ -1468,11 +1468,12 @@ fn compare_writes_outputs_unless_the_shapes_disagree() {
     )
     .unwrap();
     let y2 = dir.file("y2.npy");
-    assert_fails(run(&short, &["--output", arg(&y2)]), "expected output", &y2);
+    let mismatch = format!("run --compare: {} has shape [1, ", short.display());
+    assert_fails(run(&short, &["--output", arg(&y2)]), &mismatch, &y2);
     let out_dir = dir.file("out");
     assert_fails(
         run(&short, &["--output-dir", arg(&out_dir)]),
-        "expected output",
+        &mismatch,
         &out_dir,
     );
 }

@@ -3,6 +3,8 @@
 
 mod common;
 
+use std::path::Path;
+
 use wgcnn::{reference, Conv2dSpec, Error, Model, Padding, Pool2dSpec, Tensor};
 
 fn ones(shape: &[usize]) -> Tensor {
@@ -238,7 +240,10 @@ fn input_shape_errors_name_the_input_and_suggest_the_fix() {
     let model = Model::load(path).unwrap();
     let name = model.inputs()[0].0.to_string();
     let err = model.check_input(&[4, 3, 32, 32]).unwrap_err().to_string();
-    assert!(err.contains(&format!("for input '{name}'")), "{err}");
+    assert!(
+        err.starts_with(&format!("input '{name}': has shape [4, 3, 32, 32]")),
+        "{err}"
+    );
     assert!(
         err.contains("NCHW") && err.contains("x.transpose(0, 2, 3, 1)"),
         "{err}"
@@ -278,4 +283,74 @@ fn a_shared_layer_called_on_another_width_is_refused() {
     // The same layer on two inputs of one width is fine.
     let same = json.replace(r#"[null, 4]"#, r#"[null, 6]"#);
     Model::from_json(&same).unwrap();
+}
+
+/// Every error starts with what it is about, outermost first, in one form — `FILE: LAYER
+/// (Class): what is wrong`, `input 'NAME': …`, `model 'NAME' cannot run: …` — with no
+/// category words in between.
+#[test]
+fn errors_start_with_what_they_are_about() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/models");
+    let dir = std::env::temp_dir().join(format!("wgcnn-error-form-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let json = std::fs::read_to_string(fixtures.join("seed000_conv_valid.json")).unwrap();
+    let bad_activation = dir.join("bad_activation.json");
+    std::fs::write(&bad_activation, json.replace("\"relu\"", "\"sparsemax\"")).unwrap();
+    let wrong_shape = fixtures.join("broken_wrong_shape.keras");
+    let chain = Model::load(fixtures.join("functional_chain.json")).unwrap();
+    let custom = Model::load(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/any_layer/custom.keras"),
+    )
+    .unwrap();
+    let x = |shape: Vec<usize>| wgcnn::Tensor::from_fn(shape, |_| 0.0).unwrap();
+    let cases = [
+        (
+            Model::load(&bad_activation).unwrap_err(),
+            format!(
+                "{}: conv2d_11 (Conv2D): invalid config: activation 'sparsemax'",
+                bad_activation.display()
+            ),
+        ),
+        (
+            Model::load(&wrong_shape).unwrap_err(),
+            format!(
+                "{}: conv_softmax (Conv2D): weight layers/conv2d/vars/0 (kernel) has shape",
+                wrong_shape.display()
+            ),
+        ),
+        (
+            Model::load(&dir).unwrap_err(),
+            format!("{}: this is a folder", dir.display()),
+        ),
+        (
+            Model::load(fixtures.join("functional_chain.keras"))
+                .unwrap()
+                .check_input(&[1, 9, 8])
+                .unwrap_err(),
+            "input 'image': has shape [1, 9, 8]".into(),
+        ),
+        (
+            chain
+                .run(wgcnn::Backend::Reference, &x(vec![1, 9, 8, 2]))
+                .unwrap_err(),
+            "conv_softmax (Conv2D): has no weights".into(),
+        ),
+        (
+            custom
+                .run(wgcnn::Backend::Reference, &x(vec![1, 6, 6, 4, 2]))
+                .unwrap_err(),
+            "model 'custom' cannot run: wgcnn cannot compute conv3d_3 (Conv3D)".into(),
+        ),
+    ];
+    for (err, start) in cases {
+        let text = err.to_string();
+        assert!(
+            text.starts_with(&start),
+            "{text:?} should start with {start:?}"
+        );
+        for category in ["model: ", "model weights: ", "config: invalid config"] {
+            assert!(!text.contains(category), "{text}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -21,8 +21,8 @@ use std::sync::{Mutex, MutexGuard};
 use numpy::{IntoPyArray, PyArrayDyn, PyArrayMethods, PyUntypedArrayMethods};
 use pyo3::create_exception;
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyIsADirectoryError, PyMemoryError, PyOSError, PyPermissionError,
-    PyRuntimeError, PyTypeError, PyValueError,
+    PyFileNotFoundError, PyIsADirectoryError, PyMemoryError, PyNotImplementedError, PyOSError,
+    PyPermissionError, PyRuntimeError, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
@@ -61,11 +61,13 @@ fn to_py(e: Error) -> PyErr {
         | Error::InvalidArgument { .. }
         | Error::EmptyOutput { .. }
         | Error::ShapeMismatch { .. }
+        | Error::InputShape { .. }
         | Error::Overflow { .. }
         | Error::DataLength { .. }
         | Error::ModelConfig { .. }
         | Error::ModelWeights { .. } => PyValueError::new_err(message),
         Error::MemoryLimit { .. } => PyMemoryError::new_err(message),
+        Error::CannotRun { .. } => PyNotImplementedError::new_err(message),
         Error::NoAdapter { .. }
         | Error::UnsupportedAdapter { .. }
         | Error::RequestDevice(_)

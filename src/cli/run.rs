@@ -384,11 +384,13 @@ fn check_expected(
     for (k, want, source) in expected {
         let shape = [&[batch][..], &shapes[*k]].concat();
         if want.shape() != shape.as_slice() {
-            return Err(wgcnn::Error::ShapeMismatch {
+            return Err(wgcnn::Error::InvalidArgument {
                 op: "run --compare",
-                what: "expected output",
-                expected: format!("{shape:?} (output {}, from {source})", names[*k]),
-                actual: want.shape().to_vec(),
+                reason: format!(
+                    "{source} has shape {:?}, but output '{}' has shape {shape:?} for these inputs",
+                    want.shape(),
+                    names[*k]
+                ),
             });
         }
     }
@@ -500,11 +502,13 @@ fn compare(
     atol: f64,
 ) -> wgcnn::Result<bool> {
     if y.shape() != expected.shape() {
-        return Err(wgcnn::Error::ShapeMismatch {
+        return Err(wgcnn::Error::InvalidArgument {
             op: "run --compare",
-            what: "expected output",
-            expected: format!("{:?} (output {name})", y.shape()),
-            actual: expected.shape().to_vec(),
+            reason: format!(
+                "{source} has shape {:?}, but output '{name}' has shape {:?}",
+                expected.shape(),
+                y.shape()
+            ),
         });
     }
     let (mut max_abs, mut max_rel, mut bad) = (0f64, 0f64, 0usize);

@@ -166,6 +166,10 @@ impl Model {
     /// legacy `.h5`, or architecture JSON), recognised by its first bytes; `label` names it in
     /// errors (a file name: its extension helps recognise other frameworks' formats).
     pub fn from_bytes(label: &str, bytes: Vec<u8>) -> Result<Self> {
+        Self::read_bytes(label, bytes).map_err(|e| about_file(label, e))
+    }
+
+    fn read_bytes(label: &str, bytes: Vec<u8>) -> Result<Self> {
         if let Some(what) = formats::foreign_file(Path::new(label), &bytes) {
             return Err(Error::ModelConfig {
                 layer: label.to_string(),
@@ -196,7 +200,7 @@ impl Model {
     /// Reads a model from the bytes of a `.keras` file (one embedded in a program, say);
     /// `label` names it in errors.
     pub fn from_keras_bytes(label: &str, bytes: &[u8]) -> Result<Self> {
-        weights::load_keras_archive(label, bytes)
+        weights::load_keras_archive(label, bytes).map_err(|e| about_file(label, e))
     }
 
     /// Builds a model (without weights) from Keras's architecture JSON.
@@ -441,8 +445,10 @@ impl Model {
         if let Some(layer) = self.first_without_weights() {
             return Err(Error::ModelWeights {
                 layer,
-                message: "has no weights: load a .keras or .h5 file, or set them with \
-                          Model::set_weights"
+                message: "has no weights (an architecture JSON holds none): load the model's \
+                          .keras or .h5 file (model.save(\"m.keras\")), or set them with \
+                          Model::set_weights; `wgcnn bench --synthetic-weights` times a model \
+                          without its weights"
                     .into(),
             });
         }
@@ -633,6 +639,15 @@ impl Sequential {
     }
 }
 
+/// `e` with the file it is about in front, unless its message already starts with it.
+fn about_file(label: &str, e: Error) -> Error {
+    if e.to_string().starts_with(&format!("{label}: ")) {
+        e
+    } else {
+        e.in_layer(label)
+    }
+}
+
 /// The batch size of an input of shape `input` for the model input `name` of per-example
 /// `input_shape`: `input` must be `(batch ≥ 1, ..input_shape)`. The error names the input and,
 /// where the shape looks like a common slip, says how to fix it (NCHW data, a missing batch
@@ -654,13 +669,9 @@ pub(crate) fn batch_size(name: &str, input_shape: &[usize], input: &[usize]) -> 
             } else {
                 String::new()
             };
-            Err(Error::ShapeMismatch {
-                op: "model",
-                what: "input",
-                expected: format!(
-                    "(batch ≥ 1, {}) for input '{name}'{hint}",
-                    join(input_shape)
-                ),
+            Err(Error::InputShape {
+                input: name.to_string(),
+                expected: format!("(batch ≥ 1, {}){hint}", join(input_shape)),
                 actual: input.to_vec(),
             })
         }
