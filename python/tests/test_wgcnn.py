@@ -223,6 +223,18 @@ def test_summary_json():
     assert s["layers"][0]["output_shape"] == [None, 49, 94, 55]
 
 
+@pytest.mark.parametrize("columns", [80, 120, 200])
+def test_summary_of_a_model_wgcnn_cannot_run(columns, monkeypatch):
+    # Conv3D, a custom layer class and MultiHeadAttention: Keras's table all the same, and
+    # predict says which layers it cannot compute.
+    any_layer = ROOT / "tests" / "fixtures" / "any_layer"
+    m = wgcnn.load(any_layer / "custom.keras")
+    monkeypatch.setenv("COLUMNS", str(columns))
+    assert m.summary() == (any_layer / f"custom.summary{columns}.txt").read_text()
+    with pytest.raises(NotImplementedError, match="channel_scale \\(ChannelScale\\)"):
+        m.predict(np.zeros((1, 6, 6, 4, 2), np.float32), backend="cpu")
+
+
 def test_architecture_json_has_no_weights():
     m = wgcnn.load(MODELS / "cifar10.json")
     assert not m.has_weights
