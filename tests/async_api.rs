@@ -87,7 +87,7 @@ fn async_errors_are_values() {
     })
     .unwrap_err();
     assert!(
-        matches!(err.root(), Error::ShapeMismatch { .. }),
+        matches!(err.root(), Error::InputShape { .. }),
         "unexpected error: {err}"
     );
 }

@@ -213,11 +213,11 @@ fn bad_inputs_and_missing_weights_are_errors() {
     let mut compiled = model.compile(gpu, 4).unwrap();
     assert!(matches!(
         compiled.run(&wrong),
-        Err(wgcnn::Error::ShapeMismatch { .. })
+        Err(wgcnn::Error::InputShape { .. })
     ));
     assert!(matches!(
         model.run_reference(&wrong),
-        Err(wgcnn::Error::ShapeMismatch { .. })
+        Err(wgcnn::Error::InputShape { .. })
     ));
     // Weights of the wrong shape are refused.
     let err = model

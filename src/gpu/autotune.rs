@@ -58,6 +58,7 @@ fn variant_name(v: ConvVariant) -> &'static str {
         ConvVariant::Blocked => "blocked",
         ConvVariant::Wide => "wide",
         ConvVariant::Tiled => "tiled",
+        ConvVariant::Tiled64 => "tiled64",
     }
 }
 

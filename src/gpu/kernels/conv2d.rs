@@ -44,15 +44,21 @@ pub enum ConvVariant {
     /// workgroup memory (`conv2d_tiled.wgsl`): needs `filters % 4 == 0`. Made for
     /// real GPUs; on lavapipe the wide and blocked kernels win.
     Tiled,
+    /// Implicit GEMM with 64 × 64 output tiles per workgroup, 8 positions × 8 filters per
+    /// invocation, the next reduction slice loaded while the current one is multiplied
+    /// (`conv2d_tiled64.wgsl`): needs `filters % 4 == 0`. The shape of fast GPU GEMMs, for
+    /// large layers on real GPUs (a layer smaller than a tile wastes most of it).
+    Tiled64,
 }
 
 impl ConvVariant {
     /// Every variant.
-    pub const ALL: [ConvVariant; 4] = [
+    pub const ALL: [ConvVariant; 5] = [
         ConvVariant::Direct,
         ConvVariant::Blocked,
         ConvVariant::Wide,
         ConvVariant::Tiled,
+        ConvVariant::Tiled64,
     ];
 
     /// Whether this variant can compute an ungrouped convolution with `filters` output
@@ -68,7 +74,9 @@ impl ConvVariant {
         match self {
             ConvVariant::Direct => true,
             ConvVariant::Wide => groups == 1,
-            ConvVariant::Blocked | ConvVariant::Tiled => groups == 1 && vec4,
+            ConvVariant::Blocked | ConvVariant::Tiled | ConvVariant::Tiled64 => {
+                groups == 1 && vec4
+            }
         }
     }
 
@@ -103,6 +111,7 @@ impl ConvVariant {
                 (false, false) => Kernel::Conv2dWideIn1Out1,
             },
             ConvVariant::Tiled => Kernel::Conv2dTiled,
+            ConvVariant::Tiled64 => Kernel::Conv2dTiled64,
         }
     }
 

@@ -66,6 +66,10 @@ kernels! {
         /// Implicit-GEMM Conv2D with 32 × 32 workgroup tiles.
         Conv2dTiled => TILED,
     }
+    conv2d_tiled64 {
+        /// Implicit-GEMM Conv2D with 64 × 64 workgroup tiles, 8 × 8 outputs per invocation.
+        Conv2dTiled64 => TILED64,
+    }
     conv2d_wide {
         /// Implicit-GEMM Conv2D, 8 positions × 16 filters, vec4 input and output.
         Conv2dWide => WIDE,
@@ -173,6 +177,7 @@ impl Kernel {
             Kernel::Conv2d
                 | Kernel::Conv2dBlocked
                 | Kernel::Conv2dTiled
+                | Kernel::Conv2dTiled64
                 | Kernel::Conv2dWide
                 | Kernel::Conv2dWideIn1
                 | Kernel::Conv2dWideOut1
