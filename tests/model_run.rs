@@ -483,3 +483,72 @@ fn zero_padding_before_a_convolution_is_gathered_by_it_on_the_gpu() {
         "folded paddings",
     );
 }
+
+/// ResNet's `conv → bn → add(shortcut) → relu` on the GPU: the Conv2D absorbs the
+/// BatchNormalization, the Add and the ReLU, reading the shortcut as it stores each output (one
+/// dispatch where there were two); a grouped Conv2D that runs as a depthwise one adds the
+/// shortcut in place after it. Both match the reference.
+#[test]
+fn a_residual_add_is_fused_into_the_convolution_on_the_gpu() {
+    let layer = |name: &str, class: &str, config: &str, inputs: &[&str]| {
+        let args: Vec<String> = inputs
+            .iter()
+            .map(|i| {
+                format!(
+                    r#"{{"class_name": "__keras_tensor__", "config": {{"keras_history": ["{i}", 0, 0]}}}}"#
+                )
+            })
+            .collect();
+        let args = if inputs.len() > 1 {
+            format!("[[{}]]", args.join(", "))
+        } else {
+            format!("[{}]", args.join(", "))
+        };
+        format!(
+            r#"{{"class_name": "{class}", "name": "{name}", "config": {{"name": "{name}"{config}}}, "inbound_nodes": [{{"args": {args}, "kwargs": {{}}}}]}}"#
+        )
+    };
+    for (filters, groups) in [(8, 1), (8, 8)] {
+        let conv = format!(
+            r#", "filters": {filters}, "kernel_size": [3, 3], "padding": "same", "groups": {groups}"#
+        );
+        let layers = [
+            r#"{"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_shape": [null, 9, 7, 8]}, "inbound_nodes": []}"#.to_string(),
+            layer("conv", "Conv2D", &conv, &["x"]),
+            layer("bn", "BatchNormalization", "", &["conv"]),
+            layer("add", "Add", "", &["bn", "x"]),
+            layer("relu", "ReLU", "", &["add"]),
+        ];
+        let json = format!(
+            r#"{{"class_name": "Functional", "config": {{"name": "block", "layers": [{}], "input_layers": [["x", 0, 0]], "output_layers": [["relu", 0, 0]]}}}}"#,
+            layers.join(", ")
+        );
+        let mut model = Model::from_json(&json).unwrap();
+        randomize(&mut model, 71);
+        let fused = model.fused_layers(true).unwrap();
+        let conv_index = model
+            .layers()
+            .iter()
+            .position(|l| l.name == "conv")
+            .unwrap();
+        let into_conv: Vec<&str> = model
+            .layers()
+            .iter()
+            .zip(&fused)
+            .filter(|(_, f)| **f == Some(conv_index))
+            .map(|(l, _)| l.name.as_str())
+            .collect();
+        assert_eq!(into_conv, ["bn", "add", "relu"], "groups {groups}");
+        let x = common::uniform_tensor(&mut common::Rng::new(72), &[3, 9, 7, 8]);
+        let expected = model.run_reference(&x).unwrap();
+        let mut compiled = model.compile(common::gpu(), 3).unwrap();
+        // The convolution alone, or a depthwise pass and the in-place add.
+        assert_eq!(compiled.dispatches(), if groups == 1 { 1 } else { 2 });
+        assert_close(
+            &compiled.run(&x).unwrap(),
+            &expected,
+            common::reduction_tolerance(9 * 8),
+            &format!("residual block, groups {groups}"),
+        );
+    }
+}

@@ -202,7 +202,7 @@ impl Gpu {
                 None => None,
             },
         };
-        emit_conv2d(&mut b, variant, spec, [h, w, c], x, weights, out)?;
+        emit_conv2d(&mut b, variant, spec, [h, w, c], x, weights, out, None)?;
         // One op: its errors need no layer context.
         b.build_async(&[x], &[out], batch)
             .await

@@ -1,7 +1,7 @@
 //! Keras `Conv2D`: NHWC input, HWIO kernel `(kh, kw, in_channels / groups, filters)`.
 
 use super::config::Config;
-use super::conv_lowering::{lower_conv2d, lower_conv2d_with, Folded};
+use super::conv_lowering::{add_in_place, lower_conv2d, lower_conv2d_with, Folded};
 use super::shapes::{hwc, mul_add, product};
 use super::{explain, weight, Epilogue, Layer, WeightSpec};
 use crate::activation::Activation;
@@ -254,14 +254,24 @@ impl Layer for Conv2d {
         let folded = Folded::new("conv2d", epilogue, 0, self.spec.use_bias.then_some(1))?;
         let x = l.input(0);
         let out = l.output()?;
+        // A fused Add's other input comes last.
+        let residual = epilogue.residual.then(|| l.input(l.input_count() - 1));
         if let Some(d) = self.as_depthwise(shape[2]) {
             let d = DepthwiseSpec {
                 use_bias: folded.has_bias,
-                activation: folded.activation,
+                activation: if residual.is_some() {
+                    Activation::Linear
+                } else {
+                    folded.activation
+                },
                 ..d
             };
             let (kernel, bias) = folded.upload(l)?;
-            return emit_depthwise(l.builder(), &d, shape, x, kernel, bias, out);
+            emit_depthwise(l.builder(), &d, shape, x, kernel, bias, out)?;
+            return match residual {
+                Some(r) => add_in_place(l, out, r, folded.activation),
+                None => Ok(()),
+            };
         }
         let spec = Conv2dSpec {
             use_bias: folded.has_bias,
@@ -272,6 +282,16 @@ impl Layer for Conv2d {
             |w: &[Tensor]| folded.kernel(w),
             |w: &[Tensor]| folded.bias(w),
         );
-        lower_conv2d_with(l, &spec, shape, x, out, &folded.key, &kernel, &bias)
+        lower_conv2d_with(
+            l,
+            &spec,
+            shape,
+            x,
+            out,
+            residual,
+            &folded.key,
+            &kernel,
+            &bias,
+        )
     }
 }

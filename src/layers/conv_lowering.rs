@@ -5,7 +5,9 @@
 use super::{weight, Epilogue};
 use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::gpu::kernels::{emit_conv2d, ConvVariant, ConvWeights};
+use crate::gpu::kernels::{
+    emit_binary_then, emit_conv2d, BinaryOp, ConvVariant, ConvWeights, Operand,
+};
 use crate::gpu::{Lowering, Value, Weight};
 use crate::specs::Conv2dSpec;
 use crate::tensor::Tensor;
@@ -30,12 +32,14 @@ pub(crate) fn lower_conv2d(
         }
     };
     let key = format!("{kernel} {bias:?}");
-    lower_conv2d_with(l, spec, hwc, x, out, &key, &kernel_of, &bias_of)
+    lower_conv2d_with(l, spec, hwc, x, out, None, &key, &kernel_of, &bias_of)
 }
 
 /// [`lower_conv2d`] with the kernel (HWIO) and bias computed from the layer's weights by
 /// `kernel` and `bias` (an empty bias: none) — a BatchNormalization folded in, say; `key`
-/// names the computation, so a layer called twice uploads once.
+/// names the computation, so a layer called twice uploads once. A `residual` (a fused `Add`'s
+/// other input) is added before the activation: by the kernel when it is stored densely,
+/// otherwise by an in-place add after it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn lower_conv2d_with(
     l: &mut Lowering<'_, '_>,
@@ -43,6 +47,7 @@ pub(crate) fn lower_conv2d_with(
     hwc: [usize; 3],
     x: Value,
     out: Value,
+    residual: Option<Value>,
     key: &str,
     kernel: &dyn Fn(&[Tensor]) -> Result<Vec<f32>>,
     bias: &dyn Fn(&[Tensor]) -> Result<Vec<f32>>,
@@ -66,14 +71,32 @@ pub(crate) fn lower_conv2d_with(
     } else {
         None
     };
-    emit_conv2d(
+    let weights = ConvWeights { kernel, bias };
+    match residual {
+        Some(r) if !l.builder().is_dense(r) => {
+            let linear = (*spec).activation(Activation::Linear);
+            emit_conv2d(l.builder(), variant, &linear, hwc, x, weights, out, None)?;
+            add_in_place(l, out, r, spec.activation)
+        }
+        _ => emit_conv2d(l.builder(), variant, spec, hwc, x, weights, out, residual),
+    }
+}
+
+/// `out = activation(out + residual)`: a fused `Add` where the kernel cannot take it.
+pub(crate) fn add_in_place(
+    l: &mut Lowering<'_, '_>,
+    out: Value,
+    residual: Value,
+    activation: Activation,
+) -> Result<()> {
+    emit_binary_then(
         l.builder(),
-        variant,
-        spec,
-        hwc,
-        x,
-        ConvWeights { kernel, bias },
+        BinaryOp::Add,
+        None,
+        Operand::Value(residual),
         out,
+        1.0,
+        activation,
     )
 }
 

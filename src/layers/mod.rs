@@ -149,7 +149,7 @@ pub enum EpilogueStep {
     /// An element-wise function (an activation layer).
     Func(ElementFn),
     /// `x + other` with a second tensor of the same shape (an `Add` of two inputs: ResNet's
-    /// shortcut). Fused on the CPU only.
+    /// shortcut).
     Residual,
 }
 
@@ -161,7 +161,7 @@ pub struct Epilogue {
     /// `(scale, shift)` per output channel.
     pub affine: Option<(Vec<f32>, Vec<f32>)>,
     /// Whether the layer's last input is a tensor of the output's shape added after the affine
-    /// map, before `func` (a fused `Add`; the fast CPU backend only).
+    /// map, before `func` (a fused `Add`).
     pub residual: bool,
     /// Applied last.
     pub func: ElementFn,
@@ -318,8 +318,8 @@ pub trait Layer: fmt::Debug + Send + Sync {
         true
     }
 
-    /// Whether `Layer::cpu_fused` (`native` feature) accepts an epilogue with a residual (an
-    /// extra last input).
+    /// Whether `Layer::cpu_fused` (`native` feature) and `Layer::lower_fused` accept an
+    /// epilogue with a residual (an extra last input).
     fn takes_residual(&self) -> bool {
         false
     }

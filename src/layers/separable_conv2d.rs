@@ -193,6 +193,16 @@ impl Layer for SeparableConv2d {
             |w: &[Tensor]| folded.kernel(w),
             |w: &[Tensor]| folded.bias(w),
         );
-        lower_conv2d_with(l, &spec, mid_hwc, mid, out, &folded.key, &kernel, &bias)
+        lower_conv2d_with(
+            l,
+            &spec,
+            mid_hwc,
+            mid,
+            out,
+            None,
+            &folded.key,
+            &kernel,
+            &bias,
+        )
     }
 }

@@ -148,9 +148,11 @@ fn lower_graph(
             }
             None => format!("{prefix}{}", entry.label()),
         };
+        // A fused Add's other input comes last.
         let xs: Vec<Value> = node
             .inputs
             .iter()
+            .chain(fusion.and_then(|f| f.residual.as_ref()))
             .map(|r| values.get(r).copied())
             .collect::<Option<_>>()
             .ok_or_else(|| Error::Internal {

@@ -1,9 +1,10 @@
 //! Fusion: a layer that can finish its output rows itself (Conv2D, DepthwiseConv2D,
 //! SeparableConv2D, Dense with a linear activation) absorbs the BatchNormalization and the
 //! activation layer after it (a merge absorbs the activation only: ResNet's Add → ReLU), so the
-//! fast CPU backend and the GPU write each activation once instead of three times. On the CPU a
-//! Conv2D also absorbs an `Add` of its output and a tensor computed before it (ResNet's
-//! `conv → bn → add(shortcut) → relu` is one pass over the output). On the GPU a ZeroPadding2D
+//! fast CPU backend and the GPU write each activation once instead of three times. A Conv2D also
+//! absorbs an `Add` of its output and a tensor computed before it (ResNet's
+//! `conv → bn → add(shortcut) → relu` is one pass over the output; on the GPU the kernel reads
+//! the shortcut as it stores each output). On the GPU a ZeroPadding2D
 //! read by one convolution alone is gathered by it ([`zero_padding_folds`]). The reference
 //! never fuses: it stays the plain layer-by-layer oracle the fused paths are tested against.
 
@@ -87,8 +88,7 @@ pub(crate) fn plan(model: &Model, gpu: bool) -> Result<HashMap<usize, Fusion>> {
                     func = f;
                 }
                 EpilogueStep::Residual
-                    if !gpu
-                        && layer.takes_residual()
+                    if layer.takes_residual()
                         && residual.is_none()
                         && func == ElementFn::LINEAR =>
                 {

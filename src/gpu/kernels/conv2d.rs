@@ -7,13 +7,13 @@ use std::sync::Arc;
 
 use super::super::kernel::{Coverage, KernelDef};
 use super::super::program::{Binding, ProgramBuilder, Value, Weight};
-use super::window::{conv_def, dispatch, Geometry};
+use super::window::{conv2d_def, dispatch, Geometry};
 use super::Kernel;
 use crate::error::{Error, Result};
 use crate::specs::Conv2dSpec;
 
 /// One output per invocation.
-pub(super) const DIRECT: KernelDef = conv_def(
+pub(super) const DIRECT: KernelDef = conv2d_def(
     "conv2d",
     wgsl!("common.wgsl", "window.wgsl", "activation.wgsl", "conv2d.wgsl"),
     "main",
@@ -140,7 +140,9 @@ pub(crate) struct ConvWeights {
 }
 
 /// Records a Conv2D of `spec` on per-example images `hwc` from `x` into `out` (which may be a
-/// channel slice), with `variant`'s kernel.
+/// channel slice), with `variant`'s kernel; `residual`, a dense value of the output's shape,
+/// is added before the activation (a fused `Add`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn emit_conv2d(
     b: &mut ProgramBuilder<'_>,
     variant: ConvVariant,
@@ -149,8 +151,21 @@ pub(crate) fn emit_conv2d(
     x: Value,
     weights: ConvWeights,
     out: Value,
+    residual: Option<Value>,
 ) -> Result<()> {
     let (offset, pitch) = b.layout(out);
+    if let Some(r) = residual {
+        if !b.is_dense(r) || b.shape(r) != b.shape(out) {
+            return Err(Error::Internal {
+                op: "conv2d",
+                message: format!(
+                    "a fused residual must be a dense tensor of the output's shape {:?}, not {:?}",
+                    b.shape(out),
+                    b.shape(r)
+                ),
+            });
+        }
+    }
     if !variant.fits(spec.filters, spec.groups, pitch, offset) {
         return Err(Error::InvalidConfig {
             op: "conv2d",
@@ -166,6 +181,10 @@ pub(crate) fn emit_conv2d(
         Some(w) => w,
         None => b.unused()?,
     };
+    let residual_binding = match residual {
+        Some(r) => Binding::Read(r),
+        None => Binding::Weight(b.unused()?),
+    };
     let spec = *spec;
     let per_dim = b.gpu().limits().max_compute_workgroups_per_dimension;
     let [h, w, c] = hwc;
@@ -180,6 +199,7 @@ pub(crate) fn emit_conv2d(
             p.group_out = (spec.filters / spec.groups) as u32;
             p.out_pitch = pitch as u32;
             p.out_offset = offset as u32;
+            p.has_residual = u32::from(residual.is_some());
         })
     });
     b.dispatch(
@@ -189,6 +209,7 @@ pub(crate) fn emit_conv2d(
             Binding::Weight(weights.kernel),
             Binding::Weight(bias),
             Binding::Write(out),
+            residual_binding,
         ],
         params,
     );

@@ -8,6 +8,7 @@
 @group(0) @binding(2) var<storage, read> kernel: array<f32>;
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> output: array<f32>;
+@group(0) @binding(5) var<storage, read> residual: array<f32>;
 
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
@@ -39,6 +40,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     if p.has_bias != 0u {
         acc += bias[co];
+    }
+    if p.has_residual != 0u {
+        acc += residual[idx];
     }
     output[output_index(idx / p.out_c, co)] = activate(p.activation, acc);
 }

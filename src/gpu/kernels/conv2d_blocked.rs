@@ -2,12 +2,12 @@
 //! (`conv2d_blocked.wgsl`); recorded by [`super::conv2d::emit_conv2d`].
 
 use super::super::kernel::{Coverage, KernelDef};
-use super::window::conv_def;
+use super::window::conv2d_def;
 
 /// Output positions per invocation (the shader's `RM`).
 pub(crate) const ROWS: usize = 4;
 
-pub(super) const BLOCKED: KernelDef = conv_def(
+pub(super) const BLOCKED: KernelDef = conv2d_def(
     "conv2d_blocked",
     wgsl!("common.wgsl", "window.wgsl", "activation.wgsl", "conv2d_blocked.wgsl"),
     "main",

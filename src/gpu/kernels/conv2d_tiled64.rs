@@ -4,12 +4,12 @@
 //! [`super::conv2d::emit_conv2d`].
 
 use super::super::kernel::{Coverage, KernelDef, WORKGROUP_SIZE};
-use super::window::conv_def;
+use super::window::conv2d_def;
 
 /// Output positions and filters per workgroup tile (the shader's `TM`, and `4 · TN4`).
 pub(crate) const TILE: usize = 64;
 
-pub(super) const TILED64: KernelDef = conv_def(
+pub(super) const TILED64: KernelDef = conv2d_def(
     "conv2d_tiled64",
     wgsl!("common.wgsl", "window.wgsl", "activation.wgsl", "conv2d_tiled64.wgsl"),
     "main",

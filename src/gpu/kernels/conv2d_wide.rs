@@ -3,7 +3,7 @@
 //! output stores. Recorded by [`super::conv2d::emit_conv2d`].
 
 use super::super::kernel::{Coverage, KernelDef};
-use super::window::conv_def;
+use super::window::conv2d_def;
 
 /// Output positions per invocation (the shader's `RM`).
 pub(crate) const ROWS: usize = 8;
@@ -17,12 +17,12 @@ const COVERAGE: Coverage = Coverage::Block {
     filters: FILTERS,
 };
 
-pub(super) const WIDE: KernelDef = conv_def("conv2d_wide", SOURCE, "main", STRUCTURE, COVERAGE);
+pub(super) const WIDE: KernelDef = conv2d_def("conv2d_wide", SOURCE, "main", STRUCTURE, COVERAGE);
 pub(super) const WIDE_IN1: KernelDef =
-    conv_def("conv2d_wide_in1", SOURCE, "main_in1", STRUCTURE, COVERAGE);
+     conv2d_def("conv2d_wide_in1", SOURCE, "main_in1", STRUCTURE, COVERAGE);
 pub(super) const WIDE_OUT1: KernelDef =
-    conv_def("conv2d_wide_out1", SOURCE, "main_out1", STRUCTURE, COVERAGE);
-pub(super) const WIDE_IN1_OUT1: KernelDef = conv_def(
+     conv2d_def("conv2d_wide_out1", SOURCE, "main_out1", STRUCTURE, COVERAGE);
+pub(super) const WIDE_IN1_OUT1: KernelDef = conv2d_def(
     "conv2d_wide_in1_out1",
     SOURCE,
     "main_in1_out1",

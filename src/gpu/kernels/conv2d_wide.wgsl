@@ -29,6 +29,7 @@ const FN4: u32 = 4u;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> output4: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> output1: array<f32>;
+@group(0) @binding(5) var<storage, read> residual: array<f32>;
 
 // Filter vec4s per kernel row (the padded filter count / 4).
 fn col_blocks() -> u32 {
@@ -185,7 +186,7 @@ fn store_row_out4(b: Block, i: u32, acc: mat4x4<f32>) {
     let col_blocks = col_blocks();
     for (var j = 0u; j < FN4; j++) {
         if b.nb + j < col_blocks {
-            output4[output_index(m, 0u) / 4u + b.nb + j] = finish(b, j, acc[j]);
+            output4[output_index(m, 0u) / 4u + b.nb + j] = finish(b, m, j, acc[j]);
         }
     }
 }
@@ -197,7 +198,7 @@ fn store_row_out1(b: Block, i: u32, acc: mat4x4<f32>) {
         return;
     }
     for (var j = 0u; j < FN4; j++) {
-        let v = finish(b, j, acc[j]);
+        let v = finish(b, m, j, acc[j]);
         for (var e = 0u; e < 4u; e++) {
             let f = (b.nb + j) * 4u + e;
             if f < p.out_c {
@@ -207,13 +208,23 @@ fn store_row_out1(b: Block, i: u32, acc: mat4x4<f32>) {
     }
 }
 
-// Bias and activation on filter vec4 j of the block.
-fn finish(b: Block, j: u32, sum: vec4<f32>) -> vec4<f32> {
+// Bias, the fused residual and activation on filter vec4 j of the block at position m.
+fn finish(b: Block, m: u32, j: u32, sum: vec4<f32>) -> vec4<f32> {
     var bv = vec4<f32>(0.0);
     if p.has_bias != 0u {
         bv = bias[b.cols[j]];
     }
-    return activate4(p.activation, sum + bv);
+    var rv = vec4<f32>(0.0);
+    if p.has_residual != 0u {
+        // Dense, `out_c` channels a row; filters past out_c (the padded vec4) are not stored.
+        for (var e = 0u; e < 4u; e++) {
+            let f = (b.nb + j) * 4u + e;
+            if f < p.out_c {
+                rv[e] = residual[m * p.out_c + f];
+            }
+        }
+    }
+    return activate4(p.activation, sum + bv + rv);
 }
 
 // The rows are stored one call each, with constant indices: indexing `s.rows` in a loop would

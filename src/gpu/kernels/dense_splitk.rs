@@ -211,7 +211,7 @@ pub(crate) fn emit_dense(
             ConvVariant::Wide
         };
         let weights = upload(b, first, count, variant)?;
-        emit_conv2d(b, variant, &spec, [rows, 1, features], x, weights, slice)?;
+        emit_conv2d(b, variant, &spec, [rows, 1, features], x, weights, slice, None)?;
         first += count;
     }
     Ok(())

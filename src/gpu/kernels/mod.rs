@@ -12,6 +12,8 @@ use super::kernel::KernelDef;
 mod activation;
 #[cfg(test)]
 mod contract;
+#[cfg(all(test, feature = "native"))]
+mod residual;
 #[cfg(test)]
 mod translate;
 mod window;

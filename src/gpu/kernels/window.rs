@@ -36,7 +36,7 @@ params! {
         group_out: u32,
         out_pitch: u32,
         out_offset: u32,
-        _pad: u32,
+        has_residual: u32,
     }
 }
 
@@ -65,6 +65,28 @@ pub(super) const fn conv_def(
         structure,
         coverage,
         codes: &[activation::CODES],
+    }
+}
+
+/// A Conv2D kernel: [`conv_def`]'s slots and a fifth, a tensor of the output's shape added
+/// before the activation (a fused `Add`; the unused weight when there is none).
+pub(super) const fn conv2d_def(
+    name: &'static str,
+    source: &'static str,
+    entry_point: &'static str,
+    structure: &'static [(&'static str, usize)],
+    coverage: Coverage,
+) -> KernelDef {
+    const SLOTS: &[Slot] = &[
+        read("input"),
+        weight("kernel"),
+        weight("bias"),
+        write("output"),
+        read("residual"),
+    ];
+    KernelDef {
+        slots: SLOTS,
+        ..conv_def(name, source, entry_point, structure, coverage)
     }
 }
 

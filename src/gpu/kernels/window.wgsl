@@ -39,7 +39,9 @@ struct Params {
     // slice of a larger tensor (a Concatenate's output, or one block of a split Dense).
     out_pitch: u32,
     out_offset: u32,
-    _pad: u32,
+    // Conv2D: whether `residual` holds a tensor of the output's shape (dense, `out_c` channels)
+    // added before the activation (a fused Add: ResNet's shortcut).
+    has_residual: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;

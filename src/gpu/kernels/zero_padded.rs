@@ -70,7 +70,7 @@ fn every_conv2d_variant_reads_a_zero_padded_input_as_the_padded_image() {
                             .unwrap(),
                     ),
                 };
-                emit_conv2d(&mut b, variant, spec, hwc, view, weights, out).unwrap();
+                emit_conv2d(&mut b, variant, spec, hwc, view, weights, out, None).unwrap();
                 let mut program = pollster::block_on(b.build_async(&[input], &[out], 2)).unwrap();
                 let y = program.run(&[x.data()], 2).unwrap();
                 assert_eq!(
