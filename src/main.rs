@@ -24,6 +24,13 @@ use wgcnn::{Activation, Backend, Conv2dSpec, Padding};
 ///
 /// The GPU adapter is chosen by wgpu's environment variables: WGPU_BACKEND (vulkan, gl, metal,
 /// dx12), WGPU_ADAPTER_NAME (substring of the name), WGPU_POWER_PREF (low, high).
+///
+/// The GPU backend keeps two caches in $WGCNN_CACHE_DIR, else in wgcnn/ under the platform's
+/// cache directory (~/.cache on Linux): autotune.json, each Conv2D shape's fastest kernel as
+/// measured on each adapter, and on Vulkan wgpu_pipeline_cache_vulkan_<vendor>_<device>, the
+/// compiled pipelines, which later runs load instead of compiling again. Either may be deleted
+/// at any time; a damaged one is ignored and rewritten. RUST_LOG=wgcnn=info prints how long
+/// autotuning and compiling pipelines took.
 #[derive(Parser)]
 #[command(name = "wgcnn", version, about, long_about)]
 struct Cli {

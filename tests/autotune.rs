@@ -16,6 +16,7 @@ fn choices_are_measured_once_remembered_and_persisted() {
     let options = || GpuOptions {
         autotune: true,
         autotune_cache: Some(file.clone()),
+        pipeline_cache_dir: None,
         ..GpuOptions::default()
     };
 
@@ -64,6 +65,7 @@ fn without_autotuning_nothing_is_measured_and_the_wide_kernel_is_used() {
     let gpu = Gpu::with_options(GpuOptions {
         autotune: false,
         autotune_cache: None,
+        pipeline_cache_dir: None,
         ..GpuOptions::default()
     })
     .unwrap();

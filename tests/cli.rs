@@ -944,6 +944,64 @@ fn an_empty_cache_dir_variable_counts_as_unset() {
     assert!(!cache_keys(&home.0.join(".cache/wgcnn")).is_empty());
 }
 
+/// A GPU `run` reports its two steps apart, each with its time (logged with
+/// `RUST_LOG=wgcnn=info`; on a terminal a spinner shows them), saves the compiled pipelines
+/// beside the autotune cache where the adapter keeps them (Vulkan), and the next run loads them.
+#[test]
+fn gpu_run_reports_autotuning_and_compiling_apart_and_keeps_pipelines() {
+    let cache = Dir::new("pipelines");
+    let model = models("functional_chain.keras");
+    let run = || {
+        command(&[
+            "run",
+            arg(&model),
+            "--random-input",
+            "2",
+            "--backend",
+            "gpu",
+        ])
+        .env("WGCNN_CACHE_DIR", &cache.0)
+        .env("RUST_LOG", "wgcnn=info,wgcnn::gpu::pipeline_cache=debug")
+        .output()
+        .unwrap()
+    };
+    let out = run();
+    assert_succeeds(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let seconds = |step: &str| -> (usize, f64) {
+        let at = stderr
+            .find(&format!("{step}: "))
+            .unwrap_or_else(|| panic!("no '{step}' step in:\n{stderr}"));
+        let rest = &stderr[at + step.len() + 2..];
+        let number = rest.split(" s").next().unwrap();
+        (at, number.parse().unwrap_or_else(|_| panic!("{rest}")))
+    };
+    let (tuning, _) = seconds("autotuning kernels, uploading weights");
+    let (compiling, _) = seconds("compiling GPU pipelines");
+    assert!(tuning < compiling, "{stderr}");
+
+    let pipeline_files: Vec<_> = std::fs::read_dir(&cache.0)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("wgpu_pipeline_cache"))
+        .collect();
+    if common::gpu().adapter_info().backend != wgcnn::wgpu::Backend::Vulkan {
+        // wgpu keeps pipeline caches on Vulkan only.
+        assert!(pipeline_files.is_empty(), "{pipeline_files:?}");
+        return;
+    }
+    assert_eq!(pipeline_files.len(), 1, "{pipeline_files:?}");
+    let size = std::fs::metadata(cache.file(&pipeline_files[0]))
+        .unwrap()
+        .len();
+    let again = run();
+    assert_succeeds(&again);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    // What the file holds after wgcnn's 24-byte header.
+    let loaded = format!("{}: {} bytes loaded", pipeline_files[0], size - 24);
+    assert!(stderr.contains(&loaded), "no '{loaded}' in:\n{stderr}");
+}
+
 #[test]
 fn run_compares_with_expected_outputs_and_picks_the_backend_itself() {
     let dir = Dir::new("compare");

@@ -1,7 +1,10 @@
-//! `--backend auto` of the commands that compute once, and the device names printed beside
-//! results and timings.
+//! `--backend auto` of the commands that compute once, the device names printed beside
+//! results and timings, and compiling a model for the GPU with its steps shown.
 
-use wgcnn::{Backend, Gpu};
+use wgcnn::model::GpuModel;
+use wgcnn::{Backend, Gpu, Model};
+
+use super::progress;
 
 /// `--backend` of the commands that compute once: `auto` (`None`) or a backend.
 #[derive(Debug, Clone, Copy)]
@@ -50,4 +53,18 @@ pub(crate) fn cpu_name() -> String {
         1 => "cpu: gemm, 1 thread".to_string(),
         n => format!("cpu: gemm, {n} threads"),
     }
+}
+
+/// [`Model::compile`] in its two steps, each shown as it runs and timed
+/// ([`progress::step`]): choosing the kernels (autotuning shapes new to the adapter, uploading
+/// the weights), then compiling the pipelines (fast when the pipeline cache has them).
+pub(crate) fn compile_for_gpu<'g>(
+    model: &Model,
+    gpu: &'g Gpu,
+    max_batch: usize,
+) -> wgcnn::Result<GpuModel<'g>> {
+    let lowered = progress::step("autotuning kernels, uploading weights", || {
+        model.lower(gpu, max_batch)
+    })?;
+    progress::step("compiling GPU pipelines", || lowered.compile())
 }

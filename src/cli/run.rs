@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use wgcnn::npy::{read_npy, read_npz, OutputTarget};
 use wgcnn::{Backend, Gpu, Model, Tensor, TensorView};
 
-use super::backend::{self, cpu_name, gpu_name};
+use super::backend::{self, compile_for_gpu, cpu_name, gpu_name};
 use super::progress;
 use crate::RunArgs;
 
@@ -428,9 +428,7 @@ fn forward(
         Backend::Gpu => {
             let gpu = Gpu::shared()?;
             let per_round = batch_size.unwrap_or(usize::MAX).min(batch);
-            let program = progress::spinner("compiling and autotuning for the GPU", || {
-                model.compile(gpu, per_round)
-            })?;
+            let program = compile_for_gpu(model, gpu, per_round)?;
             compiled = Some(program);
             gpu_name(gpu)
         }
@@ -445,8 +443,10 @@ fn forward(
     };
     let passes = batch.div_ceil(per_pass);
     if passes <= 1 {
+        // A spinner on the GPU too: lavapipe compiles each shader at its first dispatch, so
+        // without Mesa's shader cache a process's first run takes seconds.
         let ys = match compiled.as_mut() {
-            Some(c) => c.run_many(&refs)?,
+            Some(c) => progress::spinner("running", || c.run_many(&refs))?,
             None => progress::spinner("running", || model.run_many(backend, &refs))?,
         };
         return Ok((ys, device));

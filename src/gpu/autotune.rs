@@ -14,16 +14,19 @@ use std::time::Duration;
 
 use super::ConvVariant;
 
-/// The default cache file: `$WGCNN_CACHE_DIR/autotune.json`, else `wgcnn/autotune.json` in
-/// the platform's cache directory (`$XDG_CACHE_HOME` or `~/.cache` on Linux,
-/// `~/Library/Caches` on macOS, `%LOCALAPPDATA%` on Windows). An empty `WGCNN_CACHE_DIR`
-/// counts as unset (not as the current directory).
-pub(super) fn default_cache_file() -> Option<PathBuf> {
-    let dir = std::env::var_os("WGCNN_CACHE_DIR")
+/// wgcnn's cache directory: `$WGCNN_CACHE_DIR`, else `wgcnn` in the platform's cache directory
+/// (`$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on macOS, `%LOCALAPPDATA%`
+/// on Windows). An empty `WGCNN_CACHE_DIR` counts as unset (not as the current directory).
+pub(super) fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("WGCNN_CACHE_DIR")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .or_else(|| dirs::cache_dir().map(|d| d.join("wgcnn")))?;
-    Some(dir.join("autotune.json"))
+        .or_else(|| dirs::cache_dir().map(|d| d.join("wgcnn")))
+}
+
+/// The default cache file: `autotune.json` in [`default_cache_dir`].
+pub(super) fn default_cache_file() -> Option<PathBuf> {
+    Some(default_cache_dir()?.join("autotune.json"))
 }
 
 /// The choices stored in a cache file (none if it is missing or unreadable).

@@ -23,6 +23,7 @@ mod kernel;
 pub(crate) mod kernels;
 mod lower;
 mod oneshot;
+mod pipeline_cache;
 mod program;
 mod scopes;
 mod single_op;
@@ -39,6 +40,7 @@ pub use kernels::ConvVariant;
 use kernels::Kernel;
 pub use lower::Lowering;
 pub(crate) use lower::WeightCache;
+pub use pipeline_cache::PipelineCacheStatus;
 pub(crate) use program::Weight;
 pub use program::{Memory, Program, StepTime};
 pub(crate) use program::{ProgramBuilder, Value};
@@ -65,6 +67,13 @@ pub struct GpuOptions {
     /// directory (`$XDG_CACHE_HOME` or `~/.cache` on Linux, `~/Library/Caches` on macOS,
     /// `%LOCALAPPDATA%` on Windows).
     pub autotune_cache: Option<std::path::PathBuf>,
+    /// The directory where compiled pipelines persist across runs, where the adapter can keep
+    /// them (wgpu's pipeline cache, on Vulkan): a file named after the adapter,
+    /// `wgpu_pipeline_cache_vulkan_<vendor>_<device>`, which later processes load instead of
+    /// compiling every kernel again ([`Gpu::pipeline_cache`] says what was loaded; a damaged
+    /// file is ignored and replaced). `None`: this process only. Defaults to the directory of
+    /// the default `autotune_cache`.
+    pub pipeline_cache_dir: Option<std::path::PathBuf>,
     /// Ask for timestamp queries where the adapter offers them, so that `bench` and the
     /// autotuner can read the device's own time ([`Gpu::device_timing`]). Off, the device is
     /// timed on the host's clock only, as on an adapter without them.
@@ -78,6 +87,7 @@ impl Default for GpuOptions {
             timeout: Duration::from_secs(120),
             autotune: true,
             autotune_cache: autotune::default_cache_file(),
+            pipeline_cache_dir: autotune::default_cache_dir(),
             timestamps: true,
         }
     }
@@ -105,6 +115,11 @@ pub struct Gpu {
     /// Compiled on first use (inside that op's error scopes) and kept: compiling all of them
     /// up front cost lavapipe about half a second at every start.
     pipelines: Mutex<HashMap<Kernel, wgpu::ComputePipeline>>,
+    /// What compiled pipelines are also kept in, between processes, where the adapter and the
+    /// options allow.
+    disk_cache: Option<pipeline_cache::DiskCache>,
+    /// Whether the options turned the pipeline cache off (else its absence is the adapter's).
+    pipeline_cache_off: bool,
     tuner: autotune::Autotuner,
     timing: DeviceTiming,
 }
@@ -175,12 +190,15 @@ impl Gpu {
             )));
         }
         // Timestamp queries where offered: `bench` and the autotuner time the device's work
-        // with them instead of the host's round trip.
-        let features = if options.timestamps {
-            adapter.features() & wgpu::Features::TIMESTAMP_QUERY
-        } else {
-            wgpu::Features::empty()
-        };
+        // with them instead of the host's round trip. A pipeline cache where offered, unless
+        // turned off.
+        let mut wanted = wgpu::Features::empty();
+        wanted.set(wgpu::Features::TIMESTAMP_QUERY, options.timestamps);
+        wanted.set(
+            wgpu::Features::PIPELINE_CACHE,
+            options.pipeline_cache_dir.is_some(),
+        );
+        let features = adapter.features() & wanted;
         let timing = if features.contains(wgpu::Features::TIMESTAMP_QUERY) {
             DeviceTiming::Timestamps
         } else {
@@ -211,6 +229,12 @@ impl Gpu {
             }
         }));
 
+        let disk_cache = match &options.pipeline_cache_dir {
+            Some(dir) if features.contains(wgpu::Features::PIPELINE_CACHE) => {
+                pipeline_cache::DiskCache::open(&device, &info, dir).await
+            }
+            _ => None,
+        };
         let pipelines = Mutex::new(HashMap::new());
         Ok(Self {
             info,
@@ -221,6 +245,8 @@ impl Gpu {
             lost,
             uncaptured,
             pipelines,
+            disk_cache,
+            pipeline_cache_off: options.pipeline_cache_dir.is_none(),
             tuner: autotune::Autotuner::new(
                 options.autotune && cfg!(feature = "native"),
                 options.autotune_cache,
@@ -257,6 +283,22 @@ impl Gpu {
         &self.limits
     }
 
+    /// The optional wgpu features the device was opened with: those of
+    /// `TIMESTAMP_QUERY` and `PIPELINE_CACHE` that the adapter offers and the options ask for.
+    pub fn features(&self) -> wgpu::Features {
+        self.device.features()
+    }
+
+    /// Whether compiled pipelines persist between runs on this device, and how much cached
+    /// data it started with (see [`GpuOptions::pipeline_cache_dir`]).
+    pub fn pipeline_cache(&self) -> PipelineCacheStatus {
+        match &self.disk_cache {
+            Some(cache) => cache.status(),
+            None if self.pipeline_cache_off => PipelineCacheStatus::Off,
+            None => PipelineCacheStatus::Unsupported,
+        }
+    }
+
     /// `kernel`'s pipeline, compiled on first use (a cheap handle: wgpu pipelines are shared).
     pub(crate) fn pipeline(&self, kernel: Kernel) -> wgpu::ComputePipeline {
         let mut map = self
@@ -264,8 +306,25 @@ impl Gpu {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         map.entry(kernel)
-            .or_insert_with(|| kernels::pipeline(&self.device, kernel))
+            .or_insert_with(|| {
+                let cache = self.disk_cache.as_ref();
+                let pipeline = kernels::pipeline(&self.device, kernel, cache.map(|c| c.cache()));
+                if let Some(c) = cache {
+                    c.compiled();
+                }
+                pipeline
+            })
             .clone()
+    }
+
+    /// Writes the pipelines compiled so far to the pipeline cache's file, if any were compiled
+    /// since the last save: what a public operation that compiles does when it is done (once,
+    /// not per pipeline: the whole cache is written each time). Never fails; a cache that
+    /// cannot be written is logged.
+    pub(crate) fn save_pipeline_cache(&self) {
+        if let Some(cache) = &self.disk_cache {
+            cache.save();
+        }
     }
 
     /// Fails if the device was lost or wgpu reported an error outside our scopes.

@@ -160,6 +160,7 @@ impl Gpu {
         let mut program = self
             .conv2d_program(variant, spec, g.input, kernel, bias)
             .await?;
+        self.save_pipeline_cache();
         let y = program
             .run_async(&[input.data()], g.input[0])
             .await
@@ -232,6 +233,7 @@ impl Gpu {
             .build_async(&[x], &[out], batch)
             .await
             .map_err(Error::into_root)?;
+        self.save_pipeline_cache();
         let y = program
             .run_async(&[input.data()], batch)
             .await

@@ -23,6 +23,24 @@ pub struct GpuModel<'g> {
     output_shapes: Vec<Vec<usize>>,
 }
 
+/// A model lowered for one device ([`Model::lower_async`]): weights uploaded, each layer's
+/// kernels chosen (autotuned, where that is on) and its dispatches recorded, but no pipeline
+/// compiled yet; [`LoweredModel::compile_async`] finishes it. [`Model::compile_async`] does
+/// both. The steps are apart so that a caller can report them apart: the first start on an
+/// adapter spends its time measuring kernels, later starts (choices cached) compiling
+/// pipelines, which the pipeline cache can shorten where the driver's cache holds compiled
+/// code ([`crate::Gpu::pipeline_cache`]).
+#[derive(Debug)]
+pub struct LoweredModel<'g> {
+    builder: ProgramBuilder<'g>,
+    inputs: Vec<Value>,
+    outputs: Vec<Value>,
+    max_batch: usize,
+    input_names: Vec<String>,
+    input_shapes: Vec<Vec<usize>>,
+    output_shapes: Vec<Vec<usize>>,
+}
+
 impl Model {
     /// Uploads the weights and records every node's kernels for batches of up to `max_batch`
     /// examples per chunk (fewer if the device's limits demand it; larger inputs run in
@@ -34,12 +52,36 @@ impl Model {
 
     /// Uploads the weights and records every node's kernels for batches of up to `max_batch`
     /// examples per chunk (fewer if the device's limits demand it; larger inputs run in
-    /// several chunks).
+    /// several chunks): [`Model::lower_async`], then [`LoweredModel::compile_async`].
     ///
     /// With autotuning on (native only, see [`crate::GpuOptions::autotune`]), the first
     /// compile of a new Conv2D shape measures its kernels and blocks the calling thread
     /// meanwhile.
     pub async fn compile_async<'g>(&self, gpu: &'g Gpu, max_batch: usize) -> Result<GpuModel<'g>> {
+        self.lower_async(gpu, max_batch)
+            .await?
+            .compile_async()
+            .await
+    }
+
+    /// The first step of [`Model::compile`]: uploads the weights, chooses every layer's
+    /// kernels and records them. Blocking wrapper of [`Model::lower_async`].
+    #[cfg(feature = "native")]
+    pub fn lower<'g>(&self, gpu: &'g Gpu, max_batch: usize) -> Result<LoweredModel<'g>> {
+        pollster::block_on(self.lower_async(gpu, max_batch))
+    }
+
+    /// The first step of [`Model::compile_async`]: uploads the weights, chooses every layer's
+    /// kernels and records them, for batches of up to `max_batch` examples per chunk.
+    ///
+    /// With autotuning on (native only, see [`crate::GpuOptions::autotune`]), a Conv2D shape
+    /// new to the adapter has its kernels measured here (compiling their pipelines), which
+    /// blocks the calling thread meanwhile; shapes whose choice is cached cost nothing.
+    pub async fn lower_async<'g>(
+        &self,
+        gpu: &'g Gpu,
+        max_batch: usize,
+    ) -> Result<LoweredModel<'g>> {
         self.check_computable()?;
         let input_shapes = self.input_shapes();
         let probe: Vec<Vec<usize>> = input_shapes
@@ -59,9 +101,11 @@ impl Model {
             .collect::<Result<Vec<_>>>()?;
         let mut cache = WeightCache::new();
         let outputs = lower_graph(self, &mut builder, &inputs, &mut cache, tune_batch, "")?;
-        let program = builder.build_async(&inputs, &outputs, max_batch).await?;
-        Ok(GpuModel {
-            program,
+        Ok(LoweredModel {
+            builder,
+            inputs,
+            outputs,
+            max_batch,
             input_names: self.inputs().iter().map(|(n, _)| n.to_string()).collect(),
             input_shapes,
             output_shapes: self.output_shapes(),
@@ -286,6 +330,35 @@ fn plan_channel_slices(
         }
     }
     placed
+}
+
+impl<'g> LoweredModel<'g> {
+    /// The second step of [`Model::compile`]: compiles the pipelines of the kernels recorded
+    /// (those the device has not compiled yet), allocates the activation buffers and binds
+    /// them. Blocking wrapper of [`LoweredModel::compile_async`].
+    #[cfg(feature = "native")]
+    pub fn compile(self) -> Result<GpuModel<'g>> {
+        pollster::block_on(self.compile_async())
+    }
+
+    /// The second step of [`Model::compile_async`]: compiles the pipelines of the kernels
+    /// recorded (those the device has not compiled yet), allocates the activation buffers and
+    /// binds them. Newly compiled pipelines are then saved to the pipeline cache, where the
+    /// device keeps one ([`crate::GpuOptions::pipeline_cache_dir`]).
+    pub async fn compile_async(self) -> Result<GpuModel<'g>> {
+        let gpu = self.builder.gpu();
+        let program = self
+            .builder
+            .build_async(&self.inputs, &self.outputs, self.max_batch)
+            .await?;
+        gpu.save_pipeline_cache();
+        Ok(GpuModel {
+            program,
+            input_names: self.input_names,
+            input_shapes: self.input_shapes,
+            output_shapes: self.output_shapes,
+        })
+    }
 }
 
 impl GpuModel<'_> {

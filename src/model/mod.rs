@@ -18,7 +18,7 @@ mod weights;
 
 use std::path::Path;
 
-pub use compile::GpuModel;
+pub use compile::{GpuModel, LoweredModel};
 pub use graph::{InputSpec, LayerEntry, Node, TensorRef};
 pub use summary::{Summary, SummaryRow};
 

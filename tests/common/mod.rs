@@ -38,11 +38,12 @@ pub fn gpu_untuned() -> &'static Gpu {
     })
 }
 
-/// Device options for tests: autotuning on, but remembered in memory only, so that tests never
-/// write to the user's cache.
+/// Device options for tests: autotuning on, but remembered in memory only, and pipelines
+/// compiled afresh, so that tests never write to the user's cache.
 pub fn options() -> wgcnn::GpuOptions {
     wgcnn::GpuOptions {
         autotune_cache: None,
+        pipeline_cache_dir: None,
         ..wgcnn::GpuOptions::default()
     }
 }

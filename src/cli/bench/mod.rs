@@ -21,7 +21,7 @@ use wgcnn::gpu::DeviceTiming;
 use wgcnn::model::Sequential;
 use wgcnn::{cpu, reference, Conv2dSpec, Gpu, Tensor};
 
-use super::backend::{cpu_name, gpu_name};
+use super::backend::{compile_for_gpu, cpu_name, gpu_name};
 use super::progress;
 use crate::{Backend, BenchArgs, BenchCommand, BenchConv2dArgs, TimingArgs};
 
@@ -265,8 +265,7 @@ fn time_conv2d(
                     .build()?;
                 let weights: Vec<Tensor> = std::iter::once(k.clone()).chain(b.clone()).collect();
                 model.set_weights("conv2d", weights)?;
-                let mut compiled =
-                    progress::spinner("compiling and autotuning", || model.compile(&gpu, n))?;
+                let mut compiled = compile_for_gpu(&model, &gpu, n)?;
                 compiled.load(&[&x])?;
                 let runs = time_runs("gpu", warmup, repeat, || compiled.run_loaded().map(drop))?;
                 let device = device_runs(&gpu, warmup, repeat, || compiled.time_loaded())?;

@@ -15,7 +15,7 @@ use super::{
     align_numbers, data, device_runs, median, ms_cell, print_json, table, time_runs, Clock, Timing,
     Work,
 };
-use crate::cli::backend::{cpu_name, gpu_name};
+use crate::cli::backend::{compile_for_gpu, cpu_name, gpu_name};
 use crate::cli::progress;
 use crate::{Backend, BenchArgs, TimingArgs};
 
@@ -158,8 +158,7 @@ fn time_model(model: &Model, batch: usize, args: &TimingArgs) -> wgcnn::Result<V
         let result = match backend {
             Backend::Gpu => {
                 let gpu = Gpu::new()?;
-                let mut compiled =
-                    progress::spinner("compiling and autotuning", || model.compile(&gpu, batch))?;
+                let mut compiled = compile_for_gpu(model, &gpu, batch)?;
                 compiled.load(&x)?;
                 let runs = time_runs("gpu", warmup, repeat, || compiled.run_loaded().map(drop))?;
                 let device_whole = device_runs(&gpu, warmup, repeat, || compiled.time_loaded())?;

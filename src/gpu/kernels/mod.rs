@@ -190,8 +190,12 @@ impl Kernel {
     }
 }
 
-/// Compiles `kernel`'s pipeline on `device`.
-pub(crate) fn pipeline(device: &wgpu::Device, kernel: Kernel) -> wgpu::ComputePipeline {
+/// Compiles `kernel`'s pipeline on `device`, through `cache` where the device keeps one.
+pub(crate) fn pipeline(
+    device: &wgpu::Device,
+    kernel: Kernel,
+    cache: Option<&wgpu::PipelineCache>,
+) -> wgpu::ComputePipeline {
     let def = kernel.def();
     let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
         label: Some(def.name),
@@ -207,6 +211,6 @@ pub(crate) fn pipeline(device: &wgpu::Device, kernel: Kernel) -> wgpu::ComputePi
             constants: &constants,
             ..Default::default()
         },
-        cache: None,
+        cache,
     })
 }

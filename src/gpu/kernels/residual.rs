@@ -14,6 +14,7 @@ fn gpu() -> Gpu {
     Gpu::with_options(GpuOptions {
         autotune: false,
         autotune_cache: None,
+        pipeline_cache_dir: None,
         ..GpuOptions::default()
     })
     .unwrap_or_else(|e| panic!("this test needs a GPU adapter (e.g. Mesa lavapipe): {e}"))
