@@ -312,6 +312,16 @@ pub enum Error {
         message: String,
     },
 
+    /// An image file cannot be used as a model input: not a readable PNG or JPEG, a kind
+    /// wgcnn does not read (16-bit, CMYK), or not the size the model takes.
+    #[error("{path}: {message}")]
+    Image {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {

@@ -56,7 +56,7 @@ fn to_py(e: Error) -> PyErr {
             std::io::ErrorKind::IsADirectory => PyIsADirectoryError::new_err(message),
             _ => PyOSError::new_err(message),
         },
-        Error::Npy { .. } => PyOSError::new_err(message),
+        Error::Npy { .. } | Error::Image { .. } => PyOSError::new_err(message),
         Error::InvalidConfig { .. }
         | Error::InvalidArgument { .. }
         | Error::EmptyOutput { .. }
