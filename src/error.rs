@@ -120,7 +120,8 @@ pub enum Error {
         len: usize,
     },
 
-    /// No adapter could be found (or none matched `WGPU_ADAPTER_NAME`).
+    /// No adapter could be found (or none matched `WGPU_ADAPTER_NAME` or
+    /// `WGCNN_ADAPTER_PCI_BUS_ID`).
     #[error("no GPU adapter found: {detail}")]
     NoAdapter {
         /// What was tried and what exists.

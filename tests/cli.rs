@@ -348,6 +348,35 @@ fn adapters_lists_and_marks_the_selected_one() {
     );
 }
 
+/// `WGCNN_ADAPTER_PCI_BUS_ID` picks an adapter by its PCI address (the GPU a scheduler gave
+/// a process on a multi-GPU machine); one that is not an address, or matches no adapter, is a
+/// clear error (the software adapters report no address: only the errors are checked here).
+#[test]
+fn pci_bus_id_errors_say_what_there_is() {
+    let dir = Dir::new("pci");
+    let model = batch_fixture("classifier.keras");
+    let x = dir.npy("x.npy", &[1, 32, 32, 3]);
+    let y = dir.file("y.npy");
+    let run = |bus: &str| {
+        command(&["run", arg(&model), "--input", arg(&x), "--output", arg(&y)])
+            .args(["--backend", "gpu"])
+            .env("WGCNN_ADAPTER_PCI_BUS_ID", bus)
+            .output()
+            .unwrap()
+    };
+    assert_fails(
+        run("gpu0"),
+        "WGCNN_ADAPTER_PCI_BUS_ID='gpu0' is not a PCI address",
+        &y,
+    );
+    assert_fails(
+        run("00000000:FF:1F.7"),
+        "WGCNN_ADAPTER_PCI_BUS_ID='00000000:FF:1F.7' matches no adapter that can run wgcnn; \
+         adapters: '",
+        &y,
+    );
+}
+
 #[test]
 fn demo_runs_the_seed_examples() {
     let out = wgcnn(&["demo"]);

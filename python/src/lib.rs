@@ -713,6 +713,7 @@ fn adapters(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
         d.set_item("device_type", a.device_type)?;
         d.set_item("driver", a.driver)?;
         d.set_item("driver_info", a.driver_info)?;
+        d.set_item("pci_bus_id", a.pci_bus_id)?;
         d.set_item("compute", a.compute)?;
         d.set_item("unmet", a.unmet)?;
         d.set_item("selected", a.selected)?;
@@ -734,6 +735,7 @@ fn gpu_adapter(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("device_type", format!("{:?}", info.device_type))?;
     d.set_item("driver", info.driver)?;
     d.set_item("driver_info", info.driver_info)?;
+    d.set_item("pci_bus_id", info.device_pci_bus_id)?;
     Ok(d)
 }
 

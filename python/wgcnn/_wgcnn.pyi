@@ -74,6 +74,9 @@ class _AdapterInfo(TypedDict):
     """``"DiscreteGpu"``, ``"IntegratedGpu"``, ``"Cpu"``, ..."""
     driver: str
     driver_info: str
+    pci_bus_id: str
+    """The PCI address ``domain:bus:device.function`` (hex) where the backend reports one
+    (Vulkan, DX12), else ``""``; ``WGCNN_ADAPTER_PCI_BUS_ID`` selects an adapter by it."""
     compute: bool
     """Whether it can run compute shaders at all (wgcnn needs them)."""
     unmet: list[str]
@@ -90,6 +93,7 @@ class _GpuAdapterInfo(TypedDict):
     device_type: str
     driver: str
     driver_info: str
+    pci_bus_id: str
 
 @final
 class Model:
