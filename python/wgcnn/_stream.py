@@ -183,7 +183,7 @@ def _run(model, batches, total, batch_size, backend, verbose, steps, out):
             try:
                 ys = model._predict(inputs, batch_size, backend)
             except (ValueError, TypeError) as e:
-                raise type(e)(f"batch {index}: {e}") from e
+                raise _named(e, f"batch {index}: {e}") from e
             ys = ys if isinstance(ys, list) else [ys]
             examples += len(ys[0])
             if writer is not None:
@@ -204,6 +204,14 @@ def _run(model, batches, total, batch_size, backend, verbose, steps, out):
             writer.abandon()
     results = [np.concatenate(part) for part in kept]
     return results[0] if len(results) == 1 else results
+
+
+def _named(error, message):
+    """``error``'s kind with ``message`` (its own class where that takes a message alone)."""
+    try:
+        return type(error)(message)
+    except Exception:  # noqa: BLE001 - a class whose constructor wants more arguments
+        return (ValueError if isinstance(error, ValueError) else TypeError)(message)
 
 
 class _Progress:
