@@ -120,7 +120,8 @@ pub enum Error {
         len: usize,
     },
 
-    /// No adapter could be found (or none matched `WGPU_ADAPTER_NAME`).
+    /// No adapter could be found (or none matched `WGPU_ADAPTER_NAME` or
+    /// `WGCNN_ADAPTER_PCI_BUS_ID`).
     #[error("no GPU adapter found: {detail}")]
     NoAdapter {
         /// What was tried and what exists.
@@ -306,6 +307,16 @@ pub enum Error {
     /// A `.npy` file is malformed or not float32 / C order.
     #[error("{path}: {message}")]
     Npy {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// An image file cannot be used as a model input: not a readable PNG or JPEG, a kind
+    /// wgcnn does not read (16-bit, CMYK), or not the size the model takes.
+    #[error("{path}: {message}")]
+    Image {
         /// The file.
         path: PathBuf,
         /// What is wrong.

@@ -16,7 +16,8 @@
 //!   backend; [`model::Sequential`] builds one in code.
 //! - [`layers`]: one type per Keras layer, each implementing [`layers::Layer`] — which a layer
 //!   of your own can implement too, for the reference and CPU backends.
-//! - [`npy`] reads and writes `.npy` / `.npz`; [`names`] makes output names safe file names.
+//! - [`npy`] reads and writes `.npy` / `.npz`; [`names`] makes output names safe file names;
+//!   `images` (feature `images`) reads PNG and JPEG files as Keras's `load_img` does.
 //!
 //! ```
 //! use wgcnn::{reference, Conv2dSpec, Padding, Tensor};
@@ -69,7 +70,8 @@
 //!   threads, SIMD GEMMs), the CPU memory limit's physical-memory query, autotuning and
 //!   profiling (they read a clock), and the blocking GPU methods (`Gpu::new`,
 //!   `GpuModel::run`, ...), each a thin `pollster` wrapper of its `*_async` twin.
-//! - `cli` (default, implies `native`): the `wgcnn` binary's dependencies.
+//! - `images` (default, through `cli`): `images`, PNG and JPEG files as model inputs.
+//! - `cli` (default, implies `native` and `images`): the `wgcnn` binary's dependencies.
 //!
 //! A browser's WebGPU answers only through promises, and a browser thread must not block. A
 //! wasm32 build would therefore use `default-features = false`: [`Gpu::new_async`],
@@ -99,6 +101,8 @@ mod error;
 pub mod fuzzing;
 pub mod gpu;
 mod hash;
+#[cfg(feature = "images")]
+pub mod images;
 pub mod layers;
 mod limits;
 pub mod model;

@@ -70,7 +70,8 @@ enum Command {
         wgcnn run model.keras --input x.npy --output y.npy\n  \
         wgcnn run vqa.keras --input image=img.npy --input question=ids.npy --output-dir out/\n  \
         wgcnn run vqa.keras --input inputs.npz --output outputs.npz --compare keras.npz\n  \
-        wgcnn run model.keras --random-input 4\n\n\
+        wgcnn run model.keras --random-input 4\n  \
+        wgcnn run classifier.keras --input-dir photos/ --output-dir predictions/\n\n\
         Inputs are float32 .npy files, (batch, ..input shape); a model input declared as an \
         integer (int32 token ids for an Embedding) also takes integer .npy files. An .npz \
         archive (np.savez) holds several arrays, each named after the model input or output \
@@ -181,10 +182,29 @@ struct RunArgs {
     /// input, or one FILE.npz holding every input.
     #[arg(
         long = "input",
-        required_unless_present = "random_input",
+        required_unless_present_any = ["random_input", "input_dir"],
         value_name = "[NAME=]FILE.npy|FILE.npz"
     )]
     inputs: Vec<String>,
+    /// Run on every .npy, .png, .jpg and .jpeg file in DIR instead (a model with one input;
+    /// not subdirectories or hidden files), in file-name order, --batch-size examples per
+    /// pass (default 32) with only that pass's files in memory. A .npy file is one example
+    /// (the input's shape) or a batch (n, ..input shape). An image is one example whose
+    /// pixels are what Keras's load_img + img_to_array give: float32 0-255, no scaling; the
+    /// model input's channels pick the colour mode (3 RGB, 1 grayscale by ITU-R 601-2 luma,
+    /// 4 RGBA); it must have the input's height and width (wgcnn does not resize); EXIF
+    /// orientation is not applied (nor does Keras apply it); 16-bit PNGs and CMYK JPEGs are
+    /// refused. JPEG pixels may differ from Pillow's by a few levels (another decoder).
+    /// Outputs: --output-dir OUT writes one .npy per input file, named after it (cat.jpg ->
+    /// OUT/cat.jpg.npy, x.npy -> OUT/x.npy; .npz for several outputs), without a batch axis
+    /// for a one-example file, as each pass completes; --output stacks them all in file
+    /// order; neither prints a line per example.
+    #[arg(
+        long,
+        value_name = "DIR",
+        conflicts_with_all = ["inputs", "random_input", "compare"]
+    )]
+    input_dir: Option<PathBuf>,
     /// Run on N examples (default 1) of seeded random data instead of input files, the same
     /// every run: floats uniform in [-1, 1), integer inputs (token ids) whole numbers 0-9.
     #[arg(

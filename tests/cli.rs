@@ -348,6 +348,35 @@ fn adapters_lists_and_marks_the_selected_one() {
     );
 }
 
+/// `WGCNN_ADAPTER_PCI_BUS_ID` picks an adapter by its PCI address (the GPU a scheduler gave
+/// a process on a multi-GPU machine); one that is not an address, or matches no adapter, is a
+/// clear error (the software adapters report no address: only the errors are checked here).
+#[test]
+fn pci_bus_id_errors_say_what_there_is() {
+    let dir = Dir::new("pci");
+    let model = batch_fixture("classifier.keras");
+    let x = dir.npy("x.npy", &[1, 32, 32, 3]);
+    let y = dir.file("y.npy");
+    let run = |bus: &str| {
+        command(&["run", arg(&model), "--input", arg(&x), "--output", arg(&y)])
+            .args(["--backend", "gpu"])
+            .env("WGCNN_ADAPTER_PCI_BUS_ID", bus)
+            .output()
+            .unwrap()
+    };
+    assert_fails(
+        run("gpu0"),
+        "WGCNN_ADAPTER_PCI_BUS_ID='gpu0' is not a PCI address",
+        &y,
+    );
+    assert_fails(
+        run("00000000:FF:1F.7"),
+        "WGCNN_ADAPTER_PCI_BUS_ID='00000000:FF:1F.7' matches no adapter that can run wgcnn; \
+         adapters: '",
+        &y,
+    );
+}
+
 #[test]
 fn demo_runs_the_seed_examples() {
     let out = wgcnn(&["demo"]);
@@ -1676,4 +1705,357 @@ fn run_prints_outputs_takes_random_input_and_explains_mismatches() {
             && !stderr.contains("invalid config"),
         "{stderr}"
     );
+}
+
+fn batch_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/batch")
+        .join(name)
+}
+
+/// What Keras made of each file in tests/fixtures/batch/images (tools/gen_keras_batch.py):
+/// `FILE.rgb`, `FILE.grayscale`, `FILE.rgba` (load_img + img_to_array) and `FILE.probs`.
+fn keras_images() -> std::collections::HashMap<String, wgcnn::Tensor> {
+    wgcnn::npy::read_npz(batch_fixture("images_keras.npz"), |_| true)
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+fn image_files() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(batch_fixture("images"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+fn is_jpeg(name: &str) -> bool {
+    name.ends_with(".jpg") || name.ends_with(".jpeg")
+}
+
+/// `run --input-dir` on PNG and JPEG files: the pixels Keras's load_img gives in each colour
+/// mode (exact for PNG; within a few levels for JPEG, decoded by another library than
+/// Pillow's libjpeg-turbo), and the classifier's predictions Keras made, on both backends,
+/// written per file, stacked, or printed.
+#[test]
+fn input_dir_images_give_the_pixels_and_predictions_keras_gives() {
+    let dir = Dir::new("input-dir-images");
+    let images = batch_fixture("images");
+    let keras = keras_images();
+    let files = image_files();
+    for mode in ["rgb", "grayscale", "rgba"] {
+        let out = dir.file(mode);
+        let model = batch_fixture(&format!("pixels_{mode}.keras"));
+        let args = ["run", arg(&model), "--input-dir", arg(&images)];
+        let stdout = assert_succeeds(&wgcnn(&[&args[..], &["--output-dir", arg(&out)]].concat()));
+        assert!(
+            stdout.starts_with(&format!("wrote {} files", files.len())),
+            "{stdout}"
+        );
+        for name in &files {
+            let got = read_npy(out.join(format!("{name}.npy"))).unwrap();
+            let want = &keras[&format!("{name}.{mode}")];
+            assert_eq!(got.data().len(), want.data().len(), "{name} {mode}");
+            let diffs: Vec<f32> = got
+                .data()
+                .iter()
+                .zip(want.data())
+                .map(|(a, b)| (a - b).abs())
+                .collect();
+            let max = diffs.iter().copied().fold(0.0, f32::max);
+            let mean = diffs.iter().sum::<f32>() / diffs.len() as f32;
+            if is_jpeg(name) {
+                assert!(
+                    max <= 4.0 && mean <= 0.5,
+                    "{name} {mode}: max {max}, mean {mean}"
+                );
+            } else {
+                assert_eq!(
+                    max, 0.0,
+                    "{name} {mode}: PNG pixels must be Pillow's exactly"
+                );
+            }
+        }
+    }
+    let model = batch_fixture("classifier.keras");
+    for backend in ["cpu", "gpu"] {
+        let out = dir.file(&format!("probs-{backend}"));
+        assert_succeeds(&wgcnn(&[
+            "run",
+            arg(&model),
+            "--input-dir",
+            arg(&images),
+            "--output-dir",
+            arg(&out),
+            "--batch-size",
+            "4",
+            "--backend",
+            backend,
+        ]));
+        for name in &files {
+            let got = read_npy(out.join(format!("{name}.npy"))).unwrap();
+            // The JPEGs' pixel differences move the predictions by up to about 1e-4.
+            let tol = if is_jpeg(name) { 5e-4 } else { 1e-5 };
+            common::assert_close(&got, &keras[&format!("{name}.probs")], tol, name);
+        }
+    }
+    // Stacked in file-name order.
+    let stacked = dir.file("all.npy");
+    let args = [
+        "run",
+        arg(&model),
+        "--input-dir",
+        arg(&images),
+        "--backend",
+        "cpu",
+    ];
+    assert_succeeds(&wgcnn(&[&args[..], &["--output", arg(&stacked)]].concat()));
+    let all = read_npy(&stacked).unwrap();
+    assert_eq!(all.shape(), &[files.len(), 4]);
+    for (k, name) in files.iter().enumerate() {
+        let want = &keras[&format!("{name}.probs")];
+        let row = wgcnn::Tensor::new(vec![4], all.data()[4 * k..4 * k + 4].to_vec()).unwrap();
+        common::assert_close(&row, want, 5e-4, name);
+    }
+    // Printed: a line per file with its top classes, Keras's best first.
+    let stdout = assert_succeeds(&wgcnn(&args));
+    for name in files.iter().filter(|n| !is_jpeg(n)) {
+        let probs = keras[&format!("{name}.probs")].data().to_vec();
+        let best = (0..4)
+            .max_by(|&a, &b| probs[a].total_cmp(&probs[b]))
+            .unwrap();
+        let line = format!("{}: top 4: {best} (", images.join(name).display());
+        assert!(stdout.contains(&line), "{line} in {stdout}");
+    }
+}
+
+/// `.npy` files in a directory: one example each (the input's shape) or a batch, outputs
+/// shaped alike; `--batch-size` examples per pass over file boundaries; against Keras's
+/// outputs for the fixture inputs.
+#[test]
+fn input_dir_npy_files_are_examples_or_batches() {
+    let dir = Dir::new("input-dir-npy");
+    let inputs = dir.file("inputs");
+    std::fs::create_dir_all(&inputs).unwrap();
+    let x = read_npy(models("every_layer.input.npy")).unwrap(); // (2, 13, 11, 3)
+    let keras = read_npy(models("every_layer.output.npy")).unwrap(); // (2, 5)
+    let per = x.data().len() / 2;
+    let example = |k: usize, batched: bool| {
+        let shape = if batched {
+            vec![1, 13, 11, 3]
+        } else {
+            vec![13, 11, 3]
+        };
+        wgcnn::Tensor::new(shape, x.data()[k * per..(k + 1) * per].to_vec()).unwrap()
+    };
+    write_npy(inputs.join("a.npy"), &example(0, false)).unwrap();
+    write_npy(inputs.join("b.npy"), &example(1, true)).unwrap();
+    write_npy(inputs.join("c.npy"), &x).unwrap();
+    std::fs::write(inputs.join("notes.txt"), "not an input").unwrap();
+    std::fs::write(inputs.join(".hidden.npy"), "not read").unwrap();
+    std::fs::create_dir_all(inputs.join("sub.npy")).unwrap();
+    let row = |k: usize| keras.data()[5 * k..5 * (k + 1)].to_vec();
+    let model = models("every_layer.keras");
+    for (backend, batch) in [("cpu", "1"), ("gpu", "3"), ("reference", "2")] {
+        let out = dir.file(&format!("out-{backend}"));
+        assert_succeeds(&wgcnn(&[
+            "run",
+            arg(&model),
+            "--input-dir",
+            arg(&inputs),
+            "--output-dir",
+            arg(&out),
+            "--batch-size",
+            batch,
+            "--backend",
+            backend,
+        ]));
+        let mut written: Vec<String> = std::fs::read_dir(&out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        written.sort();
+        assert_eq!(written, ["a.npy", "b.npy", "c.npy"]);
+        let want = |shape: Vec<usize>, rows: &[usize]| {
+            let data = rows.iter().flat_map(|&k| row(k)).collect();
+            wgcnn::Tensor::new(shape, data).unwrap()
+        };
+        let read = |name: &str| read_npy(out.join(name)).unwrap();
+        common::assert_close(&read("a.npy"), &want(vec![5], &[0]), 2e-5, backend);
+        common::assert_close(&read("b.npy"), &want(vec![1, 5], &[1]), 2e-5, backend);
+        common::assert_close(&read("c.npy"), &keras, 2e-5, backend);
+    }
+    // Stacked, several outputs' worth of names: one .npz holding every example in order.
+    let npz = dir.file("all.npz");
+    assert_succeeds(&wgcnn(&[
+        "run",
+        arg(&model),
+        "--input-dir",
+        arg(&inputs),
+        "--output",
+        arg(&npz),
+        "--backend",
+        "cpu",
+    ]));
+    let arrays = wgcnn::npy::read_npz(&npz, |_| false).unwrap();
+    assert_eq!(arrays.len(), 1);
+    let rows: Vec<f32> = [0, 1, 0, 1].iter().flat_map(|&k| row(k)).collect();
+    common::assert_close(
+        &arrays[0].1,
+        &wgcnn::Tensor::new(vec![4, 5], rows).unwrap(),
+        2e-5,
+        "stacked",
+    );
+}
+
+/// An 8-bit (or 16-bit) RGB PNG of `size`, made with the png crate.
+fn write_png(path: &Path, size: [u32; 2], sixteen: bool) {
+    let file = std::fs::File::create(path).unwrap();
+    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), size[1], size[0]);
+    encoder.set_color(png::ColorType::Rgb);
+    let depth = if sixteen {
+        png::BitDepth::Sixteen
+    } else {
+        png::BitDepth::Eight
+    };
+    encoder.set_depth(depth);
+    let bytes = (size[0] * size[1] * 3 * if sixteen { 2 } else { 1 }) as usize;
+    let data: Vec<u8> = (0..bytes).map(|i| (i * 7 % 256) as u8).collect();
+    encoder
+        .write_header()
+        .unwrap()
+        .write_image_data(&data)
+        .unwrap();
+}
+
+/// Every bad input of `run --input-dir` is one line naming the file (or the directory or
+/// model), before any output is written.
+#[test]
+fn input_dir_errors_name_the_file() {
+    let dir = Dir::new("input-dir-errors");
+    let model = batch_fixture("classifier.keras");
+    let out = dir.file("out");
+    let run = |inputs: &Path, extra: &[&str]| {
+        let args = [
+            "run",
+            arg(&model),
+            "--backend",
+            "cpu",
+            "--input-dir",
+            arg(inputs),
+        ];
+        wgcnn(&[&args[..], extra].concat())
+    };
+    let case = |name: &str, setup: &dyn Fn(&Path), needle: &str| {
+        let inputs = dir.file(name);
+        std::fs::create_dir_all(&inputs).unwrap();
+        setup(&inputs);
+        // A good image after the bad file: the error comes before its output is written.
+        std::fs::copy(batch_fixture("images/rgb.png"), inputs.join("z.png")).unwrap();
+        let needle = needle.replace("DIR", arg(&inputs));
+        assert_fails(
+            run(&inputs, &["--output-dir", arg(&out)]),
+            &needle,
+            &out.join("z.png.npy"),
+        );
+    };
+    case(
+        "size",
+        &|d| write_png(&d.join("a.png"), [8, 9], false),
+        "DIR/a.png: the image is 8x9 (height x width) but the model takes 32x32",
+    );
+    case(
+        "sixteen",
+        &|d| write_png(&d.join("a.png"), [32, 32], true),
+        "DIR/a.png: a 16-bit PNG",
+    );
+    case(
+        "corrupt-png",
+        &|d| std::fs::write(d.join("a.png"), b"\x89PNG\r\n\x1a\n broken").unwrap(),
+        "DIR/a.png: not a readable PNG file",
+    );
+    case(
+        "corrupt-jpeg",
+        &|d| std::fs::write(d.join("a.JPG"), b"\xff\xd8\xff broken").unwrap(),
+        "DIR/a.JPG: not a readable JPEG file",
+    );
+    case(
+        "npy-shape",
+        &|d| {
+            write_npy(
+                d.join("a.npy"),
+                &wgcnn::Tensor::from_fn(vec![2, 32, 31, 3], |_| 0.0).unwrap(),
+            )
+            .unwrap()
+        },
+        "DIR/a.npy: shape [2, 32, 31, 3], but the model's input 'image' takes [32, 32, 3]",
+    );
+    case(
+        "npy-corrupt",
+        &|d| std::fs::write(d.join("a.npy"), b"\x93NUMPY junk").unwrap(),
+        "DIR/a.npy: not a valid .npy file",
+    );
+    case(
+        "same-name",
+        &|d| {
+            std::fs::copy(batch_fixture("images/rgb.png"), d.join("z.PNG")).unwrap();
+        },
+        "DIR/z.PNG and DIR/z.png would both write their outputs to",
+    );
+
+    // (--output-dir is created before the files are read, as `run --output-dir` does.)
+    let nothing = dir.file("nothing");
+    let empty = dir.file("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    assert_fails(
+        run(&empty, &[]),
+        "holds no .npy, .png, .jpg or .jpeg file",
+        &nothing,
+    );
+    assert_fails(run(&dir.file("missing"), &[]), "missing", &nothing);
+    let images = batch_fixture("images");
+    assert_fails(
+        run(&images, &["--output-dir", arg(&images)]),
+        "is the input directory",
+        &images.join("rgb.png.npy"),
+    );
+    let two = models("two_heads.keras");
+    assert_fails(
+        wgcnn(&[
+            "run",
+            arg(&two),
+            "--backend",
+            "cpu",
+            "--input-dir",
+            arg(&images),
+        ]),
+        "the model has 2 inputs (image, ids); --input-dir feeds a model with one",
+        &nothing,
+    );
+    // A model whose input is no image: said once, naming the file.
+    let every = models("every_layer.keras");
+    assert_fails(
+        wgcnn(&[
+            "run",
+            arg(&every),
+            "--backend",
+            "cpu",
+            "--input-dir",
+            arg(&images),
+        ]),
+        "but the model takes 13x11",
+        &nothing,
+    );
+    let both = wgcnn(&[
+        "run",
+        arg(&model),
+        "--input-dir",
+        arg(&images),
+        "--input",
+        "x.npy",
+    ]);
+    assert!(!both.status.success());
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot be used with"));
 }

@@ -85,6 +85,14 @@ def input_value(index, shape, int_range=None):
     return ints.astype(np.int32).reshape(shape)
 
 
+def uint8_images(key, shape):
+    """Images as a camera gives them: uint8, each byte the top 8 bits of the stream for `key`
+    (the batch-inference tests regenerate the same pixels; numpy's own generators promise no
+    stream across versions, this scheme does)."""
+    n = int(np.prod(shape))
+    return (stream(key, n) >> np.uint64(56)).astype(np.uint8).reshape(shape)
+
+
 def fill_weights(model, prefix=""):
     """Sets every weight of `model` (nested models included) from the scheme."""
     for layer in model.layers:

@@ -56,7 +56,7 @@ fn to_py(e: Error) -> PyErr {
             std::io::ErrorKind::IsADirectory => PyIsADirectoryError::new_err(message),
             _ => PyOSError::new_err(message),
         },
-        Error::Npy { .. } => PyOSError::new_err(message),
+        Error::Npy { .. } | Error::Image { .. } => PyOSError::new_err(message),
         Error::InvalidConfig { .. }
         | Error::InvalidArgument { .. }
         | Error::EmptyOutput { .. }
@@ -335,6 +335,51 @@ impl PyModel {
         result
     }
 
+    /// The forward pass on arrays in memory (`predict`'s common case).
+    fn predict_arrays<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        batch_size: Option<i64>,
+        backend: &str,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let backend = parse_backend(backend)?;
+        let per_round = parse_batch_size(batch_size)?;
+        let arrays = self.inputs(py, x)?;
+        // Read-only borrows keep other Rust code from writing the arrays while the backend
+        // reads them without the GIL (as with any extension that releases it, Python code
+        // writing to an input array meanwhile would race).
+        let borrows = arrays
+            .iter()
+            .map(|a| a.try_readonly())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        let shapes: Vec<&[usize]> = borrows.iter().map(|b| b.shape()).collect();
+        let data = borrows
+            .iter()
+            .map(|b| b.as_slice())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        let views = shapes
+            .iter()
+            .zip(&data)
+            .map(|(&shape, &values)| TensorView::new(shape, values))
+            .collect::<wgcnn::Result<Vec<_>>>()
+            .map_err(to_py)?;
+        let outputs = py
+            .detach(|| self.run(backend, per_round, &views))
+            .map_err(to_py)?;
+        drop(borrows);
+        let mut arrays = outputs
+            .into_iter()
+            .map(|t| to_numpy(py, t))
+            .collect::<PyResult<Vec<_>>>()?;
+        if arrays.len() == 1 {
+            return Ok(arrays.remove(0));
+        }
+        Ok(PyList::new(py, arrays)?.into_any())
+    }
+
     /// `x` as one float32 C-contiguous array per model input, in the model's order.
     fn inputs<'py>(
         &self,
@@ -510,49 +555,59 @@ impl PyModel {
     /// Returns a float32 array, or a list of them (in
     /// `output_names` order) for several outputs. The GPU program compiled by the first GPU
     /// call is kept and reused (see `gpu_compilations`).
-    #[pyo3(signature = (x, batch_size=None, backend="auto"))]
+    ///
+    /// `x` may also be a stream of batches (a generator or any other iterable, a `tf.data`
+    /// dataset, a Keras `PyDataset`) or a memory-mapped array (`np.load(path, mmap_mode="r")`):
+    /// then it runs batch by batch with one batch in memory, with a progress bar (`verbose`),
+    /// at most `steps` batches, and the outputs streamed to `out` (a `.npy` or `.npz` file)
+    /// when given. That loop is `wgcnn/_stream.py`.
+    #[pyo3(signature = (x, batch_size=None, backend="auto", verbose=None, steps=None, out=None))]
+    #[allow(clippy::too_many_arguments)]
     fn predict<'py>(
+        slf: &Bound<'py, Self>,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        batch_size: Option<i64>,
+        backend: &str,
+        verbose: Option<&Bound<'py, PyAny>>,
+        steps: Option<&Bound<'py, PyAny>>,
+        out: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        // "auto" shows progress for streams only: an array in memory runs in one call.
+        let verbose = verbose.filter(|v| !v.is_none() && !v.eq("auto").unwrap_or(false));
+        let steps = steps.filter(|v| !v.is_none());
+        let out = out.filter(|v| !v.is_none());
+        // The common case, a whole array in memory, goes straight to the backend; anything
+        // else (streams, memory maps, several inputs, files to write) through the Python loop,
+        // which decides.
+        // (A memory map is an ndarray subclass: streamed.)
+        let in_memory = x.is_exact_instance(&py.import("numpy")?.getattr("ndarray")?);
+        if in_memory && verbose.is_none() && steps.is_none() && out.is_none() {
+            return slf.get().predict_arrays(py, x, batch_size, backend);
+        }
+        py.import("wgcnn._stream")?.call_method1(
+            "predict",
+            (slf, x, batch_size, backend, verbose, steps, out),
+        )
+    }
+
+    /// `predict` on arrays in memory, in one call (what the streaming loop runs per batch).
+    #[pyo3(signature = (x, batch_size=None, backend="auto"))]
+    fn _predict<'py>(
         &self,
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
         batch_size: Option<i64>,
         backend: &str,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let backend = parse_backend(backend)?;
-        let per_round = parse_batch_size(batch_size)?;
-        let arrays = self.inputs(py, x)?;
-        // Read-only borrows keep other Rust code from writing the arrays while the backend
-        // reads them without the GIL (as with any extension that releases it, Python code
-        // writing to an input array meanwhile would race).
-        let borrows = arrays
-            .iter()
-            .map(|a| a.try_readonly())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-        let shapes: Vec<&[usize]> = borrows.iter().map(|b| b.shape()).collect();
-        let data = borrows
-            .iter()
-            .map(|b| b.as_slice())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
-        let views = shapes
-            .iter()
-            .zip(&data)
-            .map(|(&shape, &values)| TensorView::new(shape, values))
-            .collect::<wgcnn::Result<Vec<_>>>()
-            .map_err(to_py)?;
-        let outputs = py
-            .detach(|| self.run(backend, per_round, &views))
-            .map_err(to_py)?;
-        drop(borrows);
-        let mut arrays = outputs
-            .into_iter()
-            .map(|t| to_numpy(py, t))
-            .collect::<PyResult<Vec<_>>>()?;
-        if arrays.len() == 1 {
-            return Ok(arrays.remove(0));
-        }
-        Ok(PyList::new(py, arrays)?.into_any())
+        self.predict_arrays(py, x, batch_size, backend)
+    }
+
+    /// The outputs' names as safe file stems, unique up to case: the `.npz` members `predict`
+    /// writes (the CLI's `--output-dir` and `.npz` names, `wgcnn::names`).
+    #[getter]
+    fn _output_stems(&self) -> Vec<String> {
+        wgcnn::names::unique_file_stems(&self.model.output_names())
     }
 
     fn __repr__(&self, py: Python<'_>) -> PyResult<String> {
@@ -713,6 +768,7 @@ fn adapters(py: Python<'_>) -> PyResult<Bound<'_, PyList>> {
         d.set_item("device_type", a.device_type)?;
         d.set_item("driver", a.driver)?;
         d.set_item("driver_info", a.driver_info)?;
+        d.set_item("pci_bus_id", a.pci_bus_id)?;
         d.set_item("compute", a.compute)?;
         d.set_item("unmet", a.unmet)?;
         d.set_item("selected", a.selected)?;
@@ -734,6 +790,7 @@ fn gpu_adapter(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("device_type", format!("{:?}", info.device_type))?;
     d.set_item("driver", info.driver)?;
     d.set_item("driver_info", info.driver_info)?;
+    d.set_item("pci_bus_id", info.device_pci_bus_id)?;
     Ok(d)
 }
 

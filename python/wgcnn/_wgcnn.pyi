@@ -22,9 +22,9 @@ Errors carry wgcnn's message:
 The GIL is released while a backend computes, so other Python threads keep running.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from os import PathLike
-from typing import Literal, Optional, TypedDict, Union, final
+from typing import Any, Literal, Optional, TypedDict, Union, final
 
 import numpy as np
 import numpy.typing as npt
@@ -74,6 +74,9 @@ class _AdapterInfo(TypedDict):
     """``"DiscreteGpu"``, ``"IntegratedGpu"``, ``"Cpu"``, ..."""
     driver: str
     driver_info: str
+    pci_bus_id: str
+    """The PCI address ``domain:bus:device.function`` (hex) where the backend reports one
+    (Vulkan, DX12), else ``""``; ``WGCNN_ADAPTER_PCI_BUS_ID`` selects an adapter by it."""
     compute: bool
     """Whether it can run compute shaders at all (wgcnn needs them)."""
     unmet: list[str]
@@ -90,6 +93,7 @@ class _GpuAdapterInfo(TypedDict):
     device_type: str
     driver: str
     driver_info: str
+    pci_bus_id: str
 
 @final
 class Model:
@@ -146,10 +150,15 @@ class Model:
         """
     def predict(
         self,
-        x: Union[_ArrayLike, Sequence[_ArrayLike], Mapping[str, _ArrayLike]],
+        x: Union[
+            _ArrayLike, Sequence[_ArrayLike], Mapping[str, _ArrayLike], Iterable[Any]
+        ],
         batch_size: Optional[int] = None,
         backend: _Backend = "auto",
-    ) -> Union[npt.NDArray[np.float32], list[npt.NDArray[np.float32]]]:
+        verbose: Union[Literal["auto"], int] = "auto",
+        steps: Optional[int] = None,
+        out: Union[str, PathLike[str], None] = None,
+    ) -> Union[npt.NDArray[np.float32], list[npt.NDArray[np.float32]], None]:
         """The forward pass (inference), like Keras's ``model.predict``.
 
         Args:
@@ -157,16 +166,39 @@ class Model:
                 (in ``input_names`` order) or a dict by input name. An input Keras declares as
                 an integer (``int32`` token ids for an Embedding) takes integer arrays, whose
                 values must be within ±2**24 (exact in float32).
-            batch_size: at most this many examples per GPU round (Keras's default: 32). The
-                CPU backends take the whole input at once.
+
+                Or a stream of batches, run one batch at a time: a generator or any other
+                iterable, a ``tf.data`` dataset, a Keras ``PyDataset``. Each element is one
+                batch in any of the forms above; as in Keras, an element that is a tuple is
+                ``(x,)``, ``(x, y)`` or ``(x, y, sample_weight)``, and only ``x`` is used (give
+                several inputs as a list or dict). Or a memory-mapped array
+                (``np.load(path, mmap_mode="r")``, alone or in a list or dict), larger than
+                memory if need be: read ``batch_size`` rows at a time.
+            batch_size: at most this many examples per GPU round (Keras's default: 32), and
+                the rows per batch cut from a memory-mapped array or from arrays written to
+                ``out``. The CPU backends take a whole batch at once.
             backend: ``"auto"``, ``"gpu"``, ``"cpu"`` or ``"reference"``.
+            verbose: progress on stderr while batches run: ``"auto"`` (a bar when stderr is
+                a terminal), ``0`` (none), ``1`` (a bar: batches, examples, examples/s, time
+                left when the count is known) or ``2`` (one line at the end). A plain array
+                in memory runs in one call and shows nothing unless asked (1 or 2).
+            steps: run at most this many batches of a stream (Keras's ``steps``).
+            out: a ``.npy`` file (a model with one output) or ``.npz`` file (any number; one
+                member per output, named as ``wgcnn run`` names them) to stream the outputs
+                to, batch by batch, instead of returning them. The file appears when every
+                batch has succeeded (``FILE.partial`` until then, removed on an error).
 
         Returns:
             One float32 array ``(batch, *output_shape)``, or a list of them (in
-            ``output_names`` order) for a model with several outputs.
+            ``output_names`` order) for a model with several outputs; ``None`` with ``out``
+            (read it back with ``np.load(out, mmap_mode="r")``).
+
+            Memory: a stream or memory map holds one input batch at a time; the outputs are
+            gathered in memory unless ``out`` is given.
 
         Raises:
-            ValueError: a wrong input shape or count, a batch of 0, a model without weights.
+            ValueError: a wrong input shape or count (for a stream: ``batch K: ...``), a
+                batch of 0, a stream without batches, a model without weights.
             GpuError: no adapter, a device error (``backend="gpu"``).
         """
     def __repr__(self) -> str: ...

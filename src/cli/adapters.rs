@@ -1,5 +1,6 @@
-//! `wgcnn adapters`: every adapter wgpu sees, one line each, '*' on the one wgcnn would use,
-//! and what keeps an adapter from running wgcnn where something does.
+//! `wgcnn adapters`: every adapter wgpu sees, one line each (with its PCI address where the
+//! backend reports one), '*' on the one wgcnn would use, and what keeps an adapter from
+//! running wgcnn where something does.
 
 use std::process::ExitCode;
 
@@ -13,13 +14,18 @@ pub(crate) fn main() -> wgcnn::Result<ExitCode> {
     }
     for a in adapters {
         println!(
-            "{} {} | {} | {} | {} {} | {}",
+            "{} {} | {} | {} | {} {}{} | {}",
             if a.selected { '*' } else { ' ' },
             a.name,
             a.backend,
             a.device_type,
             a.driver,
             a.driver_info,
+            if a.pci_bus_id.is_empty() {
+                String::new()
+            } else {
+                format!(" | PCI {}", a.pci_bus_id)
+            },
             if a.unmet.is_empty() {
                 "runs wgcnn".to_string()
             } else {

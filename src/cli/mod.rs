@@ -6,6 +6,7 @@ pub(crate) mod adapters;
 pub(crate) mod backend;
 pub(crate) mod bench;
 pub(crate) mod demo;
+pub(crate) mod input_dir;
 pub(crate) mod parse;
 pub(crate) mod process;
 pub(crate) mod progress;

@@ -1,5 +1,5 @@
 //! `wgcnn run`: which files feed which model input, where each output goes, the forward pass
-//! in passes of `--batch-size` examples, and `--compare`.
+//! in passes of `--batch-size` examples, and `--compare` (`--input-dir`: `input_dir.rs`).
 //!
 //! Arrays come as `.npy` files (one per input or output, `NAME=FILE.npy` where the model has
 //! several) or as one `.npz` archive holding them all by name (`np.savez(path, **arrays)`;
@@ -31,8 +31,21 @@ pub(crate) fn main(args: RunArgs) -> wgcnn::Result<ExitCode> {
         compare: compare_args,
         rtol,
         atol,
+        input_dir,
     } = args;
     let model = Model::load(&model)?;
+    let batch_size = batch_size.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
+    if let Some(dir) = input_dir {
+        let backend = backend::resolve(backend);
+        return super::input_dir::main(
+            &model,
+            &dir,
+            &output_args,
+            output_dir.as_deref(),
+            backend,
+            batch_size,
+        );
+    }
     let xs = match random_input {
         Some(n) => super::show::random_inputs(&model, usize::try_from(n).unwrap_or(usize::MAX))?,
         None => inputs(&model, &input_args)?,
@@ -44,7 +57,6 @@ pub(crate) fn main(args: RunArgs) -> wgcnn::Result<ExitCode> {
     let batch = model.check_inputs(&shapes)?;
     check_expected(&model, &expected, batch)?;
     let outputs = outputs(&model, &output_args, output_dir.as_deref())?;
-    let batch_size = batch_size.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
     let backend = backend::resolve(backend);
     let (ys, device) = forward(&model, backend, &xs, batch, batch_size)?;
     // Written before the comparison: a mismatch is worth inspecting; the exit status
@@ -244,7 +256,7 @@ fn inputs(model: &Model, args: &[String]) -> wgcnn::Result<Vec<Tensor>> {
 }
 
 /// Where outputs go, checked before anything is computed.
-enum Outputs {
+pub(super) enum Outputs {
     /// `(output index, file)` per `.npy` written.
     Each(Vec<(usize, OutputTarget)>),
     /// Every output into one `.npz`, with each output's member name (as `--output-dir` names
@@ -256,7 +268,11 @@ enum Outputs {
 
 /// Resolves `--output [NAME=]FILE.npy`, `--output FILE.npz` or `--output-dir DIR`. Files in
 /// `DIR` and `.npz` members are named by [`wgcnn::names`]: never by the model's raw names.
-fn outputs(model: &Model, args: &[String], dir: Option<&Path>) -> wgcnn::Result<Outputs> {
+pub(super) fn outputs(
+    model: &Model,
+    args: &[String],
+    dir: Option<&Path>,
+) -> wgcnn::Result<Outputs> {
     let names = Names::new(model.output_names());
     if args.is_empty() && dir.is_none() {
         return Ok(Outputs::Print);
@@ -294,7 +310,7 @@ fn outputs(model: &Model, args: &[String], dir: Option<&Path>) -> wgcnn::Result<
 
 impl Outputs {
     /// Writes the outputs `ys` and says what was written (computed on `device`).
-    fn write(&self, ys: &[Tensor], device: &str) -> wgcnn::Result<()> {
+    pub(super) fn write(&self, ys: &[Tensor], device: &str) -> wgcnn::Result<()> {
         match self {
             Self::Each(targets) => {
                 for (k, target) in targets {
@@ -398,7 +414,7 @@ fn check_expected(
 }
 
 /// Tensors of the same trailing shape, one after another along the first dimension.
-fn concat(parts: Vec<Tensor>) -> wgcnn::Result<Tensor> {
+pub(super) fn concat(parts: Vec<Tensor>) -> wgcnn::Result<Tensor> {
     let mut parts = parts.into_iter();
     let Some(first) = parts.next() else {
         return Err(bad("no examples".into()));

@@ -43,6 +43,36 @@ pub(crate) fn outputs(names: &[&str], ys: &[Tensor]) -> String {
     text
 }
 
+/// One input file's outputs `ys` (each `(n, ..)`) as `run --input-dir` prints them: a line
+/// per example with the top classes for a one-output classifier (`FILE: top 5: ...`, or
+/// `FILE[k]: ...` for a file holding a batch; `single`: it held one example), else the file's
+/// name and [`outputs`] indented.
+pub(crate) fn file_outputs(label: &str, single: bool, names: &[&str], ys: &[Tensor]) -> String {
+    if let [y] = ys {
+        if let Some(classes) = classifier_rows(y) {
+            let mut text = String::new();
+            for (n, row) in y.data().chunks(classes).enumerate() {
+                let which = if single {
+                    label.to_string()
+                } else {
+                    format!("{label}[{n}]")
+                };
+                text.push_str(&format!(
+                    "{which}: top {}: {}\n",
+                    TOP_K.min(classes),
+                    top(row)
+                ));
+            }
+            return text;
+        }
+    }
+    let mut text = format!("{label}:\n");
+    for line in outputs(names, ys).lines() {
+        text.push_str(&format!("  {line}\n"));
+    }
+    text
+}
+
 /// The number of classes when `y` is `(batch, classes)` rows of probabilities (softmax:
 /// each row finite, in [0, 1], summing to 1), else `None`.
 fn classifier_rows(y: &Tensor) -> Option<usize> {

@@ -1,6 +1,9 @@
 //! Adapter discovery and selection, honouring wgpu's environment variables:
 //! `WGPU_BACKEND` (which backends the instance opens), `WGPU_ADAPTER_NAME` (a case-insensitive
-//! substring of the adapter's name) and `WGPU_POWER_PREF` (`low`, `high` or `none`).
+//! substring of the adapter's name) and `WGPU_POWER_PREF` (`low`, `high` or `none`), and
+//! wgcnn's `WGCNN_ADAPTER_PCI_BUS_ID`: the adapter at that PCI address, which tells apart the
+//! identical GPUs of a multi-GPU machine (a job scheduler's `CUDA_VISIBLE_DEVICES` does not
+//! reach Vulkan, so a process given GPU 3 must name its bus id to use it).
 
 use super::kernel::WORKGROUP_SIZE;
 use super::kernels::Kernel;
@@ -73,6 +76,9 @@ pub struct AdapterSummary {
     pub driver: String,
     /// Driver version or details.
     pub driver_info: String,
+    /// The PCI address `domain:bus:device.function` (hex) where the backend reports it
+    /// (Vulkan with `VK_EXT_pci_bus_info`, DX12), else empty.
+    pub pci_bus_id: String,
     /// Whether the adapter can run compute shaders at all.
     pub compute: bool,
     /// What keeps it from running wgcnn (no compute shaders, a limit below what every kernel
@@ -107,10 +113,79 @@ fn describe(adapters: &[wgpu::Adapter]) -> String {
     format!("available: {}", names.join(", "))
 }
 
-/// Picks the adapter wgcnn uses: the first whose name contains `WGPU_ADAPTER_NAME` if that is
-/// set (an error if none does, unlike wgpu's helper, which panics), else wgpu's choice for
-/// `WGPU_POWER_PREF`.
+/// A PCI address `[domain:]bus:device.function` in hex as numbers, whatever the zero padding
+/// (`nvidia-smi` writes `00000000:17:00.0`, wgpu `0000:17:00.0`); `None` if it is not one.
+fn pci_address(text: &str) -> Option<[u32; 4]> {
+    let text = text.trim();
+    let (rest, function) = text.rsplit_once('.')?;
+    let mut parts: Vec<&str> = rest.split(':').collect();
+    if parts.len() == 2 {
+        parts.insert(0, "0");
+    }
+    let [domain, bus, device] = parts.as_slice() else {
+        return None;
+    };
+    let hex = |s: &str| u32::from_str_radix(s, 16).ok();
+    Some([hex(domain)?, hex(bus)?, hex(device)?, hex(function)?])
+}
+
+/// `WGCNN_ADAPTER_PCI_BUS_ID`: the adapter at that PCI address (an error naming the adapters'
+/// addresses when none is there).
+async fn select_by_pci_bus_id(instance: &wgpu::Instance, wanted: &str) -> Result<wgpu::Adapter> {
+    let Some(address) = pci_address(wanted) else {
+        return Err(Error::NoAdapter {
+            detail: format!(
+                "WGCNN_ADAPTER_PCI_BUS_ID='{wanted}' is not a PCI address \
+                 (domain:bus:device.function in hex, as nvidia-smi --query-gpu=pci.bus_id \
+                 prints it)"
+            ),
+        });
+    };
+    let mut adapters = all_adapters(instance).await;
+    // Several backends may expose the same device: take the first usable one there.
+    let found = adapters
+        .iter()
+        .position(|a| pci_address(&a.get_info().device_pci_bus_id) == Some(address) && usable(a));
+    match found {
+        Some(i) => Ok(adapters.swap_remove(i)),
+        None => {
+            let listed: Vec<String> = adapters
+                .iter()
+                .map(|a| {
+                    let i = a.get_info();
+                    let bus = if i.device_pci_bus_id.is_empty() {
+                        "no PCI address reported".to_string()
+                    } else {
+                        i.device_pci_bus_id
+                    };
+                    format!("'{}' ({:?}) at {bus}", i.name, i.backend)
+                })
+                .collect();
+            Err(Error::NoAdapter {
+                detail: format!(
+                    "WGCNN_ADAPTER_PCI_BUS_ID='{wanted}' matches no adapter that can run wgcnn; \
+                     adapters: {}",
+                    if listed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        listed.join(", ")
+                    }
+                ),
+            })
+        }
+    }
+}
+
+/// Picks the adapter wgcnn uses: the one at `WGCNN_ADAPTER_PCI_BUS_ID` if that is set, the
+/// first whose name contains `WGPU_ADAPTER_NAME` if that is set (an error if none does,
+/// unlike wgpu's helper, which panics), else wgpu's choice for `WGPU_POWER_PREF`.
 pub(crate) async fn select(instance: &wgpu::Instance) -> Result<wgpu::Adapter> {
+    if let Some(wanted) = std::env::var("WGCNN_ADAPTER_PCI_BUS_ID")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        return select_by_pci_bus_id(instance, &wanted).await;
+    }
     if let Ok(wanted) = std::env::var("WGPU_ADAPTER_NAME") {
         let wanted_lower = wanted.to_lowercase();
         let mut adapters = all_adapters(instance).await;
@@ -199,7 +274,24 @@ pub async fn list_adapters_async() -> Vec<AdapterSummary> {
                 device_type: format!("{:?}", info.device_type),
                 driver: info.driver,
                 driver_info: info.driver_info,
+                pci_bus_id: info.device_pci_bus_id,
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pci_address;
+
+    #[test]
+    fn pci_addresses_compare_whatever_the_padding() {
+        assert_eq!(pci_address("00000000:17:00.0"), Some([0, 0x17, 0, 0]));
+        assert_eq!(pci_address("0000:17:00.0"), pci_address("00000000:17:00.0"));
+        assert_eq!(pci_address("17:00.0"), Some([0, 0x17, 0, 0]));
+        assert_eq!(pci_address("0001:AF:1f.7"), Some([1, 0xaf, 0x1f, 7]));
+        for bad in ["", "17", "gpu0", "0000:17:00", "0000:zz:00.0", "1:2:3:4.0"] {
+            assert_eq!(pci_address(bad), None, "{bad}");
+        }
+    }
 }

@@ -167,7 +167,8 @@ impl Gpu {
         if !unmet.is_empty() {
             return Err(unsupported(format!(
                 "it cannot run wgcnn's kernels ({}); `wgcnn adapters` lists the others \
-                 (choose one with WGPU_BACKEND or WGPU_ADAPTER_NAME, or run on the CPU)",
+                 (choose one with WGPU_BACKEND, WGPU_ADAPTER_NAME or WGCNN_ADAPTER_PCI_BUS_ID, \
+                 or run on the CPU)",
                 unmet.join(", ")
             )));
         }
