@@ -383,7 +383,10 @@ fn main() -> ExitCode {
         Command::Conv2d(args) => cli::single_op::conv2d(args),
         Command::MaxPool2d(args) => cli::single_op::max_pool2d(args),
         Command::Summary(args) => cli::summary::main(args),
-        Command::Run(args) => cli::run::main(args),
+        Command::Run(args) => match args.input_dir.clone() {
+            Some(dir) => cli::input_dir::run(args, &dir),
+            None => cli::run::main(args),
+        },
         Command::Bench(args) => cli::bench::main(args),
         Command::Adapters => cli::adapters::main(),
         Command::Demo => cli::demo::main(),

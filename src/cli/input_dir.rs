@@ -116,7 +116,24 @@ enum Sink {
 }
 
 /// `wgcnn run MODEL --input-dir DIR [--output-dir OUT | --output FILE...]`.
-pub(crate) fn main(
+pub(crate) fn run(args: crate::RunArgs, dir: &Path) -> wgcnn::Result<ExitCode> {
+    let model = Model::load(&args.model)?;
+    let batch_size = args
+        .batch_size
+        .map(|b| usize::try_from(b).unwrap_or(usize::MAX));
+    let backend = super::backend::resolve(args.backend);
+    main(
+        &model,
+        dir,
+        &args.outputs,
+        args.output_dir.as_deref(),
+        backend,
+        batch_size,
+    )
+}
+
+/// [`run`] on a loaded model.
+fn main(
     model: &Model,
     dir: &Path,
     output_args: &[String],

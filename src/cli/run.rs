@@ -31,21 +31,11 @@ pub(crate) fn main(args: RunArgs) -> wgcnn::Result<ExitCode> {
         compare: compare_args,
         rtol,
         atol,
-        input_dir,
+        // `--input-dir` runs `input_dir.rs` instead (dispatched in main.rs).
+        input_dir: _,
     } = args;
     let model = Model::load(&model)?;
     let batch_size = batch_size.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
-    if let Some(dir) = input_dir {
-        let backend = backend::resolve(backend);
-        return super::input_dir::main(
-            &model,
-            &dir,
-            &output_args,
-            output_dir.as_deref(),
-            backend,
-            batch_size,
-        );
-    }
     let xs = match random_input {
         Some(n) => super::show::random_inputs(&model, usize::try_from(n).unwrap_or(usize::MAX))?,
         None => inputs(&model, &input_args)?,
