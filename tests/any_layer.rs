@@ -209,3 +209,45 @@ fn an_unknown_layer_without_recorded_shapes_is_a_clear_error() {
     assert!(err.contains("head (Sparsemax)"), "{err}");
     assert!(err.contains("records no input shape"), "{err}");
 }
+
+#[test]
+fn a_hostile_output_index_of_an_unknown_layer_is_refused() {
+    let reader = |index: u64| {
+        json!({"class_name": "Dense", "name": "out", "config": {"name": "out", "units": 2},
+               "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__",
+                   "config": {"shape": [null, 4], "keras_history": ["head", 0, index]}}],
+                   "kwargs": {}}]})
+    };
+    let model = |index: u64| {
+        json!({
+            "class_name": "Functional",
+            "config": {
+                "name": "tail",
+                "layers": [
+                    {"class_name": "InputLayer", "name": "x",
+                     "config": {"batch_shape": [null, 4], "name": "x"}, "inbound_nodes": []},
+                    {"class_name": "Splitter", "name": "head", "config": {"name": "head"},
+                     "inbound_nodes": [{"args": [{"class_name": "__keras_tensor__",
+                         "config": {"shape": [null, 4], "keras_history": ["x", 0, 0]}}],
+                         "kwargs": {}}]},
+                    reader(index),
+                ],
+                "input_layers": [["x", 0, 0]],
+                "output_layers": [["out", 0, 0]],
+            },
+        })
+        .to_string()
+    };
+    // Output 2 of an unknown layer, read by a Dense: three outputs, the third (4,) wide.
+    let summary = Model::from_json(&model(2)).unwrap().summary();
+    assert!(
+        summary.table().contains("out (Dense)"),
+        "{}",
+        summary.table()
+    );
+    let err = Model::from_json(&model(1 << 40)).unwrap_err().to_string();
+    assert!(
+        err.contains("head (Splitter)") && err.contains("more than 4096 outputs"),
+        "{err}"
+    );
+}

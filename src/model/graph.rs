@@ -45,9 +45,9 @@ pub(crate) enum LayerOp {
 /// Sequential), and the weights file holds its weights.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Opaque {
-    /// Per call, per output tensor: its per-example shape as the layers reading it record it;
-    /// `None` where nothing reads it (a model output), so nothing says.
-    pub outputs: Vec<Vec<Option<Vec<usize>>>>,
+    /// Per call (keyed by its node), per output tensor: its per-example shape as the layers
+    /// reading it record it; `None` where nothing reads it (a model output), so nothing says.
+    pub outputs: std::collections::BTreeMap<usize, Vec<Option<Vec<usize>>>>,
     /// The shapes of its stored weights (sub-layers' included); `None` when no weights file
     /// was read (an architecture JSON).
     pub stored: Option<Vec<Vec<usize>>>,
@@ -246,8 +246,7 @@ impl Graph {
             LayerOp::Input(spec) => vec![spec.shape.clone()],
             LayerOp::Opaque(opaque) => {
                 // The shapes recorded for this call's outputs; an unread one is empty.
-                let call = entry.nodes.iter().position(|&n| n == i).unwrap_or(0);
-                let recorded = opaque.outputs.get(call).cloned().unwrap_or_default();
+                let recorded = opaque.outputs.get(&i).cloned().unwrap_or_default();
                 let mut outputs: Vec<Vec<usize>> = recorded
                     .into_iter()
                     .map(Option::unwrap_or_default)

@@ -225,8 +225,12 @@ fn parse_entry(entry: &Value, shape: Option<Vec<usize>>, args: &[Value]) -> Resu
                 let reader = Config { config, args };
                 LayerOp::Layer(constructor(&reader).map_err(|e| e.in_layer(label.clone()))?)
             }
-            // A class wgcnn does not know: described from what the file records.
-            None => LayerOp::Opaque(Opaque::default()),
+            // A class wgcnn does not know: described from what the file records. A `keras.ops`
+            // operation holds no weights.
+            None => LayerOp::Opaque(Opaque {
+                stored: is_op.then(Vec::new),
+                ..Opaque::default()
+            }),
         }
     };
     Ok(Parsed {
@@ -302,11 +306,16 @@ fn sequential(
                 ),
                 None => None,
             };
-            o.outputs = vec![vec![recorded]];
+            // This layer's one call is the chain's next node.
+            o.outputs = std::collections::BTreeMap::from([(ops.len(), vec![recorded])]);
         }
         // Track the running shape, for nested models that declare none.
         shape = match &parsed.op {
-            LayerOp::Opaque(o) => o.outputs[0][0].clone(),
+            LayerOp::Opaque(o) => o
+                .outputs
+                .values()
+                .next()
+                .and_then(|call| call.first().cloned().flatten()),
             LayerOp::Input(spec) => Some(spec.shape.clone()),
             LayerOp::Layer(layer) => match &shape {
                 Some(s) => layer.output_shape(&[s]).ok(),
@@ -514,29 +523,20 @@ fn endpoints(v: Option<&Value>) -> Vec<Ref> {
     }
 }
 
+/// The most outputs a layer of unknown class may have read from it (a bound against hostile
+/// tensor indices; Keras layers have a handful).
+const MAX_UNKNOWN_OUTPUTS: usize = 4096;
+
 /// Gives each layer of unknown class the shapes of its outputs: those its readers record
 /// (`recorded[call][argument]` for `nodes[call].inputs[argument]`). An output that is read
 /// with no recorded shape (a Keras 2 file) is an error; one nobody reads (a model output)
 /// stays unknown.
 fn record_opaque_outputs(
     layers: &mut [Parsed],
-    layer_nodes: &[Vec<usize>],
     recorded: &[&[Option<Vec<usize>>]],
     nodes: &[Node],
     outputs: &[TensorRef],
 ) -> Result<()> {
-    let call_of = |node: usize| {
-        let l = nodes[node].layer;
-        (
-            l,
-            layer_nodes[l].iter().position(|&n| n == node).unwrap_or(0),
-        )
-    };
-    for (l, p) in layers.iter_mut().enumerate() {
-        if let LayerOp::Opaque(o) = &mut p.op {
-            o.outputs = vec![Vec::new(); layer_nodes[l].len()];
-        }
-    }
     let reads = nodes.iter().zip(recorded).flat_map(|(node, shapes)| {
         node.inputs
             .iter()
@@ -545,14 +545,20 @@ fn record_opaque_outputs(
     });
     let ends = outputs.iter().map(|r| (*r, None, false));
     for (r, shape, read) in reads.chain(ends).collect::<Vec<_>>() {
-        let (l, call) = call_of(r.node);
-        let p = &mut layers[l];
+        let p = &mut layers[nodes[r.node].layer];
         let LayerOp::Opaque(o) = &mut p.op else {
             continue;
         };
-        let Some(slots) = o.outputs.get_mut(call) else {
-            continue;
-        };
+        if r.index >= MAX_UNKNOWN_OUTPUTS {
+            return Err(config_error(
+                &format!("{} ({})", p.name, p.class),
+                format!(
+                    "output {} is read: more than {MAX_UNKNOWN_OUTPUTS} outputs",
+                    r.index
+                ),
+            ));
+        }
+        let slots = o.outputs.entry(r.node).or_default();
         if slots.len() <= r.index {
             slots.resize(r.index + 1, None);
         }
@@ -691,13 +697,7 @@ fn functional(
     }
     let recorded: Vec<&[Option<Vec<usize>>]> =
         calls.iter().map(|c| c.reads.shapes.as_slice()).collect();
-    record_opaque_outputs(
-        &mut parsed_layers,
-        &layer_nodes,
-        &recorded,
-        &nodes,
-        &outputs,
-    )?;
+    record_opaque_outputs(&mut parsed_layers, &recorded, &nodes, &outputs)?;
     for r in &inputs {
         if !matches!(parsed_layers[nodes[r.node].layer].op, LayerOp::Input(_)) {
             return Err(config_error(

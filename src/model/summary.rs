@@ -225,9 +225,10 @@ impl Summary {
             let last = entry.nodes.last().map(|&n| &g.nodes[n]);
             let outputs: Vec<Vec<usize>> = last.map(|n| n.outputs.clone()).unwrap_or_default();
             let unknown_output = match &entry.op {
-                LayerOp::Opaque(o) => o
-                    .outputs
+                LayerOp::Opaque(o) => entry
+                    .nodes
                     .last()
+                    .and_then(|n| o.outputs.get(n))
                     .and_then(|call| call.first())
                     .is_none_or(Option::is_none),
                 _ => false,
