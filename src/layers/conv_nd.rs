@@ -290,11 +290,12 @@ impl Layer for ConvNd {
             }
             ConvNdKind::Separable => {
                 let m = self.depth_multiplier;
-                let inner: Vec<usize> = k.iter().copied().chain([c, m]).collect();
-                lines.push(format!(
-                    "depthwise {}",
-                    explain::params(1, &inner, false).replace("  (no bias)", "")
-                ));
+                let dims: Vec<String> = k.iter().chain([&c, &m]).map(usize::to_string).collect();
+                let count = k
+                    .iter()
+                    .chain([&c, &m])
+                    .fold(1usize, |p, &d| p.saturating_mul(d));
+                lines.push(format!("depthwise params = {} = {count}", dims.join(" × ")));
                 lines.push(format!(
                     "pointwise {}",
                     explain::params(self.filters, &[c.saturating_mul(m)], bias)
