@@ -17,22 +17,36 @@ use crate::tensor::Tensor;
 /// Keras's `N`, `(H, W)` or `((T, B), (L, R))` amounts (ZeroPadding2D's `padding`,
 /// Cropping2D's `cropping`).
 pub(crate) fn amounts(c: &Config<'_>, key: &str, default: usize) -> Result<[[usize; 2]; 2]> {
+    let forms = "N, (H, W) or ((T, B), (L, R))";
+    match axis_amounts(c, key, 2, default, forms)?.as_slice() {
+        &[h, w] => Ok([h, w]),
+        _ => Err(c.error(format!("{key} is not {forms}"))),
+    }
+}
+
+/// Keras's padding or cropping amounts for `rank` spatial axes, `(before, after)` per axis:
+/// `N`, one `N` per axis, or one `(before, after)` per axis; for one axis also
+/// `(before, after)` itself. `forms` names them in the error.
+pub(crate) fn axis_amounts(
+    c: &Config<'_>,
+    key: &str,
+    rank: usize,
+    default: usize,
+    forms: &str,
+) -> Result<Vec<[usize; 2]>> {
     let value = c.get(key).cloned().unwrap_or(Value::from(default));
-    let axis = |v: &Value| -> Option<[usize; 2]> {
+    let pair = |v: &Value| -> Option<[usize; 2]> {
         match v {
             Value::Array(a) if a.len() == 2 => Some([as_usize(&a[0])?, as_usize(&a[1])?]),
             other => as_usize(other).map(|n| [n, n]),
         }
     };
     let parsed = match &value {
-        Value::Array(a) if a.len() == 2 => axis(&a[0]).zip(axis(&a[1])).map(|(h, w)| [h, w]),
-        other => as_usize(other).map(|n| [[n, n], [n, n]]),
+        Value::Array(_) if rank == 1 => pair(&value).map(|p| vec![p]),
+        Value::Array(a) if a.len() == rank => a.iter().map(pair).collect(),
+        other => as_usize(other).map(|n| vec![[n, n]; rank]),
     };
-    parsed.ok_or_else(|| {
-        c.error(format!(
-            "{key} {value} is not N, (H, W) or ((T, B), (L, R))"
-        ))
-    })
+    parsed.ok_or_else(|| c.error(format!("{key} {value} is not {forms}")))
 }
 
 /// The amounts as signed border sizes (`sign` −1 crops).

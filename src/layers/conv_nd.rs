@@ -6,7 +6,7 @@
 
 use super::config::Config;
 use super::shapes::{axis_names, spatial as split};
-use super::{described_only, explain, Layer, WeightSpec};
+use super::{described_only, described_only_line, explain, Layer, WeightSpec};
 use crate::error::{Error, Result};
 use crate::shape::{plan_axis, plan_transpose_axis, Padding};
 use crate::tensor::Tensor;
@@ -306,10 +306,7 @@ impl Layer for ConvNd {
                 lines.push(explain::params(units, k, bias));
             }
         }
-        lines.push(format!(
-            "{}: described only, wgcnn has no kernel to run it",
-            self.class
-        ));
+        lines.push(described_only_line(self.class));
         lines
     }
 

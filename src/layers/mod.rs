@@ -567,6 +567,11 @@ pub(crate) fn constructor(class: &str, module: Option<&str>) -> Option<Construct
         .map(|(_, c)| *c)
 }
 
+/// The last `--explain` line of a layer wgcnn knows only by its shape and parameter rules.
+pub(crate) fn described_only_line(class: &str) -> String {
+    format!("{class}: described only, wgcnn has no kernel to run it")
+}
+
 /// The error of a layer wgcnn knows only by its shape and parameter rules, asked to compute.
 pub(crate) fn described_only(class: &'static str) -> Error {
     Error::CannotRun {

@@ -5,7 +5,7 @@
 
 use super::config::Config;
 use super::shapes::{axis_names, spatial as split};
-use super::{described_only, explain, Layer};
+use super::{described_only, described_only_line, explain, Layer};
 use crate::error::Result;
 use crate::shape::{plan_axis, Padding};
 use crate::tensor::Tensor;
@@ -83,10 +83,7 @@ impl Layer for PoolingNd {
             self.padding,
         );
         lines.push("params = 0".into());
-        lines.push(format!(
-            "{}: described only, wgcnn has no kernel to run it",
-            self.class
-        ));
+        lines.push(described_only_line(self.class));
         lines
     }
 
@@ -146,10 +143,7 @@ impl Layer for GlobalPoolingNd {
                 self.rank,
                 if self.keepdims { ", kept as 1s" } else { "" }
             ),
-            format!(
-                "{}: described only, wgcnn has no kernel to run it",
-                self.class
-            ),
+            described_only_line(self.class),
         ]
     }
 

@@ -3,11 +3,10 @@
 //! ([`Layer::computes`] is false). Each axis follows the 2D layers' planners
 //! (`shape::plan_border`, `shape::plan_scale`).
 
-use serde_json::Value;
-
-use super::config::{as_usize, Config};
+use super::border2d::axis_amounts;
+use super::config::Config;
 use super::shapes::{axis_names, spatial};
-use super::{described_only, Layer};
+use super::{described_only, described_only_line, Layer};
 use crate::error::Result;
 use crate::shape::{plan_border, plan_scale};
 use crate::tensor::Tensor;
@@ -32,26 +31,9 @@ pub struct ReshapingNd {
     pub resize: Resize,
 }
 
-/// Keras's amounts for `rank` axes: `N`, one `N` per axis, or one `(before, after)` per axis;
-/// for one axis also `(before, after)` itself.
+/// Keras's amounts for `rank` axes (`ZeroPadding1D/3D`, `Cropping1D/3D`; default 1).
 fn amounts(c: &Config<'_>, key: &str, rank: usize) -> Result<Vec<[usize; 2]>> {
-    let value = c.get(key).cloned().unwrap_or(Value::from(1));
-    let pair = |v: &Value| -> Option<[usize; 2]> {
-        match v {
-            Value::Array(a) if a.len() == 2 => Some([as_usize(&a[0])?, as_usize(&a[1])?]),
-            other => as_usize(other).map(|n| [n, n]),
-        }
-    };
-    let parsed = match &value {
-        Value::Array(a) if rank == 1 => pair(&Value::Array(a.clone())).map(|p| vec![p]),
-        Value::Array(a) if a.len() == rank => a.iter().map(pair).collect(),
-        other => as_usize(other).map(|n| vec![[n, n]; rank]),
-    };
-    parsed.ok_or_else(|| {
-        c.error(format!(
-            "{key} {value} is not N or one (before, after) per axis"
-        ))
-    })
+    axis_amounts(c, key, rank, 1, "N or one (before, after) per axis")
 }
 
 impl ReshapingNd {
@@ -123,10 +105,7 @@ impl Layer for ReshapingNd {
             })
             .collect();
         lines.push("params = 0".into());
-        lines.push(format!(
-            "{}: described only, wgcnn has no kernel to run it",
-            self.class
-        ));
+        lines.push(described_only_line(self.class));
         lines
     }
 
