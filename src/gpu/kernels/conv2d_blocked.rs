@@ -9,7 +9,7 @@ pub(crate) const ROWS: usize = 4;
 
 pub(super) const BLOCKED: KernelDef = conv2d_def(
     "conv2d_blocked",
-    wgsl!("common.wgsl", "window.wgsl", "activation.wgsl", "conv2d_blocked.wgsl"),
+    wgsl!("common.wgsl", "window.wgsl", "activation.wgsl", "residual4.wgsl", "conv2d_blocked.wgsl"),
     "main",
     &[("RM", ROWS)],
     // Four filters (one vec4) per invocation.

@@ -10,7 +10,7 @@ pub(crate) const TILE: usize = 32;
 
 pub(super) const TILED: KernelDef = conv2d_def(
     "conv2d_tiled",
-    wgsl!("common.wgsl", "window.wgsl", "activation.wgsl", "conv2d_tiled.wgsl"),
+    wgsl!("common.wgsl", "window.wgsl", "activation.wgsl", "residual4.wgsl", "conv2d_tiled.wgsl"),
     "main",
     // The tile shape is made for one workgroup size.
     &[("TM", TILE), ("TN4", TILE / 4), ("WG", WORKGROUP_SIZE as usize)],

@@ -11,7 +11,7 @@ pub(crate) const TILE: usize = 64;
 
 pub(super) const TILED64: KernelDef = conv2d_def(
     "conv2d_tiled64",
-    wgsl!("common.wgsl", "window.wgsl", "activation.wgsl", "conv2d_tiled64.wgsl"),
+    wgsl!("common.wgsl", "window.wgsl", "activation.wgsl", "residual4.wgsl", "conv2d_tiled64.wgsl"),
     "main",
     // The tile shape is made for one workgroup size.
     &[("TM", TILE), ("TN4", TILE / 4), ("WG", WORKGROUP_SIZE as usize)],

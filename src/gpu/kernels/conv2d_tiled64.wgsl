@@ -30,7 +30,6 @@ const SW: u32 = 2u;
 @group(0) @binding(2) var<storage, read> kernel: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> bias: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> output: array<vec4<f32>>;
-@group(0) @binding(5) var<storage, read> residual: array<vec4<f32>>;
 
 var<workgroup> patches: array<f32, 512>; // [TK][TM]
 var<workgroup> weights: array<vec4<f32>, 128>; // [TK][TN4]
@@ -148,13 +147,4 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             }
         }
     }
-}
-
-// Filter vec4 `nb` of position `m` of the fused residual (dense, `col_blocks` vec4s a row),
-// or zeros when there is none.
-fn residual_at(m: u32, nb: u32, col_blocks: u32) -> vec4<f32> {
-    if p.has_residual == 0u {
-        return vec4<f32>(0.0);
-    }
-    return residual[m * col_blocks + nb];
 }

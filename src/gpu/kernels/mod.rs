@@ -2,7 +2,8 @@
 //! defines the kernel's uniform block (`params!`), its [`KernelDef`]s (entry points, bindings,
 //! code tables, tile shapes) and the emitter that records its dispatches. `common.wgsl`,
 //! `window.wgsl` and `activation.wgsl` are preludes shared by several kernels (the Rust side of
-//! the last two: `window.rs`, `activation.rs`).
+//! the last two: `window.rs`, `activation.rs`); `residual4.wgsl` is the vec4 Conv2D kernels'
+//! fused residual.
 //!
 //! Adding a kernel: `name.wgsl` and `name.rs` (its `KernelDef`, `params!` block and emitter),
 //! and one line in the `kernels!` list below. `contract.rs` then checks it against its WGSL.
@@ -14,6 +15,8 @@ mod activation;
 mod contract;
 #[cfg(all(test, feature = "native"))]
 mod residual;
+#[cfg(all(test, feature = "native"))]
+mod test_support;
 #[cfg(test)]
 mod translate;
 mod window;

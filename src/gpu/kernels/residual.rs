@@ -2,28 +2,14 @@
 //! tensor of the output's shape before the activation, and must give exactly the reference
 //! convolution plus that tensor. Runs on the GPU: no adapter fails the test.
 
+use super::test_support::{data, gpu};
 use super::{emit_conv2d, ConvVariant, ConvWeights};
 use crate::activation::Activation;
-use crate::gpu::{Gpu, GpuOptions, ProgramBuilder};
+use crate::gpu::ProgramBuilder;
 use crate::reference;
 use crate::shape::Padding;
 use crate::specs::Conv2dSpec;
 use crate::tensor::Tensor;
-
-fn gpu() -> Gpu {
-    Gpu::with_options(GpuOptions {
-        autotune: false,
-        autotune_cache: None,
-        pipeline_cache_dir: None,
-        ..GpuOptions::default()
-    })
-    .unwrap_or_else(|e| panic!("this test needs a GPU adapter (e.g. Mesa lavapipe): {e}"))
-}
-
-fn data(shape: &[usize], salt: usize) -> Tensor {
-    // Small integers: every partial sum is exact in f32, so results must match bit for bit.
-    Tensor::from_fn(shape.to_vec(), |i| ((i * 5 + salt * 11) % 9) as f32 - 4.0).unwrap()
-}
 
 #[test]
 fn every_conv2d_variant_adds_a_fused_residual_before_its_activation() {

@@ -2,27 +2,13 @@
 //! kernel that may read one — each Conv2D variant and both DepthwiseConv2D kernels — against
 //! the reference on the input padded for real. Runs on the GPU: no adapter fails the test.
 
+use super::test_support::{data, gpu};
 use super::{emit_conv2d, emit_depthwise, ConvVariant, ConvWeights};
-use crate::gpu::{Gpu, GpuOptions, ProgramBuilder};
+use crate::gpu::ProgramBuilder;
 use crate::reference;
 use crate::shape::{Border2d, Padding};
 use crate::specs::{Conv2dSpec, DepthwiseSpec};
 use crate::tensor::Tensor;
-
-fn gpu() -> Gpu {
-    Gpu::with_options(GpuOptions {
-        autotune: false,
-        autotune_cache: None,
-        pipeline_cache_dir: None,
-        ..GpuOptions::default()
-    })
-    .unwrap_or_else(|e| panic!("this test needs a GPU adapter (e.g. Mesa lavapipe): {e}"))
-}
-
-fn data(shape: &[usize], salt: usize) -> Tensor {
-    // Small integers: every partial sum is exact in f32, so results must match bit for bit.
-    Tensor::from_fn(shape.to_vec(), |i| ((i * 7 + salt * 13) % 7) as f32 - 3.0).unwrap()
-}
 
 const PADDINGS: [[[usize; 2]; 2]; 3] = [[[1, 2], [0, 3]], [[0, 1], [0, 1]], [[3, 3], [2, 2]]];
 
