@@ -71,10 +71,14 @@
 //!   profiling (they read a clock), and the blocking GPU methods (`Gpu::new`,
 //!   `GpuModel::run`, ...), each a thin `pollster` wrapper of its `*_async` twin.
 //! - `images` (default, through `cli`): `images`, PNG and JPEG files as model inputs.
-//! - `cli` (default, implies `native` and `images`): the `wgcnn` binary's dependencies.
+//! - `seeds` (default, through `cli`): `seeds`, the worked examples of the documents wgcnn
+//!   grew from.
+//! - `cli` (default, implies `native`, `images` and `seeds`): the `wgcnn` binary's
+//!   dependencies.
 //!
-//! A browser's WebGPU answers only through promises, and a browser thread must not block. A
-//! wasm32 build would therefore use `default-features = false`: [`Gpu::new_async`],
+//! A browser's WebGPU answers only through promises, and a browser thread must not block. The
+//! wasm32 build (the `web/` crate of the repository: a JavaScript module and a page) therefore
+//! uses `default-features = false`: [`Gpu::new_async`],
 //! [`Model::compile_async`], [`GpuModel::run_async`](model::GpuModel::run_async) and the other
 //! `*_async` methods, and [`Backend::Reference`] on the CPU ([`Backend::Cpu`] is then
 //! [`Error::FeatureDisabled`]). The async methods work natively too; any executor drives them:
@@ -109,8 +113,8 @@ pub mod model;
 pub mod names;
 pub mod npy;
 pub mod reference;
-// The demo's data, not an inference API: built with the binary's `cli` feature only.
-#[cfg(feature = "cli")]
+// The demo's data, not an inference API: feature `seeds` (the binary's `cli` has it).
+#[cfg(feature = "seeds")]
 pub mod seeds;
 pub mod shape;
 mod specs;
@@ -122,7 +126,7 @@ pub use gpu::{Gpu, GpuOptions};
 pub use model::{Backend, Model};
 pub use shape::{Padding, Window2d};
 pub use specs::{Conv2dSpec, DepthwiseSpec, Pool2dSpec, Transpose2d, TransposeSpec};
-pub use tensor::{Tensor, TensorView};
+pub use tensor::{Comparison, Mismatch, Tensor, TensorView};
 /// The README's Rust examples, compiled and run as doctests so they cannot go stale.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]

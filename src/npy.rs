@@ -46,6 +46,16 @@ pub fn read_npy_input(path: impl AsRef<Path>, integers: bool) -> Result<Tensor> 
     parse(BufReader::new(file), path, integers)
 }
 
+/// Parses a model input's `.npy` data from any reader, as [`read_npy_input`] reads a file;
+/// `label` names it in errors.
+pub fn parse_npy_input(
+    reader: impl Read,
+    label: impl AsRef<Path>,
+    integers: bool,
+) -> Result<Tensor> {
+    parse(reader, label.as_ref(), integers)
+}
+
 /// The longest header accepted. NumPy writes a few hundred bytes (and itself refuses more than
 /// 10,000 by default); a format 2 header may claim up to 4 GB.
 const MAX_HEADER: usize = 64 * 1024;

@@ -4,8 +4,8 @@
 //! print. The expectations below are copied from the documents, not computed by wgcnn, so
 //! `wgcnn demo` and tests/seeds.rs can check wgcnn against them.
 //!
-//! This is the demo's data, not part of the inference API: it exists only with the `cli`
-//! feature (default), which builds the `wgcnn` binary.
+//! This is the demo's data (and the web page's examples), not part of the inference API: it
+//! exists only with the `seeds` feature, which the `cli` feature (default) turns on.
 
 use crate::shape::Padding;
 use crate::specs::{Conv2dSpec, Pool2dSpec};

@@ -65,6 +65,102 @@ impl Tensor {
     pub fn into_data(self) -> Vec<f32> {
         self.data
     }
+
+    /// How far `self` is from `expected`, element by element, against the tolerance
+    /// `|self − expected| ≤ atol + rtol·|expected|` (numpy's `allclose`; NaN matches NaN and
+    /// infinities must be equal): what `wgcnn run --compare` and the web page report. Tensors
+    /// of different shapes are an error.
+    pub fn compare(&self, expected: &Tensor, rtol: f64, atol: f64) -> Result<Comparison> {
+        if self.shape != expected.shape {
+            return Err(Error::ShapeMismatch {
+                op: "compare",
+                what: "tensors",
+                expected: format!("{:?}", expected.shape),
+                actual: self.shape.clone(),
+            });
+        }
+        let mut c = Comparison {
+            max_abs: 0.0,
+            max_rel: 0.0,
+            beyond: 0,
+            worst: None,
+        };
+        // The excess of the element furthest beyond its tolerance (a NaN against a number is
+        // the furthest).
+        let mut worst_excess = 0f64;
+        for (i, (&a, &e)) in self.data.iter().zip(&expected.data).enumerate() {
+            let (a, e) = (f64::from(a), f64::from(e));
+            if (a.is_nan() && e.is_nan()) || a == e {
+                continue;
+            }
+            let diff = (a - e).abs();
+            let allowed = atol + rtol * e.abs();
+            if diff.is_nan() || diff > allowed {
+                c.beyond += 1;
+                let excess = if diff.is_nan() {
+                    f64::INFINITY
+                } else {
+                    diff / allowed
+                };
+                if c.worst.is_none() || excess > worst_excess {
+                    c.worst = Some(Mismatch {
+                        index: unravel(i, &self.shape),
+                        actual: a as f32,
+                        expected: e as f32,
+                    });
+                    worst_excess = excess;
+                }
+            }
+            c.max_abs = c.max_abs.max(diff);
+            if e != 0.0 {
+                c.max_rel = c.max_rel.max(diff / e.abs());
+            }
+        }
+        Ok(c)
+    }
+}
+
+/// The result of [`Tensor::compare`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// The largest `|actual − expected|` (NaN where one side is NaN and the other not).
+    pub max_abs: f64,
+    /// The largest `|actual − expected| / |expected|` over nonzero expected values.
+    pub max_rel: f64,
+    /// How many elements are beyond the tolerance.
+    pub beyond: usize,
+    /// The element furthest beyond its tolerance, if any is.
+    pub worst: Option<Mismatch>,
+}
+
+/// One element beyond the tolerance of [`Tensor::compare`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mismatch {
+    /// Its multi-index.
+    pub index: Vec<usize>,
+    /// The compared tensor's value.
+    pub actual: f32,
+    /// The expected value.
+    pub expected: f32,
+}
+
+impl Comparison {
+    /// Whether every element is within the tolerance.
+    pub fn all_close(&self) -> bool {
+        self.beyond == 0
+    }
+}
+
+/// The multi-index of flat index `i` in a row-major array of `shape`.
+fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
+    let mut index = vec![0; shape.len()];
+    for (k, &d) in shape.iter().enumerate().rev() {
+        if d > 0 {
+            index[k] = i % d;
+            i /= d;
+        }
+    }
+    index
 }
 
 /// Borrowed float32 values with their shape: data that lives elsewhere (a numpy array, a
@@ -117,5 +213,46 @@ impl<'a> From<&'a Tensor> for TensorView<'a> {
             shape: &t.shape,
             data: &t.data,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(shape: &[usize], data: &[f32]) -> Tensor {
+        Tensor::new(shape.to_vec(), data.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn compare_reports_the_worst_element_against_the_tolerance() {
+        let expected = t(&[2, 2], &[1.0, -2.0, 0.0, f32::NAN]);
+        // Within 1e-3 + 1e-3·|e| at [0, 0]; 0.5 off at [0, 1]; 2e-3 off a zero at [1, 0].
+        let actual = t(&[2, 2], &[1.0015, -2.5, 0.002, f32::NAN]);
+        let c = actual.compare(&expected, 1e-3, 1e-3).unwrap();
+        assert_eq!(c.beyond, 2);
+        assert!(!c.all_close());
+        assert!((c.max_abs - 0.5).abs() < 1e-6, "{c:?}");
+        assert!((c.max_rel - 0.25).abs() < 1e-6, "{c:?}");
+        let worst = c.worst.unwrap();
+        assert_eq!(worst.index, vec![0, 1]);
+        assert_eq!((worst.actual, worst.expected), (-2.5, -2.0));
+        assert!(actual.compare(&expected, 1.0, 1.0).unwrap().all_close());
+    }
+
+    #[test]
+    fn compare_counts_a_nan_against_a_number_as_the_worst() {
+        let expected = t(&[3], &[1.0, 5.0, f32::INFINITY]);
+        let actual = t(&[3], &[f32::NAN, 9.0, f32::INFINITY]);
+        let c = actual.compare(&expected, 0.0, 0.0).unwrap();
+        assert_eq!(c.beyond, 2);
+        assert_eq!(c.worst.unwrap().index, vec![0]);
+    }
+
+    #[test]
+    fn compare_refuses_different_shapes() {
+        let a = t(&[2, 3], &[0.0; 6]);
+        let b = t(&[3, 2], &[0.0; 6]);
+        assert!(a.compare(&b, 0.0, 0.0).is_err());
     }
 }

@@ -181,3 +181,14 @@ fn borrowed_inputs_run_as_tensors_do() {
         Err(Error::DataLength { .. })
     ));
 }
+
+#[test]
+fn every_kernel_compiles_on_this_adapter() {
+    let report = pollster::block_on(gpu().check_kernels_async());
+    assert!(report.len() >= 20, "{} kernels", report.len());
+    let failed: Vec<String> = report
+        .iter()
+        .filter_map(|(name, e)| e.as_ref().map(|e| format!("{name}: {e}")))
+        .collect();
+    assert!(failed.is_empty(), "{}", failed.join("\n"));
+}

@@ -497,8 +497,7 @@ fn forward(
 }
 
 /// `run --compare`: prints the largest differences between `y` and `expected` and whether
-/// `|y − expected| ≤ atol + rtol·|expected|` holds everywhere (NaN matches NaN, infinities
-/// must be equal).
+/// they are within the tolerance everywhere ([`Tensor::compare`]).
 fn compare(
     name: &str,
     y: &Tensor,
@@ -507,67 +506,30 @@ fn compare(
     rtol: f64,
     atol: f64,
 ) -> wgcnn::Result<bool> {
-    if y.shape() != expected.shape() {
-        return Err(wgcnn::Error::InvalidArgument {
+    let c = y
+        .compare(expected, rtol, atol)
+        .map_err(|_| wgcnn::Error::InvalidArgument {
             op: "run --compare",
             reason: format!(
                 "{source} has shape {:?}, but output '{name}' has shape {:?}",
                 expected.shape(),
                 y.shape()
             ),
-        });
-    }
-    let (mut max_abs, mut max_rel, mut bad) = (0f64, 0f64, 0usize);
-    // The element furthest beyond its tolerance (a NaN against a number is the furthest).
-    let mut worst: Option<(usize, f64)> = None;
-    for (i, (&a, &e)) in y.data().iter().zip(expected.data()).enumerate() {
-        let (a, e) = (f64::from(a), f64::from(e));
-        if (a.is_nan() && e.is_nan()) || a == e {
-            continue;
-        }
-        let diff = (a - e).abs();
-        let allowed = atol + rtol * e.abs();
-        if diff.is_nan() || diff > allowed {
-            bad += 1;
-            let excess = if diff.is_nan() {
-                f64::INFINITY
-            } else {
-                diff / allowed
-            };
-            if worst.is_none_or(|(_, w)| excess > w) {
-                worst = Some((i, excess));
-            }
-        }
-        max_abs = max_abs.max(diff);
-        if e != 0.0 {
-            max_rel = max_rel.max(diff / e.abs());
-        }
-    }
+        })?;
     println!(
-        "compare {name} with {source}: max |diff| {max_abs:.3e}, max relative {max_rel:.3e}, \
-         {bad} of {} beyond atol {atol:e} + rtol {rtol:e}: {}",
+        "compare {name} with {source}: max |diff| {:.3e}, max relative {:.3e}, \
+         {} of {} beyond atol {atol:e} + rtol {rtol:e}: {}",
+        c.max_abs,
+        c.max_rel,
+        c.beyond,
         y.data().len(),
-        if bad == 0 { "ok" } else { "MISMATCH" }
+        if c.all_close() { "ok" } else { "MISMATCH" }
     );
-    if let Some((i, _)) = worst {
+    if let Some(w) = &c.worst {
         println!(
             "  worst at index {:?}: got {}, expected {}",
-            unravel(i, y.shape()),
-            y.data()[i],
-            expected.data()[i]
+            w.index, w.actual, w.expected
         );
     }
-    Ok(bad == 0)
-}
-
-/// The multi-index of flat index `i` in a row-major array of `shape`.
-fn unravel(mut i: usize, shape: &[usize]) -> Vec<usize> {
-    let mut index = vec![0; shape.len()];
-    for (k, &d) in shape.iter().enumerate().rev() {
-        if d > 0 {
-            index[k] = i % d;
-            i /= d;
-        }
-    }
-    index
+    Ok(c.all_close())
 }

@@ -44,6 +44,7 @@ pub use pipeline_cache::PipelineCacheStatus;
 pub(crate) use program::Weight;
 pub use program::{Memory, Program, StepTime};
 pub(crate) use program::{ProgramBuilder, Value};
+use scopes::Scopes;
 pub use timestamps::DeviceTiming;
 
 use crate::error::{Error, Result};
@@ -316,6 +317,31 @@ impl Gpu {
                 pipeline
             })
             .clone()
+    }
+
+    /// Compiles every kernel wgcnn has on this device, each in its own error scopes, and
+    /// returns each kernel's name with the error its compilation gave (`None`: it compiled).
+    /// A model compiles only the kernels it uses; this checks a new platform's shader compiler
+    /// (a browser's Tint, a driver) against all of them at once. A kernel that failed is not
+    /// kept, so a later use reports its error again.
+    pub async fn check_kernels_async(&self) -> Vec<(&'static str, Option<String>)> {
+        let mut report = Vec::with_capacity(Kernel::ALL.len());
+        for &kernel in Kernel::ALL {
+            let scopes = Scopes::push(&self.device);
+            let _ = self.pipeline(kernel);
+            let error = match scopes.pop("compiling a kernel").await {
+                Ok(()) => None,
+                Err(e) => {
+                    if let Ok(mut map) = self.pipelines.lock() {
+                        map.remove(&kernel);
+                    }
+                    Some(e.to_string())
+                }
+            };
+            report.push((kernel.def().name, error));
+        }
+        self.save_pipeline_cache();
+        report
     }
 
     /// Writes the pipelines compiled so far to the pipeline cache's file, if any were compiled

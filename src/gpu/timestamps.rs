@@ -80,7 +80,6 @@ impl PassTimer {
     }
 
     /// How many passes it can time.
-    #[cfg(feature = "native")]
     pub(crate) fn capacity(&self) -> u32 {
         self.passes
     }

@@ -8,9 +8,7 @@ use super::fuse::Fusion;
 use super::graph::{LayerOp, TensorRef};
 use super::Model;
 use crate::error::{Error, Result};
-#[cfg(feature = "native")]
-use crate::gpu::StepTime;
-use crate::gpu::{Gpu, Lowering, Memory, Program, ProgramBuilder, Value, WeightCache};
+use crate::gpu::{Gpu, Lowering, Memory, Program, ProgramBuilder, StepTime, Value, WeightCache};
 use crate::tensor::{Tensor, TensorView};
 
 /// A model compiled for one device (see [`Model::compile_async`]): run it as often as needed;
@@ -490,10 +488,15 @@ impl GpuModel<'_> {
 
     /// Times every dispatch alone on the loaded input, on the host and (where the adapter has
     /// timestamp queries) on the device, in order; a layer with several dispatches appears
-    /// once per dispatch. Native only: it needs a clock.
+    /// once per dispatch. Blocking wrapper of [`GpuModel::profile_loaded_async`].
     #[cfg(feature = "native")]
     pub fn profile_loaded(&mut self) -> Result<Vec<StepTime>> {
         self.program.profile_loaded()
+    }
+
+    /// Times every dispatch alone on the loaded input (see [`GpuModel::profile_loaded`]).
+    pub async fn profile_loaded_async(&mut self) -> Result<Vec<StepTime>> {
+        self.program.profile_loaded_async().await
     }
 }
 

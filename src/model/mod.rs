@@ -12,6 +12,7 @@ mod graph;
 mod keras_json;
 mod legacy_h5;
 mod run;
+mod steps;
 mod summary;
 pub mod synthetic;
 mod weights;
@@ -20,6 +21,7 @@ use std::path::Path;
 
 pub use compile::{GpuModel, LoweredModel};
 pub use graph::{InputSpec, LayerEntry, Node, TensorRef};
+pub use steps::StepLayers;
 pub use summary::{Summary, SummaryRow};
 
 use graph::{Graph, LayerOp};

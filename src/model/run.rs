@@ -4,7 +4,9 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use web_time::Instant;
 
 use super::graph::{LayerOp, TensorRef};
 use super::Model;
@@ -25,9 +27,8 @@ impl Model {
     }
 
     /// The CPU forward pass — fast (`fast`) or the reference — calling `timed(node, time)`
-    /// after each node: what `wgcnn bench MODEL` reports per layer. Native only: the clock
-    /// (`Instant`) panics in a browser.
-    #[cfg(feature = "native")]
+    /// after each node: what `wgcnn bench MODEL` reports per layer. Without the `native`
+    /// feature only the reference (`fast == false`) runs; the clock works in a browser too.
     pub fn run_cpu_timed(
         &self,
         inputs: &[&Tensor],
@@ -119,7 +120,7 @@ impl Model {
             let out_node = fusion.map_or(i, |f| f.last);
             let node = &g.nodes[i];
             let entry = &g.layers[node.layer];
-            // Only when asked: there is no clock in a browser.
+            // Only when asked: reading the clock is not free.
             let started = timed.is_some().then(Instant::now);
             let outputs: Vec<Cow<'_, Tensor>> = {
                 // A fused Add's other input comes last.

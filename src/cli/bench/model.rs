@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use wgcnn::model::Model;
+use wgcnn::model::{Model, StepLayers};
 use wgcnn::{Gpu, Tensor};
 
 use super::{
@@ -102,45 +102,6 @@ fn total_work(work: &[Work]) -> Work {
     }
 }
 
-/// Which top-level layer a GPU step belongs to, from its label: `name (Class)`, a fused
-/// `name (Class) + bn + relu`, or `nested/inner (Class)` inside a nested model.
-struct StepLabels<'m> {
-    /// The first layer with each label `name (Class)`.
-    by_label: HashMap<String, usize>,
-    /// The first layer with each name.
-    by_name: HashMap<&'m str, usize>,
-}
-
-impl<'m> StepLabels<'m> {
-    fn new(model: &'m Model) -> Self {
-        let (mut by_label, mut by_name) = (HashMap::new(), HashMap::new());
-        for (i, l) in model.layers().iter().enumerate() {
-            by_label.entry(l.label()).or_insert(i);
-            by_name.entry(l.name.as_str()).or_insert(i);
-        }
-        Self { by_label, by_name }
-    }
-
-    /// The first layer whose label is `label`, or starts it followed by ` + `, or whose name
-    /// starts it followed by `/`: every prefix ending at a ` + ` or a `/` is looked up, so a
-    /// step costs a few lookups, not a pass over the layers.
-    fn layer_of(&self, label: &str) -> Option<usize> {
-        let fused = label
-            .match_indices(" + ")
-            .filter_map(|(k, _)| self.by_label.get(&label[..k]));
-        let nested = label
-            .match_indices('/')
-            .filter_map(|(k, _)| self.by_name.get(&label[..k]));
-        self.by_label
-            .get(label)
-            .into_iter()
-            .chain(fused)
-            .chain(nested)
-            .copied()
-            .min()
-    }
-}
-
 /// Times a whole model on each backend: the whole pass, and each layer on its own.
 fn time_model(model: &Model, batch: usize, args: &TimingArgs) -> wgcnn::Result<Vec<ModelTiming>> {
     let (warmup, repeat) = (args.warmup as usize, args.repeat as usize);
@@ -178,7 +139,7 @@ fn time_model(model: &Model, batch: usize, args: &TimingArgs) -> wgcnn::Result<V
                     bar.inc(1);
                 }
                 bar.finish_and_clear();
-                let labels = StepLabels::new(model);
+                let labels = StepLayers::new(model);
                 let (mut host_layers, mut device_layers) =
                     (vec![None; n_layers], vec![None; n_layers]);
                 for (label, host, device) in per_step {

@@ -11,6 +11,19 @@ fn invocation(wg: vec3<u32>, lane: u32, groups_x: u32) -> u32 {
     return (wg.y * groups_x + wg.x) * WG_SIZE + lane;
 }
 
+// −∞ and a quiet NaN, made at run time from their bits: a constant expression that evaluates to
+// an infinity or a NaN is an error in WGSL (Chrome's Tint rejects `bitcast<f32>(0xff800000u)`;
+// naga lets it through). A `var` is never a constant expression.
+fn negative_infinity() -> f32 {
+    var bits = 0xff800000u;
+    return bitcast<f32>(bits);
+}
+
+fn quiet_nan() -> f32 {
+    var bits = 0x7fc00000u;
+    return bitcast<f32>(bits);
+}
+
 // NaN tests: WGSL leaves min/max/clamp on NaN to the implementation, and Keras keeps NaN through
 // relu, max and max-pooling, so the shaders decide explicitly.
 // By the bits: drivers that compile with fast-math assumptions may fold `x != x` to false.

@@ -37,7 +37,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if row < p.vocab {
         output[idx] = table[row * p.dim + idx % p.dim];
     } else {
-        output[idx] = bitcast<f32>(0x7fc00000u);
+        output[idx] = quiet_nan();
     }
 }
 

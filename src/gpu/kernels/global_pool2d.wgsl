@@ -44,7 +44,7 @@ fn combine(acc: f32, v: f32) -> f32 {
 
 fn start() -> f32 {
     if p.max != 0u {
-        return bitcast<f32>(0xff800000u); // -inf
+        return negative_infinity();
     }
     return 0.0;
 }

@@ -15,7 +15,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let n = o.x;
     let c = o.w;
     // Every Keras window ('valid' or 'same') holds at least one real cell.
-    var best = bitcast<f32>(0xff800000u); // -inf
+    var best = negative_infinity();
     for (var ky = 0u; ky < p.win_h; ky++) {
         let iy = input_row(o.y, ky);
         if iy >= p.in_h {

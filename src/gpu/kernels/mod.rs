@@ -45,7 +45,6 @@ macro_rules! kernels {
 
         impl Kernel {
             /// Every kernel.
-            #[cfg_attr(not(test), allow(dead_code, reason = "the contract test walks it"))]
             pub(crate) const ALL: &'static [Kernel] = &[$($(Kernel::$variant,)+)*];
 
             /// What the host knows about the kernel.

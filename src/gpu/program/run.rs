@@ -2,8 +2,7 @@
 //! timing it, as a whole and step by step, on the host's clock and the device's.
 
 use std::time::Duration;
-#[cfg(feature = "native")]
-use std::time::Instant;
+use web_time::Instant;
 
 use super::super::kernels::Kernel;
 use super::super::scopes::Scopes;
@@ -325,14 +324,16 @@ impl<'g> Program<'g> {
 
     /// Times every dispatch on its own, on the input last loaded: one submission per step,
     /// waited for, each step's pass also timed on the device where it has timestamp queries.
-    /// Returns the steps' times in order. Native only: it needs a clock and blocking waits.
+    /// Returns the steps' times in order. Blocking wrapper of
+    /// [`Program::profile_loaded_async`].
     #[cfg(feature = "native")]
     pub fn profile_loaded(&mut self) -> Result<Vec<StepTime>> {
-        pollster::block_on(self.profile_loaded_inner())
+        pollster::block_on(self.profile_loaded_async())
     }
 
-    #[cfg(feature = "native")]
-    async fn profile_loaded_inner(&mut self) -> Result<Vec<StepTime>> {
+    /// Times every dispatch on its own (see [`Program::profile_loaded`]). In a browser the host
+    /// time includes the event loop's delivery of each completion.
+    pub async fn profile_loaded_async(&mut self) -> Result<Vec<StepTime>> {
         const OP: &str = "gpu program";
         let grids = self.prepare(self.loaded.max(1))?;
         let timer = PassTimer::new(self.gpu, self.steps.len() as u32);
