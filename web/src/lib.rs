@@ -329,7 +329,13 @@ fn read_tensor(value: &JsValue, what: &str) -> Result<Tensor, JsValue> {
     }
     let shape = read_shape(&Reflect::get(value, &"shape".into())?, what)?;
     let data = Reflect::get(value, &"data".into())?;
-    if !(data.is_object() && Reflect::has(&data, &"length".into())?) {
+    let length = if data.is_object() {
+        Reflect::get(&data, &"length".into())?.as_f64()
+    } else {
+        None
+    };
+    // Checked here: a Float32Array of a bad length would throw past the Rust frames.
+    if !length.is_some_and(|n| n >= 0.0 && n.fract() == 0.0 && n <= f64::from(u32::MAX)) {
         return Err(js_error(format!(
             "{what}: data must be a Float32Array, an Int32Array or an array of numbers"
         )));

@@ -225,6 +225,14 @@ await check("a bad file and a wrong input give one clear message, and the page k
     return m.predict({ data: new Float32Array(12), shape: [1, 2, 2, 3] }).then(() => "resolved", (e) => e.message);
   });
   assert.match(wrong, /input .*shape/, wrong);
+  const garbage = await page.evaluate(async () => {
+    const m = await window.wgcnn.example(0);
+    const tries = [{ data: "text", shape: [1] }, { data: new Float32Array(4), shape: [2, -2] }, 7];
+    return Promise.all(tries.map((x) => m.predict(x).then(() => "resolved", (e) => e.message)));
+  });
+  assert.match(garbage[0], /data must be/, garbage[0]);
+  assert.match(garbage[1], /not a size/, garbage[1]);
+  assert.match(garbage[2], /expected \{data, shape\}/, garbage[2]);
   await page.selectOption("#example", "cifar10");
   await page.waitForFunction(() => document.getElementById("model").dataset.state === "ready", null, { timeout: 60_000 });
   assert.equal(await text(page, "#error"), "");

@@ -1,10 +1,11 @@
-//! LayerNormalization over the last axis (`layer_norm.wgsl`), one row per invocation.
+//! LayerNormalization over the last axis (`layer_norm.wgsl`): an invocation per row, or a
+//! workgroup per row for long rows.
 
 use std::sync::Arc;
 
 use super::super::kernel::{Coverage, params, read, weight, write, KernelDef};
 use super::super::program::{Binding, Dispatch, ProgramBuilder, Value, Weight};
-use super::window::grid;
+use super::row_reduce::{Rows, ROW_LANES};
 use super::Kernel;
 use crate::error::Result;
 
@@ -24,13 +25,20 @@ params! {
 
 pub(super) const LAYER_NORM: KernelDef = KernelDef {
     name: "layer_norm",
-    source: wgsl!("common.wgsl", "layer_norm.wgsl"),
+    source: wgsl!("common.wgsl", "row_reduce.wgsl", "layer_norm.wgsl"),
     entry_point: "main",
     params: LayerNormParams::LAYOUT,
     slots: &[read("input"), weight("gamma"), weight("beta"), write("output")],
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[],
+};
+
+pub(super) const LAYER_NORM_ROWS: KernelDef = KernelDef {
+    name: "layer_norm_rows",
+    entry_point: "rows",
+    structure: &[("ROW_LANES", ROW_LANES)],
+    ..LAYER_NORM
 };
 
 /// Records LayerNormalization over rows of `cols` values (`rows` per example).
@@ -46,11 +54,46 @@ pub(crate) fn emit_layer_norm(
     x: Value,
     out: Value,
 ) -> Result<()> {
+    let layout = Rows::for_rows(b.gpu(), cols);
+    let norm = Norm {
+        epsilon,
+        gamma,
+        beta,
+        rms,
+    };
+    emit_layer_norm_as(b, layout, rows, cols, norm, x, out)
+}
+
+/// LayerNormalization's options, as [`emit_layer_norm`] takes them.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Norm {
+    pub(super) epsilon: f32,
+    pub(super) gamma: Option<Weight>,
+    pub(super) beta: Option<Weight>,
+    pub(super) rms: bool,
+}
+
+/// [`emit_layer_norm`] with the rows laid out as `layout`.
+pub(super) fn emit_layer_norm_as(
+    b: &mut ProgramBuilder<'_>,
+    layout: Rows,
+    rows: usize,
+    cols: usize,
+    norm: Norm,
+    x: Value,
+    out: Value,
+) -> Result<()> {
+    let Norm {
+        epsilon,
+        gamma,
+        beta,
+        rms,
+    } = norm;
     let per_dim = b.gpu().limits().max_compute_workgroups_per_dimension;
     let unused = b.unused()?;
     let params = Arc::new(move |batch: usize| {
         let total = batch * rows;
-        let grid = grid("layer_normalization", total, per_dim)?;
+        let grid = layout.grid("layer_normalization", total, per_dim)?;
         let p = LayerNormParams {
             rows: total as u32,
             cols: cols as u32,
@@ -66,8 +109,12 @@ pub(crate) fn emit_layer_norm(
             grid,
         })
     });
+    let kernel = match layout {
+        Rows::PerInvocation => Kernel::LayerNorm,
+        Rows::PerWorkgroup => Kernel::LayerNormRows,
+    };
     b.dispatch(
-        Kernel::LayerNorm,
+        kernel,
         vec![
             Binding::Read(x),
             Binding::Weight(gamma.unwrap_or(unused)),

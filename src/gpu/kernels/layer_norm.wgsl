@@ -1,6 +1,7 @@
 // LayerNormalization over the last `cols` values of each row, as Keras computes it: mean and
 // (two-pass) variance of the row, inv = rsqrt(variance + epsilon)·gamma,
-// y = x·inv + (beta − mean·inv). One invocation per row.
+// y = x·inv + (beta − mean·inv). `main`: one invocation per row, for many short rows; `rows`: a
+// workgroup per row (row_reduce.wgsl), for long rows (a transformer's 768 features).
 
 // Mirrors `LayerNormParams` in layer_norm.rs (the kernel contract test checks every field).
 struct Params {
@@ -41,20 +42,46 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     let rstd = inverseSqrt(sq / n + p.epsilon);
     for (var i = 0u; i < p.cols; i++) {
-        var inv = rstd;
-        if p.has_gamma != 0u {
-            inv = inv * gamma[i];
-        }
-        var y: f32;
-        if p.rms != 0u {
-            y = input[base + i] * inv;
-        } else {
-            var res = -mean * inv;
-            if p.has_beta != 0u {
-                res = res + beta[i];
-            }
-            y = input[base + i] * inv + res;
-        }
-        output[base + i] = y;
+        output[base + i] = normalized(input[base + i], i, mean, rstd);
+    }
+}
+
+// Value `x` of column `i` normalised with its row's mean and 1/σ.
+fn normalized(x: f32, i: u32, mean: f32, rstd: f32) -> f32 {
+    var inv = rstd;
+    if p.has_gamma != 0u {
+        inv = inv * gamma[i];
+    }
+    if p.rms != 0u {
+        return x * inv;
+    }
+    var res = -mean * inv;
+    if p.has_beta != 0u {
+        res = res + beta[i];
+    }
+    return x * inv + res;
+}
+
+@compute @workgroup_size(ROW_LANES)
+fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let r = row_of(wg, p.groups_x);
+    if r >= p.rows {
+        return;
+    }
+    let base = r * p.cols;
+    let n = f32(p.cols);
+    var partial = 0.0;
+    for (var i = lane; i < p.cols; i += ROW_LANES) {
+        partial += input[base + i];
+    }
+    let mean = row_sum(lane, partial) / n;
+    var sq = 0.0;
+    for (var i = lane; i < p.cols; i += ROW_LANES) {
+        let d = input[base + i] - mean;
+        sq += d * d;
+    }
+    let rstd = inverseSqrt(row_sum(lane, sq) / n + p.epsilon);
+    for (var i = lane; i < p.cols; i += ROW_LANES) {
+        output[base + i] = normalized(input[base + i], i, mean, rstd);
     }
 }

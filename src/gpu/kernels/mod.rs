@@ -1,9 +1,9 @@
 //! Every compute kernel wgcnn dispatches, one Rust file each beside its `.wgsl`: the file
 //! defines the kernel's uniform block (`params!`), its [`KernelDef`]s (entry points, bindings,
 //! code tables, tile shapes) and the emitter that records its dispatches. `common.wgsl`,
-//! `window.wgsl` and `activation.wgsl` are preludes shared by several kernels (the Rust side of
-//! the last two: `window.rs`, `activation.rs`); `residual4.wgsl` is the vec4 Conv2D kernels'
-//! fused residual.
+//! `window.wgsl`, `activation.wgsl` and `row_reduce.wgsl` are preludes shared by several
+//! kernels (the Rust side of the last three: `window.rs`, `activation.rs`, `row_reduce.rs`);
+//! `residual4.wgsl` is the vec4 Conv2D kernels' fused residual.
 //!
 //! Adding a kernel: `name.wgsl` and `name.rs` (its `KernelDef`, `params!` block and emitter),
 //! and one line in the `kernels!` list below. `contract.rs` then checks it against its WGSL.
@@ -14,7 +14,10 @@ mod activation;
 #[cfg(test)]
 mod contract;
 #[cfg(all(test, feature = "native"))]
+mod long_rows;
+#[cfg(all(test, feature = "native"))]
 mod residual;
+mod row_reduce;
 #[cfg(all(test, feature = "native"))]
 mod test_support;
 #[cfg(test)]
@@ -109,8 +112,10 @@ kernels! {
         Unary4 => UNARY4,
     }
     softmax {
-        /// Softmax and log-softmax over an axis.
+        /// Softmax and log-softmax over an axis, an invocation per row.
         Softmax => SOFTMAX,
+        /// Softmax and log-softmax over an axis, a workgroup per row.
+        SoftmaxRows => SOFTMAX_ROWS,
     }
     binary {
         /// Broadcasting element-wise binary ops (merges, keras.ops arithmetic, PReLU).
@@ -135,8 +140,10 @@ kernels! {
         Resize2d => RESIZE,
     }
     layer_norm {
-        /// LayerNormalization over the last axis.
+        /// LayerNormalization over the last axis, an invocation per row.
         LayerNorm => LAYER_NORM,
+        /// LayerNormalization over the last axis, a workgroup per row.
+        LayerNormRows => LAYER_NORM_ROWS,
     }
     embedding {
         /// Embedding lookups.

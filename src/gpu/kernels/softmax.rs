@@ -1,10 +1,11 @@
-//! Softmax and log-softmax along an axis (`softmax.wgsl`).
+//! Softmax and log-softmax along an axis (`softmax.wgsl`): an invocation per row, or a
+//! workgroup per row for long rows.
 
 use std::sync::Arc;
 
 use super::super::kernel::{Coverage, params, read, write, KernelDef};
 use super::super::program::{Binding, Dispatch, ProgramBuilder, Value};
-use super::window::grid;
+use super::row_reduce::{Rows, ROW_LANES};
 use super::Kernel;
 use crate::error::Result;
 
@@ -22,15 +23,24 @@ params! {
     }
 }
 
+const SOURCE: &str = wgsl!("common.wgsl", "row_reduce.wgsl", "softmax.wgsl");
+
 pub(super) const SOFTMAX: KernelDef = KernelDef {
     name: "softmax",
-    source: wgsl!("common.wgsl", "softmax.wgsl"),
+    source: SOURCE,
     entry_point: "main",
     params: SoftmaxParams::LAYOUT,
     slots: &[read("input"), write("output")],
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[],
+};
+
+pub(super) const SOFTMAX_ROWS: KernelDef = KernelDef {
+    name: "softmax_rows",
+    entry_point: "rows",
+    structure: &[("ROW_LANES", ROW_LANES)],
+    ..SOFTMAX
 };
 
 /// Records a softmax over rows of `cols` values, `rows` per example, from `x` into `out`; a
@@ -45,10 +55,26 @@ pub(crate) fn emit_softmax_strided(
     x: Value,
     out: Value,
 ) -> Result<()> {
+    let layout = Rows::for_rows(b.gpu(), cols);
+    emit_softmax_as(b, layout, rows, cols, inner, log, x, out)
+}
+
+/// [`emit_softmax_strided`] with the rows laid out as `layout`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn emit_softmax_as(
+    b: &mut ProgramBuilder<'_>,
+    layout: Rows,
+    rows: usize,
+    cols: usize,
+    inner: usize,
+    log: bool,
+    x: Value,
+    out: Value,
+) -> Result<()> {
     let per_dim = b.gpu().limits().max_compute_workgroups_per_dimension;
     let params = Arc::new(move |batch: usize| {
         let total = batch * rows;
-        let grid = grid("softmax", total, per_dim)?;
+        let grid = layout.grid("softmax", total, per_dim)?;
         let p = SoftmaxParams {
             rows: total as u32,
             cols: cols as u32,
@@ -62,8 +88,12 @@ pub(crate) fn emit_softmax_strided(
             grid,
         })
     });
+    let kernel = match layout {
+        Rows::PerInvocation => Kernel::Softmax,
+        Rows::PerWorkgroup => Kernel::SoftmaxRows,
+    };
     b.dispatch(
-        Kernel::Softmax,
+        kernel,
         vec![Binding::Read(x), Binding::Write(out)],
         params,
     );

@@ -1,7 +1,8 @@
-// Softmax (or log-softmax) along one axis: one invocation per row (a row's values are `inner`
-// apart: 1 for the last axis), shifted by the row's
-// maximum exactly as jax.nn.softmax does (so a NaN, or an infinite maximum, makes the row NaN,
-// as in Keras).
+// Softmax (or log-softmax) along one axis, shifted by the row's maximum exactly as
+// jax.nn.softmax does (so a NaN, or an infinite maximum, makes the row NaN, as in Keras); a
+// row's values are `inner` apart (1 for the last axis). `main`: one invocation per row, for many
+// short rows; `rows`: a workgroup per row (row_reduce.wgsl), for long rows (a classifier's
+// 1,000 classes), where one invocation walking the row three times would leave a GPU idle.
 
 // Mirrors `SoftmaxParams` in softmax.rs (the kernel contract test checks every field).
 struct Params {
@@ -44,6 +45,34 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         sum += exp(input[base + i * step] - m);
     }
     for (var i = 0u; i < p.cols; i++) {
+        let shifted = input[base + i * step] - m;
+        if p.log != 0u {
+            output[base + i * step] = shifted - log(sum);
+        } else {
+            output[base + i * step] = exp(shifted) / sum;
+        }
+    }
+}
+
+@compute @workgroup_size(ROW_LANES)
+fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+    let r = row_of(wg, p.groups_x);
+    if r >= p.rows {
+        return;
+    }
+    let base = (r / p.inner) * p.cols * p.inner + r % p.inner;
+    let step = p.inner;
+    var m = negative_infinity();
+    for (var i = lane; i < p.cols; i += ROW_LANES) {
+        m = max_keras(m, input[base + i * step]);
+    }
+    m = row_max(lane, m);
+    var partial = 0.0;
+    for (var i = lane; i < p.cols; i += ROW_LANES) {
+        partial += exp(input[base + i * step] - m);
+    }
+    let sum = row_sum(lane, partial);
+    for (var i = lane; i < p.cols; i += ROW_LANES) {
         let shifted = input[base + i * step] - m;
         if p.log != 0u {
             output[base + i * step] = shifted - log(sum);

@@ -1,4 +1,4 @@
-//! What the kernels' GPU unit tests (`zero_padded.rs`, `residual.rs`) share: a device with
+//! What the kernels' GPU unit tests (`zero_padded.rs`, `residual.rs`, `long_rows.rs`) share: a device with
 //! nothing cached on disk, and small-integer data.
 
 use crate::gpu::{Gpu, GpuOptions};
