@@ -146,7 +146,8 @@ pub enum Error {
     /// allocated.
     #[error(
         "{what} needs {needed} bytes, more than the CPU memory limit of {limit} bytes \
-         ({limit_source}; set WGCNN_CPU_MEMORY_LIMIT=BYTES to change it)"
+         ({limit_source}{})",
+        memory_limit_hint()
     )]
     MemoryLimit {
         /// What is too large.
@@ -332,4 +333,13 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+}
+
+/// How to change the CPU memory limit, where a process has an environment (not in a browser).
+fn memory_limit_hint() -> &'static str {
+    if cfg!(target_arch = "wasm32") {
+        ""
+    } else {
+        "; set WGCNN_CPU_MEMORY_LIMIT=BYTES to change it"
+    }
 }

@@ -14,7 +14,7 @@ pub const MEMORY_LIMIT_ENV: &str = "WGCNN_CPU_MEMORY_LIMIT";
 /// The largest tensor the CPU backends allocate, in bytes, and where that number comes from:
 /// `WGCNN_CPU_MEMORY_LIMIT` when it is set to a number, otherwise the machine's physical
 /// memory (no single tensor larger than that can be computed anyway), which only a `native`
-/// build on Unix asks the OS for.
+/// build on Unix asks the OS for; in a wasm32 build (a browser), 1 GiB.
 pub fn memory_limit() -> (u64, &'static str) {
     if let Some(bytes) = std::env::var(MEMORY_LIMIT_ENV)
         .ok()
@@ -22,11 +22,19 @@ pub fn memory_limit() -> (u64, &'static str) {
     {
         return (bytes, "WGCNN_CPU_MEMORY_LIMIT");
     }
+    if cfg!(target_arch = "wasm32") {
+        // A failed allocation aborts a wasm module, and the page with it.
+        return (WASM32_TENSOR_LIMIT, "a quarter of wasm32's 4 GiB memory");
+    }
     match physical_memory() {
         Some(bytes) => (bytes, "the physical memory"),
         None => (u64::MAX, "no limit known on this platform"),
     }
 }
+
+/// The largest tensor in a wasm32 build (a browser): its whole memory is at most 4 GiB, which
+/// the model's weights and the other tensors share.
+const WASM32_TENSOR_LIMIT: u64 = 1 << 30;
 
 #[cfg(all(unix, feature = "native"))]
 fn physical_memory() -> Option<u64> {

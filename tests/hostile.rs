@@ -228,3 +228,24 @@ fn thousands_of_inputs_and_outputs_run_on_every_backend() {
     let took = started.elapsed();
     assert!(took.as_secs() < 60, "{took:?}");
 }
+
+#[test]
+fn synthetic_weights_beyond_the_memory_limit_are_an_error_not_an_abort() {
+    // 2^20 × 2^20 weights (4 TiB as float32): far beyond any machine's physical memory, which
+    // is the default limit; asking the allocator aborted the process.
+    let mut model = Sequential::new([1 << 20])
+        .layer(Dense {
+            units: 1 << 20,
+            use_bias: false,
+            activation: LayerActivation::Elementwise(wgcnn::Activation::Linear),
+        })
+        .build()
+        .unwrap();
+    let e = model.fill_synthetic_weights().unwrap_err();
+    assert!(matches!(e, Error::MemoryLimit { .. }), "{e}");
+    assert!(
+        e.to_string()
+            .contains("synthetic weight dense/0 of shape [1048576, 1048576]"),
+        "{e}"
+    );
+}

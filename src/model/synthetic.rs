@@ -51,7 +51,12 @@ fn fan_in_shift(name: &str, shape: &[usize]) -> i32 {
 
 /// The synthetic values of one weight (`name`: Keras's variable name, `key`: its key).
 pub fn weight_value(name: &str, shape: &[usize], key: &str) -> Result<Tensor> {
-    let n = crate::tensor::element_count(shape).unwrap_or(0);
+    let count = crate::tensor::element_count(shape);
+    // A config of a few bytes can declare a weight of any size: refused, not allocated.
+    crate::limits::check_tensor(count, || {
+        format!("synthetic weight {key} of shape {shape:?}")
+    })?;
+    let n = count.unwrap_or(0);
     let scale = if shape.len() >= 2 && name != "embeddings" {
         2f64.powi(-fan_in_shift(name, shape))
     } else {

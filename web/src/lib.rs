@@ -246,7 +246,9 @@ impl JsModel {
 pub fn load(bytes: Vec<u8>, name: &str, synthetic_weights: bool) -> Result<JsModel, JsValue> {
     let mut model = Model::from_bytes(name, bytes).map_err(js_error)?;
     if synthetic_weights {
-        model.fill_synthetic_weights().map_err(js_error)?;
+        model
+            .fill_synthetic_weights()
+            .map_err(|e| js_error(format!("{name}: {e}")))?;
     }
     Ok(JsModel::new(model))
 }

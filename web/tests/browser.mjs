@@ -233,6 +233,17 @@ await check("a bad file and a wrong input give one clear message, and the page k
   assert.match(garbage[0], /data must be/, garbage[0]);
   assert.match(garbage[1], /not a size/, garbage[1]);
   assert.match(garbage[2], /expected \{data, shape\}/, garbage[2]);
+  // A config of a few bytes declaring a 1.1 GB kernel: summarised; with synthetic weights
+  // refused before anything is allocated (a failed allocation would abort the wasm module).
+  const huge = fixture("seed003_conv_chain.json").toString().replace('"filters": 35', '"filters": 500000');
+  await page.setInputFiles("#model-file", { name: "huge.json", mimeType: "application/json", buffer: Buffer.from(huge) });
+  await page.waitForFunction(() => document.getElementById("model").dataset.state === "ready", null, { timeout: 60_000 });
+  assert.match(await text(page, "#summary"), /Total params: 275,501,045 \(1\.03 GB\)/);
+  await page.setChecked("#synthetic", true);
+  await page.setInputFiles("#model-file", { name: "huge2.json", mimeType: "application/json", buffer: Buffer.from(huge) });
+  await page.waitForFunction(() => document.getElementById("model").dataset.state === "error", null, { timeout: 60_000 });
+  assert.match(await text(page, "#error"), /^huge2\.json: synthetic weight .* needs 1100000000 bytes, more than the CPU memory limit/, await text(page, "#error"));
+  await page.setChecked("#synthetic", false);
   await page.selectOption("#example", "cifar10");
   await page.waitForFunction(() => document.getElementById("model").dataset.state === "ready", null, { timeout: 60_000 });
   assert.equal(await text(page, "#error"), "");
