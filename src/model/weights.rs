@@ -24,10 +24,19 @@ const CONFIG_LIMIT: u64 = 64 << 20;
 
 /// The most `model.weights.h5` may inflate to for a model of `params` parameters: float32
 /// values with room to spare for HDF5's metadata; 2 GiB more when layers of unknown classes
-/// hold weights wgcnn cannot count beforehand.
+/// hold weights wgcnn cannot count beforehand. In a browser (wasm32, whose whole memory is at
+/// most 4 GiB, and where a failed allocation aborts the module) never more than 2 GiB.
 fn weights_limit(params: usize, unknown_layers: bool) -> u64 {
     let slack: u64 = if unknown_layers { 2 << 30 } else { 16 << 20 };
-    (params as u64).saturating_mul(8).saturating_add(slack)
+    let most = if cfg!(target_arch = "wasm32") {
+        2 << 30
+    } else {
+        u64::MAX
+    };
+    (params as u64)
+        .saturating_mul(8)
+        .saturating_add(slack)
+        .min(most)
 }
 
 /// Whether `model` (or a model nested in it) holds a layer of a class wgcnn does not know.
