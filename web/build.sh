@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the web page and its JavaScript module into web/dist/: the wgcnn library compiled to
 # wasm32-unknown-unknown (WebGPU and the CPU reference), wasm-bindgen's glue, wgcnn.js (the
-# API), the page, and the bundled CIFAR-10 model. Any static file server can serve web/dist/.
+# API), the page, and the bundled models (CIFAR-10, MobileNetV2) with Keras's outputs. Any static file server can serve web/dist/.
 #
 # Usage: web/build.sh [--serve [PORT]]   (--serve then serves it on http://localhost:PORT,
 #                                          8000 by default; WebGPU needs localhost or https)
@@ -76,7 +76,8 @@ mkdir -p "$dist/pkg" "$dist/models"
 
 # --- the page, the module and the bundled model -------------------------------------------------
 cp static/* "$dist/"
-cp ../models/cifar10.keras ../models/cifar10.input.npy ../models/cifar10.output.npy "$dist/models/"
+cp ../models/cifar10.keras ../models/cifar10.input.npy ../models/cifar10.output.npy \
+    ../models/mobilenetv2.json ../models/mobilenetv2.output.npy "$dist/models/"
 echo "== built $dist ($(du -sh "$dist" | cut -f1)): index.html, wgcnn.js, pkg/wgcnn_wasm_bg.wasm"
 
 if [ -n "$serve" ]; then

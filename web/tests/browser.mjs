@@ -4,7 +4,7 @@
 // made by real Keras (tests/fixtures/models, tools/gen_keras_models.py):
 //  - every WGSL kernel compiles in Tint;
 //  - the bundled CIFAR-10 model: Keras's summary character for character, Keras's outputs on
-//    WebGPU and on the wasm reference, the bench view;
+//    WebGPU and on the wasm reference, the bench view; keras.applications.MobileNetV2's output;
 //  - a .keras file dropped on the page and one chosen with the file picker: Keras's summary,
 //    Keras's outputs within the native tests' tolerances; a two-input, two-output model by name;
 //  - an architecture JSON (no weights), a bad file and a wrong input: one clear message each,
@@ -158,6 +158,20 @@ await check("the bundled CIFAR-10 model: Keras's summary, and Keras's outputs on
     const verdict = await page.getAttribute("#run-result .compare", "data-all-close");
     assert.equal(verdict, "true", `${backend}: ${await text(page, "#run-result")}`);
   }
+});
+
+await check("keras.applications.MobileNetV2 (bundled architecture, synthetic weights): Keras's output on WebGPU and the reference", async () => {
+  await page.selectOption("#example", "mobilenetv2");
+  await page.waitForFunction(() => document.getElementById("model").dataset.state === "ready", null, { timeout: 120_000 });
+  assert.equal(await text(page, "#error"), "");
+  assert.match(await text(page, "#summary"), /Total params: 3,538,984/);
+  for (const backend of ["webgpu", "reference"]) {
+    await runOnPage(page, backend);
+    const verdict = await page.getAttribute("#run-result .compare", "data-all-close");
+    assert.equal(verdict, "true", `${backend}: ${await text(page, "#run-result")}`);
+  }
+  await page.selectOption("#example", "cifar10");
+  await page.waitForFunction(() => document.getElementById("model").dataset.state === "ready", null, { timeout: 60_000 });
 });
 
 await check("the bench view times each layer on WebGPU and the reference", async () => {
