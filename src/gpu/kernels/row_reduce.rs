@@ -10,7 +10,7 @@ use crate::error::Result;
 /// test checks each kernel's copy).
 pub(super) const ROW_LANES: usize = 64;
 
-// `row_grid` sizes its grids with `grid`, which counts WORKGROUP_SIZE invocations per workgroup.
+// `Rows::grid` sizes its grids with `grid`, which counts WORKGROUP_SIZE invocations per workgroup.
 const _: () = assert!(ROW_LANES == WORKGROUP_SIZE as usize);
 
 /// Rows at least this long may get a workgroup each (softmax over a classifier's classes,
