@@ -9,7 +9,9 @@
 //    Keras's outputs within the native tests' tolerances; a two-input, two-output model by name;
 //  - an architecture JSON (no weights), a bad file and a wrong input: one clear message each,
 //    and the page keeps working;
-//  - a browser without WebGPU: said plainly, and summary, explain and the reference still work.
+//  - a browser without WebGPU: said plainly, and summary, explain and the reference still work;
+//  - the fuzz corpora, every model fixture and damaged copies of them (about 250 files): each
+//    loads or gives an Error, never a wasm trap, and what loads runs on both backends.
 // No WebGPU adapter fails the test: it never skips. Writes a screenshot (argument 1, else
 // web/dist/screenshot.png).
 //
@@ -287,6 +289,74 @@ await check("without WebGPU: said plainly; summary, explain and the reference st
   });
   assert.match(rejected, /no WebGPU/, rejected);
   await plain.close();
+});
+
+await check("fuzzed and hostile files: an Error each, never a trap, and the module keeps working", async () => {
+  // The fuzz targets' corpora and past findings, every model fixture, and damaged copies of
+  // each binary one: cut short, and with bytes overwritten (a fixed pseudo-random sequence).
+  const root = path.join(web, "..");
+  const walk = (dir) => fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)]);
+  const files = ["tests/fixtures", "models", "fuzz/corpus/config", "fuzz/corpus/keras", "fuzz/regressions/config"]
+    .flatMap((d) => walk(path.join(root, d)))
+    .filter((f) => /\.(keras|json|h5)$/.test(f)).sort();
+  let state = 0x2545f491;
+  const next = () => { state ^= state << 13; state ^= state >>> 17; state ^= state << 5; return state >>> 0; };
+  const cases = [];
+  for (const f of files) {
+    const bytes = fs.readFileSync(f);
+    const name = path.relative(root, f);
+    cases.push([name, bytes]);
+    if (f.endsWith(".json")) continue;
+    for (const cut of [0.1, 0.5, 0.9, 0.99]) cases.push([`${name} cut at ${cut}`, bytes.subarray(0, Math.floor(bytes.length * cut))]);
+    for (let k = 0; k < 8; k += 1) {
+      const damaged = Buffer.from(bytes);
+      for (let j = 0; j < 4; j += 1) damaged[next() % damaged.length] = next() & 255;
+      cases.push([`${name} damaged ${k}`, damaged]);
+    }
+  }
+  assert.ok(cases.length >= 200, `${cases.length} cases`);
+  const report = await page.evaluate(async (cases) => {
+    const w = window.wgcnn;
+    const out = { loaded: 0, refused: 0, ran: 0, traps: [] };
+    for (const [name, data] of cases) {
+      let m;
+      try {
+        m = await w.load(new Uint8Array(data), { name: name.split(" ")[0].split("/").pop() });
+        m.summary(); m.explain();
+        out.loaded += 1;
+      } catch (e) {
+        if (e instanceof WebAssembly.RuntimeError || !(e instanceof Error) || !e.message) {
+          out.traps.push(`${name}: load: ${e}`);
+        }
+        out.refused += 1;
+        continue;
+      }
+      // Small models with weights also run, on both backends.
+      if (m.hasWeights && m.cannotRun.length === 0 && (JSON.parse(m.summaryJson()).total_params ?? 0) < 2e6) {
+        for (const backend of ["reference", "webgpu"]) {
+          try {
+            await m.predict(m.syntheticInputs(1), { backend });
+            out.ran += 1;
+          } catch (e) {
+            if (e instanceof WebAssembly.RuntimeError || !(e instanceof Error) || !e.message) {
+              out.traps.push(`${name}: ${backend}: ${e}`);
+            }
+          }
+        }
+      }
+      m.free();
+    }
+    return out;
+  }, cases.map(([n, b]) => [n, [...b]]));
+  assert.deepEqual(report.traps, [], report.traps.join("\n"));
+  assert.ok(report.loaded >= 40 && report.refused >= 100 && report.ran >= 20, JSON.stringify(report));
+  console.log(`     ${cases.length} files: ${report.loaded} loaded, ${report.refused} refused, ${report.ran} runs`);
+  // Still alive: the bundled model loads and matches Keras again.
+  await page.selectOption("#example", "cifar10");
+  await page.waitForFunction(() => document.getElementById("model").dataset.state === "ready", null, { timeout: 60_000 });
+  await runOnPage(page, "webgpu");
+  assert.equal(await page.getAttribute("#run-result .compare", "data-all-close"), "true");
 });
 
 // The screenshot: the bundled model, run on WebGPU.
