@@ -249,3 +249,19 @@ fn synthetic_weights_beyond_the_memory_limit_are_an_error_not_an_abort() {
         "{e}"
     );
 }
+
+#[test]
+fn synthetic_inputs_beyond_the_memory_limit_are_an_error_not_an_abort() {
+    // `run --random-input 1000000000000` on a 1,024-value input: 4 PB asked of the allocator.
+    let model = Sequential::new([1024])
+        .layer(Dense {
+            units: 2,
+            use_bias: false,
+            activation: LayerActivation::Elementwise(wgcnn::Activation::Linear),
+        })
+        .build()
+        .unwrap();
+    let e = model.synthetic_inputs(1 << 40).unwrap_err();
+    assert!(matches!(e, Error::MemoryLimit { .. }), "{e}");
+    assert_eq!(model.synthetic_inputs(3).unwrap()[0].shape(), &[3, 1024]);
+}

@@ -37,7 +37,7 @@ pub(crate) fn main(args: RunArgs) -> wgcnn::Result<ExitCode> {
     let model = Model::load(&model)?;
     let batch_size = batch_size.map(|b| usize::try_from(b).unwrap_or(usize::MAX));
     let xs = match random_input {
-        Some(n) => super::show::random_inputs(&model, usize::try_from(n).unwrap_or(usize::MAX))?,
+        Some(n) => model.synthetic_inputs(usize::try_from(n).unwrap_or(usize::MAX))?,
         None => inputs(&model, &input_args)?,
     };
     let expected = expected(&model, &compare_args)?;

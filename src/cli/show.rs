@@ -1,9 +1,8 @@
 //! What `wgcnn run` prints when no `--output` is given: per output its shape, then the top
 //! classes of the first examples for a classifier (rows of probabilities), else statistics
-//! and the first values. And `--random-input`'s seeded data.
+//! and the first values.
 
-use wgcnn::model::synthetic::input_value;
-use wgcnn::{Model, Tensor};
+use wgcnn::Tensor;
 
 /// Outputs printed at most; the rest are counted.
 const MAX_OUTPUTS: usize = 20;
@@ -138,20 +137,4 @@ fn stats(data: &[f32]) -> String {
         if data.len() > 8 { ", ..." } else { "" }
     ));
     parts.join("; ")
-}
-
-/// `batch` examples of seeded random data for each model input: the synthetic inputs of
-/// [`wgcnn::model::synthetic::input_value`] (which `tools/keras_random.py` reproduces in
-/// Python), floats uniform in [-1, 1), integer inputs (token ids) whole numbers 0 to 9. The
-/// same every run.
-pub(crate) fn random_inputs(model: &Model, batch: usize) -> wgcnn::Result<Vec<Tensor>> {
-    model
-        .inputs()
-        .iter()
-        .enumerate()
-        .map(|(k, (_, spec))| {
-            let shape = [&[batch][..], &spec.shape].concat();
-            input_value(k, &shape, spec.is_integer().then_some(10))
-        })
-        .collect()
 }

@@ -81,7 +81,11 @@ pub fn weight_value(name: &str, shape: &[usize], key: &str) -> Result<Tensor> {
 /// Synthetic model input `index` of `shape` (batch included): uniform in [-1, 1), or integers
 /// in `[0, int_range)` for token ids.
 pub fn input_value(index: usize, shape: &[usize], int_range: Option<u64>) -> Result<Tensor> {
-    let n = crate::tensor::element_count(shape).unwrap_or(0);
+    let count = crate::tensor::element_count(shape);
+    crate::limits::check_tensor(count, || {
+        format!("synthetic input {index} of shape {shape:?}")
+    })?;
+    let n = count.unwrap_or(0);
     let key = format!("input/{index}");
     let data: Vec<f32> = match int_range {
         None => signed(&key, n).map(|v| v as f32).collect(),
@@ -93,6 +97,21 @@ pub fn input_value(index: usize, shape: &[usize], int_range: Option<u64>) -> Res
 }
 
 impl Model {
+    /// `batch` examples of seeded synthetic data for each model input, in input order
+    /// ([`input_value`], which `tools/keras_random.py` reproduces in Python): floats uniform in
+    /// [-1, 1), integer inputs (token ids) whole numbers 0 to 9. The same every run: what
+    /// `wgcnn run --random-input` and the web page's seeded input give.
+    pub fn synthetic_inputs(&self, batch: usize) -> Result<Vec<Tensor>> {
+        self.inputs()
+            .iter()
+            .enumerate()
+            .map(|(k, (_, spec))| {
+                let shape = [&[batch][..], &spec.shape].concat();
+                input_value(k, &shape, spec.is_integer().then_some(10))
+            })
+            .collect()
+    }
+
     /// Gives every layer (nested models included) synthetic weights of the shapes Keras would
     /// store: for timing an architecture without its weights, and for tests that compare with
     /// Keras running the same weights (`tools/keras_random.py`).

@@ -17,7 +17,6 @@ use js_sys::{Array, Float32Array, Object, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 use web_time::Instant;
-use wgcnn::model::synthetic::input_value;
 use wgcnn::model::{Backend, GpuModel, Model, Sequential, StepLayers};
 use wgcnn::seeds::{seed_examples, SeedLayer};
 use wgcnn::{Gpu, Tensor};
@@ -491,17 +490,11 @@ impl JsModel {
     }
 }
 
+/// [`Model::synthetic_inputs`] with the inputs' names.
 fn synthetic(model: &Model, batch: usize) -> Result<Vec<(String, Tensor)>, JsValue> {
-    model
-        .inputs()
-        .into_iter()
-        .enumerate()
-        .map(|(k, (name, spec))| {
-            let shape = [&[batch][..], &spec.shape].concat();
-            let t = input_value(k, &shape, spec.is_integer().then_some(10)).map_err(js_error)?;
-            Ok((name.to_string(), t))
-        })
-        .collect()
+    let xs = model.synthetic_inputs(batch).map_err(js_error)?;
+    let names = model.inputs().into_iter().map(|(name, _)| name.to_string());
+    Ok(names.zip(xs).collect())
 }
 
 impl Inner {

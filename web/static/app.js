@@ -226,13 +226,28 @@ function topK(y, k, classes) {
   return table;
 }
 
-async function run() {
-  const done = busy($("run"), "Running…");
-  const out = $("run-result");
+/**
+ * Runs `body(out)` for a button: the button disabled with `text`, `out` emptied and marked
+ * running, then done or error (the message shown); what the browser test waits on.
+ */
+async function action(button, text, out, body) {
+  const done = busy(button, text);
   out.replaceChildren();
   out.dataset.state = "running";
   showError("");
   try {
+    await body(out);
+    out.dataset.state = "done";
+  } catch (e) {
+    out.dataset.state = "error";
+    showError(e.message ?? String(e));
+  } finally {
+    done();
+  }
+}
+
+function run() {
+  return action($("run"), "Running…", $("run-result"), async (out) => {
     const backend = $("backend").value;
     const xs = await inputs();
     const want = await expected();
@@ -270,13 +285,7 @@ async function run() {
       }
       out.append(block);
     }
-    out.dataset.state = "done";
-  } catch (e) {
-    out.dataset.state = "error";
-    showError(e.message ?? String(e));
-  } finally {
-    done();
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -317,13 +326,8 @@ function benchChart(layers, key) {
   return svg;
 }
 
-async function bench() {
-  const done = busy($("bench"), "Timing…");
-  const out = $("bench-result");
-  out.replaceChildren();
-  out.dataset.state = "running";
-  showError("");
-  try {
+function bench() {
+  return action($("bench"), "Timing…", $("bench-result"), async (out) => {
     await paint();
     const batch = Math.max(1, Math.min(64, Number($("bench-batch").value) || 1));
     const repeat = Math.max(1, Math.min(100, Number($("bench-repeat").value) || 5));
@@ -347,13 +351,7 @@ async function bench() {
         element("td", {}, ms(l.reference))));
     }
     out.append(table);
-    out.dataset.state = "done";
-  } catch (e) {
-    out.dataset.state = "error";
-    showError(e.message ?? String(e));
-  } finally {
-    done();
-  }
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
