@@ -106,6 +106,9 @@ pub(crate) struct KernelDef {
     pub coverage: Coverage,
     /// Code tables shared with the shader.
     pub codes: &'static [Codes],
+    /// The optional wgpu features its WGSL needs (`SUBGROUP`): the kernel is used only on
+    /// devices opened with them.
+    pub features: wgpu::Features,
 }
 
 /// How many invocations a window kernel needs for its output.
@@ -147,6 +150,27 @@ impl KernelDef {
     /// The pipeline constants the kernel is compiled with.
     pub(crate) fn constants(&self) -> [(&'static str, f64); 1] {
         [("WG_SIZE", f64::from(WORKGROUP_SIZE))]
+    }
+
+    /// Parses and validates the kernel's WGSL with naga, allowing what its
+    /// [`features`](KernelDef::features) allow on a device (as wgpu does).
+    #[cfg(test)]
+    pub(crate) fn naga(&self) -> (naga::Module, naga::valid::ModuleInfo) {
+        use naga::valid::{Capabilities, ShaderStages, SubgroupOperationSet, ValidationFlags};
+        let module = naga::front::wgsl::parse_str(self.source)
+            .unwrap_or_else(|e| panic!("{}: {}", self.name, e.emit_to_string(self.source)));
+        let mut validator =
+            naga::valid::Validator::new(ValidationFlags::all(), Capabilities::empty());
+        if self.features.contains(wgpu::Features::SUBGROUP) {
+            validator = naga::valid::Validator::new(ValidationFlags::all(), Capabilities::SUBGROUP);
+            validator
+                .subgroup_stages(ShaderStages::COMPUTE)
+                .subgroup_operations(SubgroupOperationSet::all());
+        }
+        let info = validator
+            .validate(&module)
+            .unwrap_or_else(|e| panic!("{}: {}", self.name, e.emit_to_string(self.source)));
+        (module, info)
     }
 }
 

@@ -1,9 +1,6 @@
 //! The single-op API: one Conv2D or MaxPooling2D on the device, its program recorded, run and
-//! dropped; and the choice of Conv2D kernel variant (autotuned or not), which compiled models
-//! use too.
+//! dropped (the Conv2D variant is chosen in `autotune/conv.rs`).
 
-#[cfg(feature = "native")]
-use super::autotune;
 use super::kernels::{emit_conv2d, emit_pool2d, ConvVariant, ConvWeights, PoolKind};
 use super::program::{Program, ProgramBuilder};
 use super::Gpu;
@@ -39,98 +36,6 @@ impl Gpu {
         let variant = self.conv_variant(spec, g.input)?;
         self.conv2d_with_async(variant, spec, input, kernel, bias)
             .await
-    }
-
-    /// The kernel variant for `spec` on inputs of shape `input`: the autotuner's choice
-    /// (measured once per adapter and shape, on zeros of the same shapes), or
-    /// [`ConvVariant::choose`] when autotuning is off.
-    ///
-    /// Measuring runs each candidate and blocks until it is done, so it is native-only: an
-    /// async caller on native ([`Gpu::conv2d_async`], [`crate::Model::compile_async`]) blocks
-    /// its thread while a new shape is tuned.
-    pub fn conv_variant(&self, spec: &Conv2dSpec, input: [usize; 4]) -> Result<ConvVariant> {
-        let filters = spec.filters;
-        let mut candidates: Vec<ConvVariant> = ConvVariant::ALL
-            .into_iter()
-            .filter(|v| v.fits(filters, spec.groups, filters, 0))
-            .collect();
-        // The untuned choice first: it is what the tuner takes when tuning is off.
-        let preferred = ConvVariant::choose(spec);
-        candidates.sort_by_key(|v| *v != preferred);
-        // Without `native` the tuner is always off (see [`crate::GpuOptions::autotune`]).
-        #[cfg(feature = "native")]
-        if candidates.len() >= 2 && self.tuner.enabled() {
-            return self.tuned_variant(spec, input, &candidates);
-        }
-        #[cfg(not(feature = "native"))]
-        let _ = input;
-        Ok(candidates.first().copied().unwrap_or(ConvVariant::Direct))
-    }
-
-    /// The tuner's choice among `candidates` (at least two, the untuned one first), remembered
-    /// or measured now.
-    #[cfg(feature = "native")]
-    fn tuned_variant(
-        &self,
-        spec: &Conv2dSpec,
-        input: [usize; 4],
-        candidates: &[ConvVariant],
-    ) -> Result<ConvVariant> {
-        // The candidates are part of the key, in their fixed order: a choice made before a
-        // variant existed is stale.
-        let listed: Vec<ConvVariant> = ConvVariant::ALL
-            .into_iter()
-            .filter(|v| candidates.contains(v))
-            .collect();
-        let info = self.adapter_info();
-        // How the candidates were timed is part of the key too: choices made on host time
-        // (submit and read-back included) do not stand for device time.
-        let key = format!(
-            "{} | {:?} | {} | {} | {listed:?} | conv2d in {:?} kernel {:?} filters {} strides {:?} dilation {:?} groups {} {} bias {}",
-            info.name,
-            info.backend,
-            info.driver_info,
-            match self.device_timing() {
-                super::DeviceTiming::Timestamps => "device time",
-                super::DeviceTiming::Unavailable => "host time",
-            },
-            input,
-            spec.kernel_size,
-            spec.filters,
-            spec.strides,
-            spec.dilation,
-            spec.groups,
-            spec.padding,
-            spec.use_bias
-        );
-        let zeros = |shape: Vec<usize>| Tensor::from_fn(shape, |_| 0.0);
-        let x = zeros(input.to_vec())?;
-        let k = zeros(spec.kernel_shape(input[3]).to_vec())?;
-        let b = spec
-            .use_bias
-            .then(|| zeros(vec![spec.filters]))
-            .transpose()?;
-        Ok(self.tuner.choose(&key, candidates, |variant| {
-            let mut program =
-                pollster::block_on(self.conv2d_program(variant, spec, input, &k, b.as_ref()))
-                    .ok()?;
-            program.load(&[x.data()], input[0]).ok()?;
-            autotune::measure(|| match program.time_loaded() {
-                Ok(Some(device)) => Some(device),
-                // No timestamp queries: the host's time for the run, read-back included.
-                Ok(None) => {
-                    let started = std::time::Instant::now();
-                    program.run_loaded().ok()?;
-                    Some(started.elapsed())
-                }
-                Err(_) => None,
-            })
-        }))
-    }
-
-    /// The autotuner's remembered choices: `(adapter and shape, variant)`.
-    pub fn autotune_choices(&self) -> Vec<(String, ConvVariant)> {
-        self.tuner.choices()
     }
 
     /// [`Gpu::conv2d`] with a chosen kernel variant (for tests and benchmarks). Blocking
@@ -170,7 +75,7 @@ impl Gpu {
 
     /// The program of one Conv2D with a chosen variant on inputs of shape `input` (checked by
     /// the caller), its weights uploaded.
-    async fn conv2d_program(
+    pub(super) async fn conv2d_program(
         &self,
         variant: ConvVariant,
         spec: &Conv2dSpec,

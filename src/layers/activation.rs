@@ -31,7 +31,8 @@ pub(crate) fn lower_activation(l: &mut Lowering<'_, '_>, a: LayerActivation) -> 
         Some(log) => {
             let cols = last("softmax", &shape)?;
             let rows = product("softmax", &shape[..shape.len() - 1])?;
-            emit_softmax(l.builder(), rows, cols, log, x, out)
+            let batch = l.tune_batch();
+            emit_softmax(l.builder(), batch, rows, cols, log, x, out)
         }
         None => emit_unary(l.builder(), Unary::activation(a.elementwise()), x, out),
     }

@@ -173,7 +173,8 @@ impl Layer for Conv2d {
                 lower_conv2d(l, &self.spec, shape, x, tmp, 0, bias)?;
                 let rows = product("conv2d", &out_shape[..out_shape.len() - 1])?;
                 let out = l.output()?;
-                emit_softmax(l.builder(), rows, self.spec.filters, log, tmp, out)
+                let batch = l.tune_batch();
+                emit_softmax(l.builder(), batch, rows, self.spec.filters, log, tmp, out)
             }
         }
     }

@@ -122,7 +122,8 @@ impl Dense {
         )?;
         if let Some(log) = softmax {
             let final_out = l.output()?;
-            emit_softmax(l.builder(), rows, units, log, out, final_out)?;
+            let batch = l.tune_batch();
+            emit_softmax(l.builder(), batch, rows, units, log, out, final_out)?;
         }
         Ok(())
     }

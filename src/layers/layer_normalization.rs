@@ -172,8 +172,10 @@ impl Layer for LayerNormalization {
         };
         let x = l.input(0);
         let out = l.output()?;
+        let batch = l.tune_batch();
         emit_layer_norm(
             l.builder(),
+            batch,
             rows,
             cols,
             self.epsilon as f32,

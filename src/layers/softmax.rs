@@ -79,8 +79,10 @@ impl Layer for Softmax {
         let inner: usize = shape[axis + 1..].iter().product();
         let x = l.input(0);
         let out = l.output()?;
+        let batch = l.tune_batch();
         emit_softmax_strided(
             l.builder(),
+            batch,
             outer * inner,
             shape[axis],
             inner,

@@ -47,6 +47,7 @@ pub(super) const BINARY: KernelDef = KernelDef {
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[activation::CODES, OPS],
+    features: wgpu::Features::empty(),
 };
 
 /// What a binary step computes.

@@ -8,21 +8,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
 use naga::{AddressSpace, Module, Statement, StorageAccess, SwitchValue, TypeInner};
 
 use super::super::kernel::{Access, Codes, KernelDef};
 use super::Kernel;
-
-/// Parses and validates a kernel's WGSL.
-fn compile(def: &KernelDef) -> (Module, ModuleInfo) {
-    let module = naga::front::wgsl::parse_str(def.source)
-        .unwrap_or_else(|e| panic!("{}: {}", def.name, e.emit_to_string(def.source)));
-    let info = Validator::new(ValidationFlags::all(), Capabilities::empty())
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{}: {}", def.name, e.emit_to_string(def.source)));
-    (module, info)
-}
 
 fn scalar_name(s: naga::Scalar) -> String {
     match (s.kind, s.width) {
@@ -107,7 +96,7 @@ fn switches(module: &Module) -> Vec<BTreeSet<u32>> {
 
 /// Everything one kernel's WGSL disagrees with its `KernelDef` about.
 fn violations(def: &KernelDef) -> Vec<String> {
-    let (module, info) = compile(def);
+    let (module, info) = def.naga();
     let mut out = Vec::new();
     let Some(index) = module
         .entry_points

@@ -32,6 +32,7 @@ pub(super) const COPY: KernelDef = KernelDef {
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[],
+    features: wgpu::Features::empty(),
 };
 
 /// Records a copy of `x` (rows of `in_row` floats, `rows` per example) into floats

@@ -42,6 +42,7 @@ pub(super) const SPLIT_K: KernelDef = KernelDef {
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[activation::CODES],
+    features: wgpu::Features::empty(),
 };
 
 pub(super) const SPLIT_K_REDUCE: KernelDef = KernelDef {
@@ -53,6 +54,7 @@ pub(super) const SPLIT_K_REDUCE: KernelDef = KernelDef {
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[activation::CODES],
+    features: wgpu::Features::empty(),
 };
 
 /// Reductions at least this long, over at most `SPLIT_K_ROWS` rows, are split.

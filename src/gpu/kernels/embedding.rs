@@ -27,6 +27,7 @@ pub(super) const EMBEDDING: KernelDef = KernelDef {
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[],
+    features: wgpu::Features::empty(),
 };
 
 /// Records an Embedding lookup of the ids in `x` (per example `ids` values) into `out`.

@@ -39,6 +39,7 @@ pub(super) const RUNS: KernelDef = KernelDef {
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[],
+    features: wgpu::Features::empty(),
 };
 
 pub(super) const COMBINE: KernelDef = KernelDef {
@@ -50,6 +51,7 @@ pub(super) const COMBINE: KernelDef = KernelDef {
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[],
+    features: wgpu::Features::empty(),
 };
 
 /// Pixels per run: short enough that a large plane gives a GPU thousands of invocations, long

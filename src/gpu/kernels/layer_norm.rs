@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::super::kernel::{Coverage, params, read, weight, write, KernelDef};
 use super::super::program::{Binding, Dispatch, ProgramBuilder, Value, Weight};
-use super::row_reduce::{Rows, ROW_LANES};
+use super::row_reduce::{RowOp, Rows, ROW_LANES};
 use super::Kernel;
 use crate::error::Result;
 
@@ -32,6 +32,7 @@ pub(super) const LAYER_NORM: KernelDef = KernelDef {
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[],
+    features: wgpu::Features::empty(),
 };
 
 pub(super) const LAYER_NORM_ROWS: KernelDef = KernelDef {
@@ -41,10 +42,20 @@ pub(super) const LAYER_NORM_ROWS: KernelDef = KernelDef {
     ..LAYER_NORM
 };
 
-/// Records LayerNormalization over rows of `cols` values (`rows` per example).
+pub(super) const LAYER_NORM_ROWS_SUBGROUP: KernelDef = KernelDef {
+    name: "layer_norm_rows_subgroup",
+    source: wgsl!("common.wgsl", "row_reduce_subgroup.wgsl", "layer_norm.wgsl"),
+    features: wgpu::Features::SUBGROUP,
+    ..LAYER_NORM_ROWS
+};
+
+/// Records LayerNormalization over rows of `cols` values (`rows` per example). `batch`: the
+/// most examples the program runs at once, for which the row layout is chosen (autotuned where
+/// that is on).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn emit_layer_norm(
     b: &mut ProgramBuilder<'_>,
+    batch: usize,
     rows: usize,
     cols: usize,
     epsilon: f32,
@@ -54,7 +65,9 @@ pub(crate) fn emit_layer_norm(
     x: Value,
     out: Value,
 ) -> Result<()> {
-    let layout = Rows::for_rows(b.gpu(), cols);
+    let layout = b
+        .gpu()
+        .row_layout(RowOp::LayerNorm, batch, rows, cols, 1)?;
     let norm = Norm {
         epsilon,
         gamma,
@@ -66,15 +79,15 @@ pub(crate) fn emit_layer_norm(
 
 /// LayerNormalization's options, as [`emit_layer_norm`] takes them.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct Norm {
-    pub(super) epsilon: f32,
-    pub(super) gamma: Option<Weight>,
-    pub(super) beta: Option<Weight>,
-    pub(super) rms: bool,
+pub(crate) struct Norm {
+    pub(crate) epsilon: f32,
+    pub(crate) gamma: Option<Weight>,
+    pub(crate) beta: Option<Weight>,
+    pub(crate) rms: bool,
 }
 
 /// [`emit_layer_norm`] with the rows laid out as `layout`.
-pub(super) fn emit_layer_norm_as(
+pub(crate) fn emit_layer_norm_as(
     b: &mut ProgramBuilder<'_>,
     layout: Rows,
     rows: usize,
@@ -112,6 +125,7 @@ pub(super) fn emit_layer_norm_as(
     let kernel = match layout {
         Rows::PerInvocation => Kernel::LayerNorm,
         Rows::PerWorkgroup => Kernel::LayerNormRows,
+        Rows::Subgroups => Kernel::LayerNormRowsSubgroup,
     };
     b.dispatch(
         kernel,

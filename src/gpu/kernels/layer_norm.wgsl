@@ -63,7 +63,8 @@ fn normalized(x: f32, i: u32, mean: f32, rstd: f32) -> f32 {
 }
 
 @compute @workgroup_size(ROW_LANES)
-fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+fn rows(@builtin(workgroup_id) wg: vec3<u32>, at: RowLane) {
+    let lane = at.index;
     let r = row_of(wg, p.groups_x);
     if r >= p.rows {
         return;
@@ -74,13 +75,13 @@ fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var i = lane; i < p.cols; i += ROW_LANES) {
         partial += input[base + i];
     }
-    let mean = row_sum(lane, partial) / n;
+    let mean = row_sum(at, partial) / n;
     var sq = 0.0;
     for (var i = lane; i < p.cols; i += ROW_LANES) {
         let d = input[base + i] - mean;
         sq += d * d;
     }
-    let rstd = inverseSqrt(row_sum(lane, sq) / n + p.epsilon);
+    let rstd = inverseSqrt(row_sum(at, sq) / n + p.epsilon);
     for (var i = lane; i < p.cols; i += ROW_LANES) {
         output[base + i] = normalized(input[base + i], i, mean, rstd);
     }

@@ -1,7 +1,8 @@
-//! Softmax and LayerNormalization through both layouts of each, whatever the adapter would
-//! choose: an invocation per row, and a workgroup per row (`row_reduce.wgsl`), on rows shorter
-//! and longer than the workgroup, along a strided axis, and with non-finite values. Runs on the
-//! GPU: no adapter fails the test.
+//! Softmax and LayerNormalization through every layout of each the device runs, whatever the
+//! adapter or the autotuner would choose: an invocation per row, a workgroup per row reduced by
+//! a tree (`row_reduce.wgsl`) and by subgroup operations (`row_reduce_subgroup.wgsl`), on rows
+//! shorter and longer than the workgroup, along a strided axis, and with non-finite values.
+//! Runs on the GPU: no adapter fails the test.
 
 use super::layer_norm::{emit_layer_norm_as, Norm};
 use super::row_reduce::{Rows, ROW_LANES, ROW_WORKGROUP_FROM};
@@ -41,13 +42,30 @@ fn lengths() -> [usize; 6] {
     ]
 }
 
-const LAYOUTS: [Rows; 2] = [Rows::PerInvocation, Rows::PerWorkgroup];
+/// Every layout the device runs. A Vulkan device always has subgroups (Vulkan 1.1: lavapipe
+/// too), so there the test fails rather than leave that layout out; GL has none, and the
+/// subgroup kernels are not used there.
+fn layouts(gpu: &crate::Gpu) -> Vec<Rows> {
+    let layouts: Vec<Rows> = Rows::ALL.into_iter().filter(|l| l.runs_on(gpu)).collect();
+    if gpu.adapter_info().backend == wgpu::Backend::Vulkan {
+        assert!(
+            layouts.contains(&Rows::Subgroups),
+            "a Vulkan device opened without SUBGROUP"
+        );
+    }
+    eprintln!("row layouts on {}: {layouts:?}", gpu.adapter_info().name);
+    layouts
+}
 
 #[test]
 fn softmax_matches_the_reference_on_short_and_long_rows() {
     let gpu = gpu();
     let batch = 2;
-    for (cols, layout) in lengths().into_iter().flat_map(|c| LAYOUTS.map(|l| (c, l))) {
+    let layouts = layouts(&gpu);
+    for (cols, layout) in lengths()
+        .into_iter()
+        .flat_map(|c| layouts.iter().map(move |&l| (c, l)))
+    {
         for inner in [1, 3] {
             for log in [false, true] {
                 // Per example: 3 × cols × inner, the softmax along cols.
@@ -83,7 +101,11 @@ fn layer_normalization_matches_keras_formula_on_short_and_long_rows() {
     let gpu = gpu();
     let batch = 2;
     let rows = 3;
-    for (cols, layout) in lengths().into_iter().flat_map(|c| LAYOUTS.map(|l| (c, l))) {
+    let layouts = layouts(&gpu);
+    for (cols, layout) in lengths()
+        .into_iter()
+        .flat_map(|c| layouts.iter().map(move |&l| (c, l)))
+    {
         for (with_gamma, with_beta, rms) in [
             (true, true, false),
             (false, false, false),

@@ -2,7 +2,8 @@
 //! defines the kernel's uniform block (`params!`), its [`KernelDef`]s (entry points, bindings,
 //! code tables, tile shapes) and the emitter that records its dispatches. `common.wgsl`,
 //! `window.wgsl`, `activation.wgsl` and `row_reduce.wgsl` are preludes shared by several
-//! kernels (the Rust side of the last three: `window.rs`, `activation.rs`, `row_reduce.rs`);
+//! kernels (the Rust side of the last three: `window.rs`, `activation.rs`, `row_reduce.rs`;
+//! `row_reduce_subgroup.wgsl` is the last one on subgroup operations);
 //! `residual4.wgsl` is the vec4 Conv2D kernels' fused residual.
 //!
 //! Adding a kernel: `name.wgsl` and `name.rs` (its `KernelDef`, `params!` block and emitter),
@@ -17,7 +18,7 @@ mod contract;
 mod long_rows;
 #[cfg(all(test, feature = "native"))]
 mod residual;
-mod row_reduce;
+pub(crate) mod row_reduce;
 #[cfg(all(test, feature = "native"))]
 mod test_support;
 #[cfg(test)]
@@ -116,6 +117,8 @@ kernels! {
         Softmax => SOFTMAX,
         /// Softmax and log-softmax over an axis, a workgroup per row.
         SoftmaxRows => SOFTMAX_ROWS,
+        /// [`Kernel::SoftmaxRows`] reducing with subgroup operations.
+        SoftmaxRowsSubgroup => SOFTMAX_ROWS_SUBGROUP,
     }
     binary {
         /// Broadcasting element-wise binary ops (merges, keras.ops arithmetic, PReLU).
@@ -144,6 +147,8 @@ kernels! {
         LayerNorm => LAYER_NORM,
         /// LayerNormalization over the last axis, a workgroup per row.
         LayerNormRows => LAYER_NORM_ROWS,
+        /// [`Kernel::LayerNormRows`] reducing with subgroup operations.
+        LayerNormRowsSubgroup => LAYER_NORM_ROWS_SUBGROUP,
     }
     embedding {
         /// Embedding lookups.

@@ -43,6 +43,7 @@ pub(super) const RECURRENT: KernelDef = KernelDef {
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[activation::CODES, CELLS],
+    features: wgpu::Features::empty(),
 };
 
 

@@ -31,6 +31,7 @@ pub(super) const RESIZE: KernelDef = KernelDef {
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[],
+    features: wgpu::Features::empty(),
 };
 
 /// Records UpSampling2D of per-example images `hwc` by `factor` from `x` into `out`.

@@ -2,15 +2,23 @@
 // layer_norm.wgsl's `rows` entry points): each lane passes its partial, every lane gets the
 // row's total from a tree in workgroup memory. Every lane of the workgroup must call these the
 // same number of times, from uniform control flow (the barriers require it; Tint checks it).
-// Uses max_keras from common.wgsl.
+// Uses max_keras from common.wgsl. row_reduce_subgroup.wgsl has the same functions built on
+// subgroup operations, for adapters that have them.
 
 // Lanes per row: the workgroup size of the `rows` entry points (the host checks it against
 // WORKGROUP_SIZE, which sizes their grids).
 const ROW_LANES: u32 = 64u;
 
+// What a lane knows about its place in the workgroup: the `rows` entry points take it as an
+// argument and pass it on.
+struct RowLane {
+    @builtin(local_invocation_index) index: u32,
+}
+
 var<workgroup> row_scratch: array<f32, ROW_LANES>;
 
-fn row_sum(lane: u32, partial: f32) -> f32 {
+fn row_sum(at: RowLane, partial: f32) -> f32 {
+    let lane = at.index;
     row_scratch[lane] = partial;
     workgroupBarrier();
     for (var half = ROW_LANES / 2u; half > 0u; half = half / 2u) {
@@ -26,7 +34,8 @@ fn row_sum(lane: u32, partial: f32) -> f32 {
 }
 
 // XLA's maximum of the row: a NaN anywhere makes it NaN.
-fn row_max(lane: u32, partial: f32) -> f32 {
+fn row_max(at: RowLane, partial: f32) -> f32 {
+    let lane = at.index;
     row_scratch[lane] = partial;
     workgroupBarrier();
     for (var half = ROW_LANES / 2u; half > 0u; half = half / 2u) {

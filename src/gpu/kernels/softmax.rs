@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::super::kernel::{Coverage, params, read, write, KernelDef};
 use super::super::program::{Binding, Dispatch, ProgramBuilder, Value};
-use super::row_reduce::{Rows, ROW_LANES};
+use super::row_reduce::{RowOp, Rows, ROW_LANES};
 use super::Kernel;
 use crate::error::Result;
 
@@ -34,6 +34,7 @@ pub(super) const SOFTMAX: KernelDef = KernelDef {
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[],
+    features: wgpu::Features::empty(),
 };
 
 pub(super) const SOFTMAX_ROWS: KernelDef = KernelDef {
@@ -43,11 +44,20 @@ pub(super) const SOFTMAX_ROWS: KernelDef = KernelDef {
     ..SOFTMAX
 };
 
+pub(super) const SOFTMAX_ROWS_SUBGROUP: KernelDef = KernelDef {
+    name: "softmax_rows_subgroup",
+    source: wgsl!("common.wgsl", "row_reduce_subgroup.wgsl", "softmax.wgsl"),
+    features: wgpu::Features::SUBGROUP,
+    ..SOFTMAX_ROWS
+};
+
 /// Records a softmax over rows of `cols` values, `rows` per example, from `x` into `out`; a
-/// row's values are `inner` apart (1: the last axis).
+/// row's values are `inner` apart (1: the last axis). `batch`: the most examples the program
+/// runs at once, for which the row layout is chosen (autotuned where that is on).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn emit_softmax_strided(
     b: &mut ProgramBuilder<'_>,
+    batch: usize,
     rows: usize,
     cols: usize,
     inner: usize,
@@ -55,13 +65,15 @@ pub(crate) fn emit_softmax_strided(
     x: Value,
     out: Value,
 ) -> Result<()> {
-    let layout = Rows::for_rows(b.gpu(), cols);
+    let layout = b
+        .gpu()
+        .row_layout(RowOp::Softmax, batch, rows, cols, inner)?;
     emit_softmax_as(b, layout, rows, cols, inner, log, x, out)
 }
 
 /// [`emit_softmax_strided`] with the rows laid out as `layout`.
 #[allow(clippy::too_many_arguments)]
-pub(super) fn emit_softmax_as(
+pub(crate) fn emit_softmax_as(
     b: &mut ProgramBuilder<'_>,
     layout: Rows,
     rows: usize,
@@ -91,6 +103,7 @@ pub(super) fn emit_softmax_as(
     let kernel = match layout {
         Rows::PerInvocation => Kernel::Softmax,
         Rows::PerWorkgroup => Kernel::SoftmaxRows,
+        Rows::Subgroups => Kernel::SoftmaxRowsSubgroup,
     };
     b.dispatch(
         kernel,
@@ -103,11 +116,12 @@ pub(super) fn emit_softmax_as(
 /// [`emit_softmax_strided`] over the last axis.
 pub(crate) fn emit_softmax(
     b: &mut ProgramBuilder<'_>,
+    batch: usize,
     rows: usize,
     cols: usize,
     log: bool,
     x: Value,
     out: Value,
 ) -> Result<()> {
-    emit_softmax_strided(b, rows, cols, 1, log, x, out)
+    emit_softmax_strided(b, batch, rows, cols, 1, log, x, out)
 }

@@ -55,7 +55,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }
 
 @compute @workgroup_size(ROW_LANES)
-fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lane: u32) {
+fn rows(@builtin(workgroup_id) wg: vec3<u32>, at: RowLane) {
+    let lane = at.index;
     let r = row_of(wg, p.groups_x);
     if r >= p.rows {
         return;
@@ -66,12 +67,12 @@ fn rows(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var i = lane; i < p.cols; i += ROW_LANES) {
         m = max_keras(m, input[base + i * step]);
     }
-    m = row_max(lane, m);
+    m = row_max(at, m);
     var partial = 0.0;
     for (var i = lane; i < p.cols; i += ROW_LANES) {
         partial += exp(input[base + i * step] - m);
     }
-    let sum = row_sum(lane, partial);
+    let sum = row_sum(at, partial);
     for (var i = lane; i < p.cols; i += ROW_LANES) {
         let shifted = input[base + i * step] - m;
         if p.log != 0u {

@@ -4,6 +4,8 @@
 //! bounds-check policy (out-of-range reads give zero, writes are skipped). The SPIR-V is also
 //! checked by `spirv-val` (Debian's `spirv-tools`) where it is installed; CI installs it and
 //! sets `WGCNN_REQUIRE_SPIRV_VAL`, so there a missing validator fails instead of being skipped.
+//! Kernels on subgroup operations are translated for the versions that have them (SPIR-V 1.3
+//! for Vulkan 1.1, MSL 2.1, HLSL 6.0).
 //!
 //! Only Vulkan and GL ever ran these shaders (lavapipe, llvmpipe, an NVIDIA H200): this is what
 //! can be checked of Metal and DX12 without their hardware.
@@ -13,7 +15,7 @@ use std::process::Command;
 
 use naga::back::{hlsl, msl, spv, PipelineConstants};
 use naga::proc::{BoundsCheckPolicies, BoundsCheckPolicy};
-use naga::valid::{Capabilities, ModuleInfo, ValidationFlags, Validator};
+use naga::valid::ModuleInfo;
 use naga::{Module, ShaderStage};
 
 use super::Kernel;
@@ -22,11 +24,7 @@ use super::Kernel;
 /// the kernel's entry point (what wgpu hands each back end).
 fn specialised(kernel: Kernel) -> (Module, ModuleInfo) {
     let def = kernel.def();
-    let module = naga::front::wgsl::parse_str(def.source)
-        .unwrap_or_else(|e| panic!("{}: {}", def.name, e.emit_to_string(def.source)));
-    let info = Validator::new(ValidationFlags::all(), Capabilities::empty())
-        .validate(&module)
-        .unwrap_or_else(|e| panic!("{}: {}", def.name, e.emit_to_string(def.source)));
+    let (module, info) = def.naga();
     let mut constants = PipelineConstants::default();
     for (name, value) in def.constants() {
         constants.insert(name.to_string(), value);
@@ -51,10 +49,16 @@ fn checked() -> BoundsCheckPolicies {
     }
 }
 
+/// Whether the kernel uses subgroup operations: those need SPIR-V 1.3 (Vulkan 1.1), MSL 2.1
+/// and HLSL shader model 6.0.
+fn subgroups(kernel: Kernel) -> bool {
+    kernel.def().features.contains(wgpu::Features::SUBGROUP)
+}
+
 fn spirv(kernel: Kernel, module: &Module, info: &ModuleInfo) -> Vec<u32> {
     let def = kernel.def();
     let options = spv::Options {
-        lang_version: (1, 0),
+        lang_version: if subgroups(kernel) { (1, 3) } else { (1, 0) },
         bounds_check_policies: checked(),
         ..spv::Options::default()
     };
@@ -69,7 +73,7 @@ fn spirv(kernel: Kernel, module: &Module, info: &ModuleInfo) -> Vec<u32> {
 fn metal(kernel: Kernel, module: &Module, info: &ModuleInfo) -> String {
     let def = kernel.def();
     let options = msl::Options {
-        lang_version: (2, 0),
+        lang_version: if subgroups(kernel) { (2, 1) } else { (2, 0) },
         bounds_check_policies: checked(),
         ..msl::Options::default()
     };
@@ -103,14 +107,15 @@ fn hlsl_source(
     out
 }
 
-/// `spirv-val`'s verdict on `words`, or `None` where it is not installed.
-fn spirv_val(name: &str, words: &[u32]) -> Option<Result<(), String>> {
+/// `spirv-val`'s verdict on `words` for `env` (`vulkan1.0`), or `None` where it is not
+/// installed.
+fn spirv_val(name: &str, env: &str, words: &[u32]) -> Option<Result<(), String>> {
     let file: PathBuf =
         std::env::temp_dir().join(format!("wgcnn-{}-{name}.spv", std::process::id()));
     let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
     std::fs::write(&file, bytes).expect("a temporary file");
     let out = Command::new("spirv-val")
-        .args(["--target-env", "vulkan1.0"])
+        .args(["--target-env", env])
         .arg(&file)
         .output();
     let _ = std::fs::remove_file(&file);
@@ -134,7 +139,12 @@ fn every_kernel_translates_to_spirv_msl_and_hlsl() {
         let name = kernel.def().name;
         let (module, info) = specialised(kernel);
         let words = spirv(kernel, &module, &info);
-        match spirv_val(name, &words) {
+        let env = if subgroups(kernel) {
+            "vulkan1.1"
+        } else {
+            "vulkan1.0"
+        };
+        match spirv_val(name, env, &words) {
             Some(Ok(())) => validated += 1,
             Some(Err(e)) => failures.push(format!("{name}: spirv-val: {e}")),
             None => {}
@@ -144,7 +154,12 @@ fn every_kernel_translates_to_spirv_msl_and_hlsl() {
             msl.contains("kernel void"),
             "{name}: no MSL kernel in\n{msl}"
         );
-        for model in [hlsl::ShaderModel::V5_1, hlsl::ShaderModel::V6_0] {
+        let models: &[hlsl::ShaderModel] = if subgroups(kernel) {
+            &[hlsl::ShaderModel::V6_0]
+        } else {
+            &[hlsl::ShaderModel::V5_1, hlsl::ShaderModel::V6_0]
+        };
+        for &model in models {
             let hlsl = hlsl_source(kernel, &module, &info, model);
             assert!(
                 hlsl.contains("[numthreads("),
@@ -161,6 +176,6 @@ fn every_kernel_translates_to_spirv_msl_and_hlsl() {
         eprintln!("note: spirv-val not found (apt-get install spirv-tools): SPIR-V written, not validated");
     } else {
         assert_eq!(validated, Kernel::ALL.len());
-        eprintln!("{validated} kernels: SPIR-V (spirv-val accepted), MSL 2.0, HLSL 5.1 and 6.0");
+        eprintln!("{validated} kernels: SPIR-V (spirv-val accepted), MSL 2.0, HLSL 5.1 and 6.0 (subgroup kernels: Vulkan 1.1, MSL 2.1, HLSL 6.0)");
     }
 }

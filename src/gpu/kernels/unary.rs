@@ -74,6 +74,7 @@ pub(super) const UNARY: KernelDef = KernelDef {
     structure: &[],
     coverage: Coverage::PerValue,
     codes: &[activation::CODES, MODES],
+    features: wgpu::Features::empty(),
 };
 
 pub(super) const UNARY4: KernelDef = KernelDef {

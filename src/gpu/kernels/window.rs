@@ -65,6 +65,7 @@ pub(super) const fn conv_def(
         structure,
         coverage,
         codes: &[activation::CODES],
+        features: wgpu::Features::empty(),
     }
 }
 
@@ -103,6 +104,7 @@ pub(super) const fn plain_def(name: &'static str, source: &'static str) -> Kerne
         structure: &[],
         coverage: Coverage::PerValue,
         codes: &[],
+        features: wgpu::Features::empty(),
     }
 }
 
