@@ -416,20 +416,43 @@ impl Gpu {
         self.check_health(op)
     }
 
-    /// Waits for `submission`, maps the first `bytes` of `staging` and copies them out as floats.
-    pub(crate) async fn read_back(
+    /// Waits for `submission`, maps the staging buffer and appends its floats to `outs`: the
+    /// first `sizes[0]` to `outs[0]`, the next `sizes[1]` to `outs[1]`, and so on. The one copy
+    /// out of the mapping, straight into the caller's vectors (a 100 MB output used to be
+    /// copied four times on the host).
+    pub(crate) async fn read_back_into(
         &self,
         op: &'static str,
         staging: &wgpu::Buffer,
-        bytes: u64,
+        sizes: &[usize],
+        outs: &mut [Vec<f32>],
         submission: wgpu::SubmissionIndex,
-    ) -> Result<Vec<f32>> {
-        let raw = self.read_bytes(op, staging, bytes, submission).await?;
-        // Byte-wise, so no alignment assumption about the mapping can fail.
-        Ok(raw
-            .chunks_exact(4)
-            .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]]))
-            .collect())
+    ) -> Result<()> {
+        let bytes: usize = sizes.iter().sum::<usize>() * 4;
+        self.map_read(op, staging, bytes as u64, submission).await?;
+        let copied = staging
+            .get_mapped_range(..bytes as u64)
+            .map(|range| {
+                let mut rest: &[u8] = &range;
+                for (out, &n) in outs.iter_mut().zip(sizes) {
+                    let (head, tail) = rest.split_at(n * 4);
+                    // A mapping is at least 4-byte aligned in practice; byte by byte if not.
+                    match bytemuck::try_cast_slice::<u8, f32>(head) {
+                        Ok(floats) => out.extend_from_slice(floats),
+                        Err(_) => out.extend(
+                            head.chunks_exact(4)
+                                .map(|b| f32::from_ne_bytes([b[0], b[1], b[2], b[3]])),
+                        ),
+                    }
+                    rest = tail;
+                }
+            })
+            .map_err(|e| Error::GpuInternal {
+                op,
+                message: format!("reading the readback buffer failed: {e}"),
+            });
+        staging.unmap();
+        copied
     }
 
     /// Waits for `submission`, maps the first `bytes` of `staging` and copies them out.
@@ -440,6 +463,27 @@ impl Gpu {
         bytes: u64,
         submission: wgpu::SubmissionIndex,
     ) -> Result<Vec<u8>> {
+        self.map_read(op, staging, bytes, submission).await?;
+        let values = staging
+            .get_mapped_range(..bytes)
+            .map(|range| range.to_vec())
+            .map_err(|e| Error::GpuInternal {
+                op,
+                message: format!("reading the readback buffer failed: {e}"),
+            });
+        staging.unmap();
+        values
+    }
+
+    /// Waits for `submission` and maps the first `bytes` of `staging` for reading; the caller
+    /// reads the mapping and unmaps it.
+    async fn map_read(
+        &self,
+        op: &'static str,
+        staging: &wgpu::Buffer,
+        bytes: u64,
+        submission: wgpu::SubmissionIndex,
+    ) -> Result<()> {
         let (sender, mapped) = oneshot::channel();
         staging
             .slice(..bytes)
@@ -452,20 +496,16 @@ impl Gpu {
             op,
             message: "the readback buffer's map callback was dropped".into(),
         })?;
-        self.check_health(op)?;
+        if let Err(e) = self.check_health(op) {
+            if mapped.is_ok() {
+                staging.unmap();
+            }
+            return Err(e);
+        }
         mapped.map_err(|e| Error::GpuInternal {
             op,
             message: format!("mapping the readback buffer failed: {e}"),
-        })?;
-        let values = staging
-            .get_mapped_range(..bytes)
-            .map_err(|e| Error::GpuInternal {
-                op,
-                message: format!("reading the readback buffer failed: {e}"),
-            })?
-            .to_vec();
-        staging.unmap();
-        Ok(values)
+        })
     }
 
     /// Native wgpu runs callbacks only while the device is polled (a browser runs them from

@@ -127,9 +127,7 @@ impl<'g> Program<'g> {
                 .map(|(x, io)| &x[start * io.per_example..(start + count) * io.per_example])
                 .collect();
             self.write_inputs(&slices, count);
-            for (out, part) in outs.iter_mut().zip(self.run_chunk(count).await?) {
-                out.extend(part);
-            }
+            self.run_chunk(count, &mut outs).await?;
         }
         Ok(outs)
     }
@@ -189,7 +187,9 @@ impl<'g> Program<'g> {
                 actual: vec![],
             });
         }
-        self.run_chunk(self.loaded).await
+        let mut outs = vec![Vec::new(); self.outputs.len()];
+        self.run_chunk(self.loaded, &mut outs).await?;
+        Ok(outs)
     }
 
     /// Examples currently loaded.
@@ -241,8 +241,9 @@ impl<'g> Program<'g> {
         }
     }
 
-    /// Runs every step on the `batch` examples in the input buffers; reads the outputs back.
-    async fn run_chunk(&mut self, batch: usize) -> Result<Vec<Vec<f32>>> {
+    /// Runs every step on the `batch` examples in the input buffers; appends each output's
+    /// values to its vector in `outs`, straight from the read-back mapping.
+    async fn run_chunk(&mut self, batch: usize, outs: &mut [Vec<f32>]) -> Result<()> {
         const OP: &str = "gpu program";
         let grids = self.prepare(batch)?;
         let scopes = Scopes::push(&self.gpu.device);
@@ -269,22 +270,13 @@ impl<'g> Program<'g> {
         }
         let submission = self.gpu.queue.submit([encoder.finish()]);
         scopes.pop(OP).await?;
-        let all = if offset == 0 {
-            self.gpu.wait(OP, submission).await?;
-            Vec::new()
+        if offset == 0 {
+            self.gpu.wait(OP, submission).await
         } else {
             self.gpu
-                .read_back(OP, &self.staging, offset, submission)
-                .await?
-        };
-        let mut outs = Vec::with_capacity(sizes.len());
-        let mut rest = all.as_slice();
-        for n in sizes {
-            let (head, tail) = rest.split_at(n.min(rest.len()));
-            outs.push(head.to_vec());
-            rest = tail;
+                .read_back_into(OP, &self.staging, &sizes, outs, submission)
+                .await
         }
-        Ok(outs)
     }
 
     /// The device's time for one run of the examples last loaded: the whole program as one
