@@ -165,6 +165,28 @@ fn built_models_agree_on_gpu_and_cpu_in_any_chunking() {
 }
 
 #[test]
+fn a_compiled_model_runs_batches_of_any_size_one_after_another() {
+    // The program rewrites its dispatch parameters only when the batch size changes: each run
+    // here changes it (1, then chunks of 4 and 1, then 2, 2 again, then 4 and 1) or keeps it.
+    let gpu = common::gpu();
+    let mut model = built_models().remove(0);
+    randomize(&mut model, 11);
+    let mut compiled = model.compile(gpu, 4).unwrap();
+    let mut rng = common::Rng::new(12);
+    for batch in [1, 5, 2, 2, 5] {
+        let mut shape = vec![batch];
+        shape.extend_from_slice(model.input_shape());
+        let x = common::uniform_tensor(&mut rng, &shape);
+        assert_close(
+            &compiled.run(&x).unwrap(),
+            &model.run_reference(&x).unwrap(),
+            1e-5,
+            &format!("batch {batch}"),
+        );
+    }
+}
+
+#[test]
 fn tight_device_limits_shrink_the_chunks() {
     let mut model = built_models().remove(0);
     randomize(&mut model, 9);

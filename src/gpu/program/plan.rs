@@ -166,6 +166,7 @@ impl<'g> ProgramBuilder<'g> {
             staging,
             chunk,
             loaded: 0,
+            prepared: None,
             memory: Memory {
                 weights: self.weight_bytes,
                 activations: activation_bytes,

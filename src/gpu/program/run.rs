@@ -66,6 +66,8 @@ pub struct Program<'g> {
     pub(super) staging: wgpu::Buffer,
     pub(super) chunk: usize,
     pub(super) loaded: usize,
+    /// The batch size the uniforms were last written for, and the grids for it.
+    pub(super) prepared: Option<(usize, Vec<[u32; 2]>)>,
     pub(super) memory: Memory,
     /// Kept alive for the bind groups.
     pub(super) _weights: Vec<wgpu::Buffer>,
@@ -206,15 +208,25 @@ impl<'g> Program<'g> {
         self.loaded = batch;
     }
 
-    /// Writes every step's parameters for `batch` examples; returns their grids.
-    fn prepare(&self, batch: usize) -> Result<Vec<[u32; 2]>> {
+    /// Writes every step's parameters for `batch` examples; returns their grids. The uniforms
+    /// keep what was written last, so a run on as many examples as the last one writes nothing:
+    /// a model of a hundred layers made a hundred small uploads per run.
+    fn prepare(&mut self, batch: usize) -> Result<Vec<[u32; 2]>> {
         self.gpu.check_health("gpu program")?;
+        if let Some((prepared, grids)) = &self.prepared {
+            if *prepared == batch {
+                return Ok(grids.clone());
+            }
+        }
+        // Forgotten until every uniform holds `batch`'s values.
+        self.prepared = None;
         let mut grids = Vec::with_capacity(self.steps.len());
         for step in &self.steps {
             let d = (step.params)(batch).map_err(|e| e.in_layer(step.label.clone()))?;
             self.gpu.queue.write_buffer(&step.uniform, 0, &d.bytes);
             grids.push(d.grid);
         }
+        self.prepared = Some((batch, grids.clone()));
         Ok(grids)
     }
 
