@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes the architectures `tools/device_bench.sh` times (keras.applications at 224×224, no
-weights: `wgcnn bench --synthetic-weights` needs only `model.to_json()`) into a folder.
+weights: `wgcnn bench --synthetic-weights` needs only `model.to_json()`) into a folder, and two
+one-layer models for the row reductions: LayerNormalization over a ViT-B's 197 × 768 tokens and
+softmax over 1,000 classes.
 
 Usage:
     pip install keras jax
@@ -23,11 +25,26 @@ MODELS = {
 }
 
 
+def one_layer(name, shape, layer):
+    return keras.Sequential([keras.Input(shape), layer], name=name)
+
+
+ROW_MODELS = {
+    "ln768": lambda: one_layer("ln768", (197, 768), keras.layers.LayerNormalization()),
+    "softmax1000": lambda: one_layer("softmax1000", (1000,), keras.layers.Softmax()),
+}
+
+
 def main():
     out = Path(sys.argv[1] if len(sys.argv) > 1 else ".bench/models")
     out.mkdir(parents=True, exist_ok=True)
-    for name, build in MODELS.items():
-        model = build(weights=None, input_shape=(224, 224, 3))
+    builds = {
+        name: (lambda build=build: build(weights=None, input_shape=(224, 224, 3)))
+        for name, build in MODELS.items()
+    }
+    builds.update(ROW_MODELS)
+    for name, build in builds.items():
+        model = build()
         (out / f"{name}.json").write_text(model.to_json())
         print(f"{out / name}.json: {model.count_params():,} parameters")
         keras.backend.clear_session()
