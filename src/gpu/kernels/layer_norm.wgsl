@@ -1,7 +1,8 @@
 // LayerNormalization over the last `cols` values of each row, as Keras computes it: mean and
 // (two-pass) variance of the row, inv = rsqrt(variance + epsilon)·gamma,
 // y = x·inv + (beta − mean·inv). `main`: one invocation per row, for many short rows; `rows`: a
-// workgroup per row (row_reduce.wgsl), for long rows (a transformer's 768 features).
+// workgroup per row (row_reduce.wgsl, or row_reduce_subgroup.wgsl in the subgroup kernel), for
+// long rows (a transformer's 768 features).
 
 // Mirrors `LayerNormParams` in layer_norm.rs (the kernel contract test checks every field).
 struct Params {

@@ -1,5 +1,6 @@
 //! Softmax and log-softmax along an axis (`softmax.wgsl`): an invocation per row, or a
-//! workgroup per row for long rows.
+//! workgroup per row for long rows, reduced by a tree or by subgroup operations (the layout is
+//! autotuned: `autotune/rows.rs`).
 
 use std::sync::Arc;
 

@@ -1,8 +1,9 @@
 // Softmax (or log-softmax) along one axis, shifted by the row's maximum exactly as
 // jax.nn.softmax does (so a NaN, or an infinite maximum, makes the row NaN, as in Keras); a
 // row's values are `inner` apart (1 for the last axis). `main`: one invocation per row, for many
-// short rows; `rows`: a workgroup per row (row_reduce.wgsl), for long rows (a classifier's
-// 1,000 classes), where one invocation walking the row three times would leave a GPU idle.
+// short rows; `rows`: a workgroup per row (row_reduce.wgsl, or row_reduce_subgroup.wgsl in
+// the subgroup kernel), for long rows (a classifier's 1,000 classes), where one invocation
+// walking the row three times would leave a GPU idle.
 
 // Mirrors `SoftmaxParams` in softmax.rs (the kernel contract test checks every field).
 struct Params {
