@@ -301,9 +301,25 @@ fn gpu_with_binding_limit(bytes: u64) -> wgcnn::Gpu {
     .unwrap()
 }
 
+/// A device that takes the untuned choices (a Dense over at most 4 rows splits its reduction),
+/// with an optional binding limit.
+fn untuned_gpu(binding_limit: Option<u64>) -> wgcnn::Gpu {
+    let mut limits = common::gpu().limits().clone();
+    if let Some(bytes) = binding_limit {
+        limits.max_storage_buffer_binding_size = bytes;
+    }
+    wgcnn::Gpu::with_options(wgcnn::GpuOptions {
+        limits: Some(limits),
+        autotune: false,
+        ..common::options()
+    })
+    .unwrap()
+}
+
 #[test]
 fn long_dense_reductions_run_split_and_large_kernels_in_blocks() {
-    // 3000 inputs over a handful of rows: the reduction is split into slices.
+    // 3000 inputs over a handful of rows: untuned, the reduction is split into slices; tuned,
+    // whichever of that and the Conv2D kernels measured faster.
     let mut head = Sequential::new([3000])
         .layer(dense(
             37,
@@ -316,11 +332,15 @@ fn long_dense_reductions_run_split_and_large_kernels_in_blocks() {
     randomize(&mut head, 21);
     let x = common::uniform_tensor(&mut common::Rng::new(22), &[3, 3000]);
     let expected = head.run_reference(&x).unwrap();
-    let mut compiled = head.compile(common::gpu(), 3).unwrap();
+    let untuned = untuned_gpu(None);
+    let mut compiled = head.compile(&untuned, 3).unwrap();
     assert_close(&compiled.run(&x).unwrap(), &expected, 1e-5, "split-K");
+    let tol = common::reduction_tolerance(3000);
+    let mut compiled = head.compile(common::gpu(), 3).unwrap();
+    assert_close(&compiled.run(&x).unwrap(), &expected, tol, "tuned");
     // The same with the 3000 × 37 kernel (444 KB) larger than a 128 KiB binding: it runs in
     // blocks of units, each written into its columns of the output.
-    let small = gpu_with_binding_limit(128 * 1024);
+    let small = untuned_gpu(Some(128 * 1024));
     let mut compiled = head.compile(&small, 3).unwrap();
     assert_close(
         &compiled.run(&x).unwrap(),
@@ -345,7 +365,6 @@ fn long_dense_reductions_run_split_and_large_kernels_in_blocks() {
     let limited = gpu_with_binding_limit(1024 * 1024);
     let mut compiled = wide.compile(&limited, 2).unwrap();
     // One float32 sum of 3000 terms per output on this path: the usual reduction tolerance.
-    let tol = common::reduction_tolerance(3000);
     assert_close(
         &compiled.run(&x).unwrap(),
         &expected,

@@ -1,7 +1,8 @@
 //! Picks the fastest way to run an op per (adapter, shape) by measuring each candidate on first
 //! use, and remembers the choice: in memory for the process, and in a small JSON file so that
 //! later runs on the same adapter skip the measurement. What is chosen: the Conv2D kernel variant
-//! ([`conv`]) and how softmax and LayerNormalization cover their rows ([`rows`]).
+//! ([`conv`]), whether a Dense over few rows splits its reduction ([`dense`]), and how softmax
+//! and LayerNormalization cover their rows ([`rows`]).
 //!
 //! Candidates are timed on the device's own clock (timestamp queries) where the adapter has
 //! it: on a fast GPU the host's submit and read-back take longer than the kernels and made
@@ -19,6 +20,7 @@ use super::program::Program;
 use super::Gpu;
 
 pub(super) mod conv;
+pub(super) mod dense;
 pub(super) mod rows;
 
 /// Something the autotuner chooses between: a kernel variant or a layout, named in the cache

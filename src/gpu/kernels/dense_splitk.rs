@@ -1,6 +1,7 @@
 //! Dense with the reduction split into slices (`dense_splitk.wgsl`: partial sums, then their
 //! sum), and the Dense emitter: blocks of units (for kernels larger than one binding), each a
-//! 1×1 convolution on the Conv2D kernels or a split-K product.
+//! 1×1 convolution on the Conv2D kernels or a split-K product (the autotuner chooses:
+//! `autotune/dense.rs`).
 
 use std::sync::Arc;
 
@@ -57,16 +58,42 @@ pub(super) const SPLIT_K_REDUCE: KernelDef = KernelDef {
     features: wgpu::Features::empty(),
 };
 
-/// Reductions at least this long, over at most `SPLIT_K_ROWS` rows, are split.
+/// Reductions at least this long, over at most `SPLIT_K_ROWS` rows, may be split ...
 const SPLIT_K_MIN: usize = 2048;
 const SPLIT_K_ROWS: usize = 64;
+/// ... and over at most this many they are when nothing is measured: a GEMV streaming the
+/// kernel. The Conv2D kernels give few rows too few invocations, each summing the whole
+/// reduction; but split-K reads the kernel once per row, so more rows soon favour them
+/// (lavapipe, 25088 → 4096 units: split-K 163 ms at 1 row, 603 at 4, 4.9 s at 32; the 1×1
+/// convolution 240, 238 and 755 ms).
+const SPLIT_K_UNTUNED_ROWS: usize = 4;
 /// Target terms per slice.
 const SLICE: usize = 1024;
 
-/// Whether a Dense of `rows` rows (a whole chunk) and `features` inputs runs split-K: few rows
-/// leave the Conv2D kernels with too few invocations, each summing the whole reduction.
-fn use_split_k(rows: usize, features: usize) -> bool {
-    features >= SPLIT_K_MIN && rows <= SPLIT_K_ROWS
+/// How a block of Dense units runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DenseLayout {
+    /// The reduction split into slices ([`emit_split_k`]).
+    SplitK,
+    /// A 1×1 convolution on the Conv2D kernels (their variant chosen on its own).
+    Gemm,
+}
+
+impl DenseLayout {
+    /// Every layout, in the order the autotuner lists them.
+    pub(crate) const ALL: [DenseLayout; 2] = [DenseLayout::SplitK, DenseLayout::Gemm];
+
+    /// The layouts worth timing for `rows` rows (a whole chunk) of `features` inputs, the
+    /// untuned one first: only a long reduction over few rows may be split.
+    pub(crate) fn candidates(rows: usize, features: usize) -> Vec<DenseLayout> {
+        if features < SPLIT_K_MIN || rows > SPLIT_K_ROWS {
+            vec![DenseLayout::Gemm]
+        } else if rows <= SPLIT_K_UNTUNED_ROWS {
+            vec![DenseLayout::SplitK, DenseLayout::Gemm]
+        } else {
+            vec![DenseLayout::Gemm, DenseLayout::SplitK]
+        }
+    }
 }
 
 /// Records a split-K Dense of `units` (a block) into `out`'s rows at `[pitch, offset]`.
@@ -140,8 +167,8 @@ pub(crate) fn emit_split_k(
 /// than one binding is split into blocks of units, each written into its columns of `out`;
 /// `upload(first, count, variant)` uploads the kernel (and bias) of units
 /// `first..first + count` in `variant`'s layout. Each block runs as a 1×1 convolution on the
-/// Conv2D kernels, or — for a long reduction over few rows — split along the reduction
-/// ([`emit_split_k`]).
+/// Conv2D kernels, or — for a long reduction over few rows, where the autotuner finds it
+/// faster — split along the reduction ([`emit_split_k`]).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn emit_dense(
     b: &mut ProgramBuilder<'_>,
@@ -178,7 +205,10 @@ pub(crate) fn emit_dense(
     let mut first = 0;
     while first < units {
         let count = block.min(units - first);
-        if use_split_k(rows * tune_batch, features) {
+        let layout = b
+            .gpu()
+            .dense_layout(tune_batch, rows, features, count)?;
+        if layout == DenseLayout::SplitK {
             let weights = upload(b, first, count, ConvVariant::Direct)?;
             emit_split_k(
                 b,
